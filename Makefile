@@ -1,0 +1,113 @@
+# The project's one command surface. `make help` lists the targets.
+#
+# Python tools live in a project virtualenv ($(VENV)); nothing is taken from the global
+# environment. `make test` needs only requirements-test.txt (moto, cfn-lint); build, lint,
+# deploy and invoke also need requirements-tools.txt (aws-sam-cli, cargo-lambda, zig).
+
+VENV  ?= .venv
+PORT  ?= 8080
+STAGE ?= dev
+EVENT ?= events/get-service-provider-config.json
+# Bearer token and user id substituted into $(EVENT) by `make invoke`.
+SCIM_TOKEN ?=
+USER_ID ?=
+
+PYTHON ?= python3
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV_BIN := $(abspath $(VENV))/bin
+SAM := SAM_CLI_TELEMETRY=0
+# `sam validate` needs a region even offline; deploy keeps the caller's profile/samconfig region.
+SAM_VALIDATE := $(SAM) AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
+# sam build shells out to cargo-lambda, which needs zig: put the venv's bin first on PATH.
+TOOLS_PATH := PATH=$(VENV_BIN):$$PATH
+
+.PHONY: help venv tools-venv run test build lint deploy invoke bench clean distclean
+
+help:
+	@echo "make venv        virtualenv with test tools (moto, cfn-lint)"
+	@echo "make tools-venv  adds aws-sam-cli, cargo-lambda, zig to the virtualenv"
+	@echo "make run         local SCIM server on PORT=$(PORT)"
+	@echo "make test        cfn-lint + Rust tests against a private moto server"
+	@echo "make build       release arm64 Lambda bootstrap (cargo lambda)"
+	@echo "make lint        rustfmt, clippy, cfn-lint, sam validate --lint"
+	@echo "make deploy      sam build + sam deploy --config-env STAGE=$(STAGE)"
+	@echo "make invoke      sam local invoke ScimFunction -e EVENT SCIM_TOKEN=... [USER_ID=...] (needs Docker)"
+	@echo "make bench       benchmarks"
+	@echo "make clean       remove build outputs; distclean also removes $(VENV)"
+
+# --- virtualenvs (stamp files: reinstall only when a requirements file changes) ---
+
+venv: $(VENV)/.test-stamp
+tools-venv: $(VENV)/.tools-stamp
+
+$(VENV)/.test-stamp: requirements-test.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+# Same virtualenv, installed after the test tools so pip resolves one consistent set.
+$(VENV)/.tools-stamp: requirements-tools.txt $(VENV)/.test-stamp
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-tools.txt
+	touch $@
+
+# --- development ---
+
+run:
+	PORT=$(PORT) cargo run --bin scim-local
+
+# Fresh machine: only the test venv (no SAM, no cargo-lambda). Doc tests are not run:
+# nextest does not support them and the crate does not rely on them.
+test: venv
+	$(VENV)/bin/cfn-lint template.yaml
+	if cargo nextest --version >/dev/null 2>&1; then \
+	  VENV=$(VENV) tests/tools/with_moto.sh cargo nextest run --no-fail-fast; \
+	else \
+	  VENV=$(VENV) tests/tools/with_moto.sh cargo test --no-fail-fast; \
+	fi
+
+build: tools-venv
+	$(TOOLS_PATH) cargo lambda build --release --arm64 --bin bootstrap
+
+lint: venv tools-venv
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM_VALIDATE) $(VENV)/bin/sam validate --lint
+
+bench:
+	@echo "no benchmarks yet"
+
+# --- AWS ---
+
+deploy: tools-venv
+	@if [ ! -f samconfig.toml ]; then \
+	  echo "samconfig.toml not found: run once '$(VENV)/bin/sam deploy --guided --config-env $(STAGE)' to create it"; \
+	  exit 1; \
+	fi
+	$(SAM) $(TOOLS_PATH) sam build
+	$(SAM) $(TOOLS_PATH) sam deploy --config-env $(STAGE)
+
+# Needs a container runtime (sam local). The event's placeholders are replaced in a copy.
+invoke: tools-venv
+	@if [ -z "$$SCIM_TOKEN" ]; then echo "usage: make invoke SCIM_TOKEN=<tenant bearer token> [EVENT=$(EVENT)] [USER_ID=<id>]"; exit 2; fi
+	mkdir -p target
+	@esc() { printf '%s' "$$1" | sed -e 's/[\\&|]/\\&/g'; }; \
+	  sed -e "s|SCIM_TOKEN_PLACEHOLDER|$$(esc "$$SCIM_TOKEN")|g" \
+	      -e "$${USER_ID:+s|USER_ID_PLACEHOLDER|$$(esc "$$USER_ID")|g}" \
+	      $(EVENT) > target/invoke-event.json
+	$(SAM) $(TOOLS_PATH) sam build
+	$(SAM) $(TOOLS_PATH) sam local invoke ScimFunction -e target/invoke-event.json
+
+clean:
+	cargo clean
+	rm -rf .aws-sam
+
+distclean: clean
+	rm -rf $(VENV)
+
+# Token and user id reach the recipes through the environment (not make expansion),
+# so characters such as $ ' " survive.
+export SCIM_TOKEN USER_ID

@@ -1,0 +1,87 @@
+//! The embedded token source: tenants' credentials in process memory, for the local server and
+//! tests. Secrets Manager is the production source.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use async_trait::async_trait;
+
+use super::token::{self, TokenHash};
+use super::{Credential, SourceError, TokenSource};
+use crate::tenant::TenantId;
+
+#[derive(Default)]
+pub struct EmbeddedTokenSource {
+    tenants: RwLock<HashMap<TenantId, Vec<Credential>>>,
+}
+
+impl EmbeddedTokenSource {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Generate a token for `tenant`, replacing any previous one (a new token invalidates the
+    /// old). Returns the token text, to be shown once.
+    pub fn generate(&self, tenant: &TenantId, not_after: Option<i64>) -> Result<String, getrandom::Error> {
+        let new = token::generate(tenant)?;
+        self.set(tenant, vec![Credential { hash: new.hash, not_after }]);
+        Ok(new.token)
+    }
+
+    /// Accept exactly this token for `tenant` (e.g. one given in `SCIM_LOCAL_TOKEN`), replacing
+    /// previous ones. Returns false if the token is not well formed for that tenant.
+    pub fn install(&self, tenant: &TenantId, token_text: &str) -> bool {
+        if token::claimed_tenant(token_text).as_ref() != Some(tenant) {
+            return false;
+        }
+        self.set(tenant, vec![Credential { hash: TokenHash::of(token_text), not_after: None }]);
+        true
+    }
+
+    pub fn revoke(&self, tenant: &TenantId) {
+        self.tenants.write().unwrap_or_else(|p| p.into_inner()).remove(tenant);
+    }
+
+    fn set(&self, tenant: &TenantId, credentials: Vec<Credential>) {
+        self.tenants
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant.clone(), credentials);
+    }
+}
+
+#[async_trait]
+impl TokenSource for EmbeddedTokenSource {
+    async fn credentials(&self, tenant: &TenantId) -> Result<Vec<Credential>, SourceError> {
+        let map = self.tenants.read().unwrap_or_else(|p| p.into_inner());
+        Ok(map.get(tenant).cloned().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn generating_again_replaces_the_previous_token() {
+        let src = EmbeddedTokenSource::new();
+        let t = TenantId::parse("acme").unwrap();
+        let first = src.generate(&t, None).unwrap();
+        let second = src.generate(&t, None).unwrap();
+        let creds = src.credentials(&t).await.unwrap();
+        assert_eq!(creds.len(), 1);
+        assert!(creds[0].hash.ct_eq(&TokenHash::of(&second)));
+        assert!(!creds[0].hash.ct_eq(&TokenHash::of(&first)));
+        src.revoke(&t);
+        assert!(src.credentials(&t).await.unwrap().is_empty());
+    }
+
+    #[test]
+    fn install_rejects_tokens_of_another_tenant() {
+        let src = EmbeddedTokenSource::new();
+        let acme = TenantId::parse("acme").unwrap();
+        let other = token::generate(&TenantId::parse("globex").unwrap()).unwrap().token;
+        assert!(!src.install(&acme, &other));
+        assert!(!src.install(&acme, "scim_acme_tooshort"));
+    }
+}

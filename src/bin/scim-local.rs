@@ -1,0 +1,54 @@
+//! The local server: the same router as the Lambda, over HTTP on 127.0.0.1.
+//!
+//! Prints the base URL and a bearer token, then serves in the foreground.
+
+use std::net::{IpAddr, SocketAddr};
+
+use clap::Parser;
+use scim_server::config::{init_tracing, Config, LogFormat};
+use scim_server::tenant::TenantId;
+use scim_server::{http, runtime};
+
+#[derive(Parser, Debug)]
+#[command(version, about = "Run the SCIM 2.0 server locally (embedded store unless SCIM_TABLE_NAME is set)")]
+struct Args {
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    port: u16,
+    /// Address to bind; loopback by default.
+    #[arg(long, env = "SCIM_BIND", default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Tenant that the printed token belongs to.
+    #[arg(long, env = "SCIM_LOCAL_TENANT", default_value = "local")]
+    tenant: String,
+    /// Use this token instead of generating one (it must be a token of --tenant, as printed by a
+    /// previous run), so scripts can keep a stable token.
+    #[arg(long, env = "SCIM_LOCAL_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let config = Config::from_env(LogFormat::Text)?;
+    init_tracing(config.log_format);
+    let tenant = TenantId::parse(&args.tenant).map_err(|e| format!("--tenant: {e}"))?;
+    let built = runtime::build(&config, "http").await?;
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port)).await?;
+    let addr = listener.local_addr()?;
+    println!("SCIM base URL: http://{addr}/scim/v2");
+    match (&built.embedded_tokens, &args.token) {
+        (Some(tokens), Some(given)) => {
+            if !tokens.install(&tenant, given) {
+                return Err(format!("SCIM_LOCAL_TOKEN is not a well-formed token of tenant {tenant}").into());
+            }
+            println!("Bearer token: {given}");
+        }
+        (Some(tokens), None) => println!("Bearer token: {}", tokens.generate(&tenant, None)?),
+        (None, _) => println!("Bearer token: (tokens are in Secrets Manager: create one with `scimctl token generate --tenant {tenant}`)"),
+    }
+    tracing::info!(store = built.store_kind, %addr, "serving");
+    http::local::serve(built.app, listener).await?;
+    Ok(())
+}

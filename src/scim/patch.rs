@@ -1,0 +1,488 @@
+//! The PATCH engine (RFC 7644 §3.5.2): parse a PatchOp request, apply its operations to a copy of
+//! the stored attributes, and validate the result as a whole. A PATCH is atomic: any failing
+//! operation fails the request and nothing is written.
+//!
+//! IdP dialects (IDP-BEHAVIOUR.md) are accepted here: ops in any case (row 1), no-path values
+//! whose keys are paths (rows 3, 4), read-only attributes inside values (row 5), removal by value
+//! list (row 6), filtered removal (row 7), upsert of a missing filtered element (rows 8, 9), a
+//! filter on a single complex attribute such as `manager[value eq "x"]` (row 11), `replace` with
+//! `null` as removal (row 14). Value coercions (`"False"`, bare-string manager, JSON-encoded
+//! roles) happen in the final validation, which every PATCH result goes through.
+
+use serde_json::{Map, Value};
+
+use super::filter::{self, CompValue, CompareOp, Filter};
+use super::path::{parse_patch_path, PatchPath};
+use super::resource::Resource;
+use super::schema::{AttrType, AttributeDef, Mutability, ResourceKind};
+use super::{attribute_def, urn, validate, ElementAttrInfo};
+use crate::error::ScimError;
+
+/// Most operations one request may carry.
+pub const MAX_OPERATIONS: usize = 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Add,
+    Replace,
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    pub op: Op,
+    pub path: Option<PatchPath>,
+    pub value: Option<Value>,
+}
+
+fn get_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+}
+
+/// Remove a key matching `key` case-insensitively, returning its value.
+fn take_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    let found = map.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()?;
+    map.remove(&found)
+}
+
+/// Parse a PatchOp body (RFC 7644 §3.5.2). `schemas` is not required: some clients omit it and
+/// the body's shape is unambiguous.
+pub fn parse_request(body: &Value) -> Result<Vec<Operation>, ScimError> {
+    let Value::Object(map) = body else {
+        return Err(ScimError::invalid_syntax("A PATCH body must be a JSON object with an \"Operations\" array."));
+    };
+    let Some(Value::Array(raw_ops)) = get_ci(map, "Operations") else {
+        return Err(ScimError::invalid_syntax("A PATCH body must have an \"Operations\" array."));
+    };
+    if raw_ops.is_empty() {
+        return Err(ScimError::invalid_syntax("\"Operations\" must not be empty."));
+    }
+    if raw_ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::too_many(format!(
+            "A PATCH request may carry at most {MAX_OPERATIONS} operations; split it into several requests."
+        )));
+    }
+    raw_ops.iter().enumerate().map(|(i, raw)| parse_operation(raw).map_err(|e| in_operation(e, i))).collect()
+}
+
+fn in_operation(mut e: ScimError, index: usize) -> ScimError {
+    e.detail = format!("Operation {}: {}", index + 1, e.detail);
+    e
+}
+
+fn parse_operation(raw: &Value) -> Result<Operation, ScimError> {
+    let Value::Object(m) = raw else {
+        return Err(ScimError::invalid_syntax("each operation must be a JSON object."));
+    };
+    let op = match get_ci(m, "op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+        Some("add") => Op::Add,
+        Some("replace") => Op::Replace,
+        Some("remove") => Op::Remove,
+        _ => return Err(ScimError::invalid_syntax("\"op\" must be \"add\", \"replace\" or \"remove\".")),
+    };
+    let path = match get_ci(m, "path") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => Some(parse_patch_path(s.trim())?),
+        Some(_) => return Err(ScimError::invalid_path("\"path\" must be a string.")),
+    };
+    let value = get_ci(m, "value").cloned();
+    match (op, &path, &value) {
+        // RFC 7644 §3.5.2.2: remove without a path fails with noTarget.
+        (Op::Remove, None, _) => Err(ScimError::no_target("\"remove\" needs a \"path\" naming what to remove.")),
+        (Op::Add, _, None | Some(Value::Null)) => {
+            Err(ScimError::invalid_value("\"add\" needs a \"value\"."))
+        }
+        (Op::Replace, None, None | Some(Value::Null)) => {
+            Err(ScimError::invalid_value("\"replace\" without a \"path\" needs an object \"value\"."))
+        }
+        // Replacing with null makes the attribute unassigned (RFC 7643 §2.5).
+        (Op::Replace, Some(_), Some(Value::Null) | None) => Ok(Operation { op: Op::Remove, path, value: None }),
+        _ => Ok(Operation { op, path, value }),
+    }
+}
+
+/// Apply `ops` to `current` and return the validated attributes to store.
+pub fn apply(kind: ResourceKind, current: &Resource, ops: &[Operation]) -> Result<Map<String, Value>, ScimError> {
+    let mut doc = current.attributes.clone();
+    for (i, op) in ops.iter().enumerate() {
+        apply_one(kind, current, &mut doc, op).map_err(|e| in_operation(e, i))?;
+    }
+    validate::normalize_resource(kind, &Value::Object(doc))
+}
+
+fn apply_one(kind: ResourceKind, current: &Resource, doc: &mut Map<String, Value>, op: &Operation) -> Result<(), ScimError> {
+    match (&op.path, &op.value) {
+        (Some(path), value) => apply_at(kind, current, doc, op.op, path, value.as_ref()),
+        (None, Some(Value::Object(values))) => {
+            // Rows 3 and 4: each key is an attribute path, an extension URN, or a read-only
+            // attribute echoed back (ignored).
+            for (key, value) in values.iter() {
+                let key: &str = key;
+                if let Some(ext) = extension_urn(kind, key) {
+                    merge_extension(doc, ext, op.op, value)?;
+                    continue;
+                }
+                if is_ignored_key(key) {
+                    continue;
+                }
+                let path = parse_patch_path(key)?;
+                if attribute_def(kind, &path.attr).is_none() {
+                    // Same rule as PUT: unknown attributes in a body are ignored.
+                    tracing::debug!(attribute = %key, "ignoring unknown attribute in PATCH value");
+                    continue;
+                }
+                if value.is_null() {
+                    apply_at(kind, current, doc, Op::Remove, &path, None)?;
+                } else {
+                    apply_at(kind, current, doc, op.op, &path, Some(value))?;
+                }
+            }
+            Ok(())
+        }
+        (None, _) => Err(ScimError::invalid_value(
+            "Without a \"path\", \"value\" must be an object of attribute names and values.",
+        )),
+    }
+}
+
+fn is_ignored_key(key: &str) -> bool {
+    ["schemas", "meta", "id", "groups"].iter().any(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// The canonical URN if `key` names one of `kind`'s extension schemas.
+fn extension_urn(kind: ResourceKind, key: &str) -> Option<&'static str> {
+    let canonical = urn::canonical_schema_urn(key)?;
+    kind.extensions().iter().find(|e| e.id == canonical).map(|e| e.id)
+}
+
+fn merge_extension(doc: &mut Map<String, Value>, ext: &'static str, op: Op, value: &Value) -> Result<(), ScimError> {
+    let Value::Object(values) = value else {
+        return Err(ScimError::invalid_value(format!("The value of {ext} must be an object.")));
+    };
+    let target = extension_object(doc, ext)?;
+    for (k, v) in values {
+        let key = take_ci(target, k).map(|_| k.clone()).unwrap_or_else(|| k.clone());
+        if v.is_null() {
+            continue;
+        }
+        if op == Op::Add || op == Op::Replace {
+            target.insert(key, v.clone());
+        }
+    }
+    Ok(())
+}
+
+fn extension_object<'a>(doc: &'a mut Map<String, Value>, ext: &str) -> Result<&'a mut Map<String, Value>, ScimError> {
+    let existing = take_ci(doc, ext).unwrap_or_else(|| Value::Object(Map::new()));
+    let slot = doc.entry(ext.to_owned()).or_insert(existing);
+    match slot {
+        Value::Object(m) => Ok(m),
+        _ => {
+            *slot = Value::Object(Map::new());
+            match slot {
+                Value::Object(m) => Ok(m),
+                _ => Err(ScimError::internal()),
+            }
+        }
+    }
+}
+
+/// The object holding the attribute a path names: the resource itself, or an extension object.
+/// `None` when removing from an extension the resource does not have.
+fn container<'a>(
+    kind: ResourceKind,
+    doc: &'a mut Map<String, Value>,
+    path: &PatchPath,
+    create: bool,
+) -> Result<Option<&'a mut Map<String, Value>>, ScimError> {
+    let Some(u) = &path.attr.urn else { return Ok(Some(doc)) };
+    let canonical = urn::canonical_schema_urn(u);
+    if canonical == Some(kind.core_schema().id) {
+        return Ok(Some(doc));
+    }
+    match canonical.and_then(|c| extension_urn(kind, c)) {
+        Some(ext) if create => extension_object(doc, ext).map(Some),
+        Some(ext) => Ok(doc.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(ext)).and_then(|(_, v)| v.as_object_mut())),
+        None => Err(ScimError::invalid_path(format!("The schema {u} is not supported for {} resources.", kind.name()))),
+    }
+}
+
+fn apply_at(
+    kind: ResourceKind,
+    current: &Resource,
+    doc: &mut Map<String, Value>,
+    op: Op,
+    path: &PatchPath,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
+    let Some(def) = attribute_def(kind, &path.attr) else {
+        return Err(ScimError::invalid_path(format!("\"{path}\" is not an attribute of a {}.", kind.name())));
+    };
+    if def.mutability == Mutability::ReadOnly {
+        // Row 5: an echoed `id` that matches is harmless; anything else is an attempt to change a
+        // read-only attribute.
+        let harmless = def.name == "id" && value.and_then(Value::as_str) == Some(current.id.as_str());
+        return if harmless || op == Op::Remove && def.name != "id" && path.filter.is_none() {
+            Ok(())
+        } else {
+            Err(ScimError::mutability(format!("{} is read-only and cannot be changed.", def.name)))
+        };
+    }
+    let Some(target) = container(kind, doc, path, op != Op::Remove)? else { return Ok(()) };
+    let key = def.name;
+    let sub = path.attr.sub_attr.as_deref().or(path.sub_attr.as_deref());
+    if let Some(s) = sub {
+        if def.sub_attribute(s).is_none() {
+            return Err(ScimError::invalid_path(format!("\"{s}\" is not a sub-attribute of {key}.")));
+        }
+    }
+    let existing = take_ci(target, key);
+    let result = match &path.filter {
+        None => apply_plain(def, existing, op, sub, value),
+        Some(f) => apply_filtered(def, existing, op, f, sub, value),
+    }?;
+    if let Some(v) = result {
+        target.insert(key.to_owned(), v);
+    }
+    Ok(())
+}
+
+fn is_truthy(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// Keep at most one `primary` (RFC 7643 §2.4): when one of `touched` is primary, clear the rest.
+fn enforce_single_primary(items: &mut [Value], touched: &[usize]) {
+    let Some(&winner) = touched.iter().rev().find(|&&i| is_truthy(items.get(i).and_then(|v| v.get("primary")))) else {
+        return;
+    };
+    for (i, item) in items.iter_mut().enumerate() {
+        if i != winner {
+            if let Value::Object(m) = item {
+                take_ci(m, "primary");
+            }
+        }
+    }
+}
+
+fn as_list(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// Do two multi-valued elements denote the same value? Complex ones compare by `value` when both
+/// have one (RFC 7644 §3.5.2.1: adding an existing value changes nothing).
+fn same_element(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => match (get_ci(x, "value"), get_ci(y, "value")) {
+            (Some(va), Some(vb)) => va == vb,
+            _ => a == b,
+        },
+        _ => a == b,
+    }
+}
+
+fn merge_into(target: &mut Map<String, Value>, values: &Map<String, Value>) {
+    for (k, v) in values {
+        take_ci(target, k);
+        if !v.is_null() {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// An operation on a whole attribute, or on a sub-attribute without a filter.
+fn apply_plain(
+    def: &AttributeDef,
+    existing: Option<Value>,
+    op: Op,
+    sub: Option<&str>,
+    value: Option<&Value>,
+) -> Result<Option<Value>, ScimError> {
+    if let Some(sub) = sub {
+        // `name.givenName`, or `emails.type` (every element of a multi-valued attribute).
+        let mut holder = existing.unwrap_or_else(|| if def.multi_valued { Value::Array(vec![]) } else { Value::Object(Map::new()) });
+        let objects: Vec<&mut Map<String, Value>> = match &mut holder {
+            Value::Object(m) => vec![m],
+            Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).collect(),
+            _ => return Err(ScimError::invalid_path(format!("{} has no sub-attributes.", def.name))),
+        };
+        for m in objects {
+            take_ci(m, sub);
+            if op != Op::Remove {
+                if let Some(v) = value {
+                    m.insert(sub.to_owned(), v.clone());
+                }
+            }
+        }
+        return Ok(Some(holder));
+    }
+    match op {
+        Op::Remove => match (def.multi_valued, value, existing) {
+            // Row 6: remove only the listed values; row 17: no value clears the attribute.
+            (true, Some(listed), Some(Value::Array(items))) => {
+                let listed = as_list(listed);
+                let kept: Vec<Value> = items.into_iter().filter(|i| !listed.iter().any(|l| same_element(i, l))).collect();
+                Ok((!kept.is_empty()).then_some(Value::Array(kept)))
+            }
+            _ => Ok(None),
+        },
+        Op::Add if def.multi_valued => {
+            let mut items = match existing {
+                Some(Value::Array(a)) => a,
+                Some(other) => vec![other],
+                None => vec![],
+            };
+            let mut touched = Vec::new();
+            for v in as_list(value.unwrap_or(&Value::Null)) {
+                match items.iter().position(|i| same_element(i, &v)) {
+                    Some(pos) => {
+                        if let (Value::Object(t), Value::Object(n)) = (&mut items[pos], &v) {
+                            merge_into(t, n);
+                        }
+                        touched.push(pos);
+                    }
+                    None => {
+                        items.push(v);
+                        touched.push(items.len() - 1);
+                    }
+                }
+            }
+            enforce_single_primary(&mut items, &touched);
+            Ok(Some(Value::Array(items)))
+        }
+        Op::Replace if def.multi_valued => {
+            let mut items = as_list(value.unwrap_or(&Value::Null));
+            let all: Vec<usize> = (0..items.len()).collect();
+            enforce_single_primary(&mut items, &all);
+            Ok(Some(Value::Array(items)))
+        }
+        // RFC 7644 §3.5.2.1/§3.5.2.3: a complex value merges into the existing one.
+        _ if def.ty == AttrType::Complex => match (existing, value) {
+            (Some(Value::Object(mut m)), Some(Value::Object(v))) => {
+                merge_into(&mut m, v);
+                Ok(Some(Value::Object(m)))
+            }
+            (_, v) => Ok(v.cloned()),
+        },
+        _ => Ok(value.cloned()),
+    }
+}
+
+/// An operation on the elements of an attribute selected by a value filter (`emails[type eq "work"]`).
+fn apply_filtered(
+    def: &'static AttributeDef,
+    existing: Option<Value>,
+    op: Op,
+    f: &Filter,
+    sub: Option<&str>,
+    value: Option<&Value>,
+) -> Result<Option<Value>, ScimError> {
+    // A single complex attribute (manager) is filtered as a list of one (row 11).
+    let single = !def.multi_valued;
+    let mut items = match existing {
+        Some(Value::Array(a)) => a,
+        Some(v @ Value::Object(_)) => vec![v],
+        Some(_) | None => vec![],
+    };
+    let info = ElementAttrInfo(def);
+    let matched: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| filter::matches(f, item, &info))
+        .map(|(i, _)| i)
+        .collect();
+    let mut touched = matched.clone();
+    match op {
+        Op::Remove => {
+            if let Some(s) = sub {
+                for &i in &matched {
+                    if let Some(m) = items[i].as_object_mut() {
+                        take_ci(m, s);
+                    }
+                }
+            } else {
+                let mut i = 0;
+                items.retain(|_| {
+                    let keep = !matched.contains(&i);
+                    i += 1;
+                    keep
+                });
+            }
+            // Removing what is not there is a no-op: IdPs retry removals and must not fail.
+            touched.clear();
+        }
+        Op::Add | Op::Replace => {
+            let value = value.ok_or_else(|| ScimError::invalid_value("a \"value\" is required."))?;
+            if matched.is_empty() {
+                // Rows 8 and 9: create the element the filter describes.
+                let Some(mut element) = equalities(f) else {
+                    return Err(ScimError::no_target(format!(
+                        "No value of {} matches the filter, and the filter does not describe a value to create (use eq conditions).",
+                        def.name
+                    )));
+                };
+                match (sub, value) {
+                    (Some(s), v) => {
+                        element.insert(s.to_owned(), v.clone());
+                    }
+                    (None, Value::Object(v)) => merge_into(&mut element, v),
+                    (None, _) => return Err(ScimError::invalid_value(format!("The value for a filtered {} path must be an object.", def.name))),
+                }
+                items.push(Value::Object(element));
+                touched = vec![items.len() - 1];
+            } else {
+                for &i in &matched {
+                    let Some(m) = items[i].as_object_mut() else { continue };
+                    match (sub, value) {
+                        (Some(s), v) => {
+                            take_ci(m, s);
+                            m.insert(s.to_owned(), v.clone());
+                        }
+                        (None, Value::Object(v)) if op == Op::Add => merge_into(m, v),
+                        (None, Value::Object(v)) => *m = v.clone(),
+                        (None, _) => return Err(ScimError::invalid_value(format!("The value for a filtered {} path must be an object.", def.name))),
+                    }
+                }
+            }
+        }
+    }
+    enforce_single_primary(&mut items, &touched);
+    if items.is_empty() {
+        return Ok(None);
+    }
+    if single {
+        return Ok(items.into_iter().next());
+    }
+    Ok(Some(Value::Array(items)))
+}
+
+/// The attribute values an `eq`-only filter pins down (`type eq "work" and primary eq true`).
+fn equalities(f: &Filter) -> Option<Map<String, Value>> {
+    match f {
+        Filter::Compare { path, op: CompareOp::Eq, value } if path.urn.is_none() && path.sub_attr.is_none() => {
+            let v = match value {
+                CompValue::Str(s) => Value::String(s.clone()),
+                CompValue::Bool(b) => Value::Bool(*b),
+                CompValue::Num(n) => Value::Number(n.clone()),
+                CompValue::Null => return None,
+            };
+            let mut m = Map::new();
+            m.insert(path.name.clone(), v);
+            Some(m)
+        }
+        Filter::And(a, b) => {
+            let mut m = equalities(a)?;
+            m.extend(equalities(b)?);
+            Some(m)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,151 @@
+//! The stored form of a SCIM resource and its rendering for clients.
+//!
+//! A [`Resource`] holds the canonical attribute map produced by `validate::normalize_resource`
+//! (canonical names, extension attributes under their URN key, no read-only or write-only
+//! attributes) plus the server-owned `id` and `meta` fields. Rendering adds `schemas`, `id` and
+//! `meta` (RFC 7643 §3.1) and is the only place that decides what a client sees.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::schema::ResourceKind;
+use super::urn;
+
+/// A stored User or Group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub id: String,
+    /// Incremented on every write; the ETag is `W/"<version>"` (RFC 7644 §3.14).
+    pub version: u64,
+    /// RFC 3339 timestamps (RFC 7643 §3.1 `meta.created`, `meta.lastModified`).
+    pub created: String,
+    pub last_modified: String,
+    pub attributes: Map<String, Value>,
+}
+
+impl Resource {
+    /// The User's `userName`, as the client wrote it. Empty for resources that have none.
+    pub fn user_name(&self) -> &str {
+        self.str_attr("userName").unwrap_or_default()
+    }
+
+    pub fn external_id(&self) -> Option<&str> {
+        self.str_attr("externalId")
+    }
+
+    pub fn display_name(&self) -> Option<&str> {
+        self.str_attr("displayName")
+    }
+
+    /// A User's `active` flag; a user without one is active (RFC 7643 §4.1.1 leaves the default to
+    /// the provider, and every IdP treats "not deactivated" as active).
+    pub fn active(&self) -> bool {
+        self.attributes.get("active").and_then(Value::as_bool).unwrap_or(true)
+    }
+
+    pub fn etag(&self) -> String {
+        etag_for(self.version)
+    }
+
+    fn str_attr(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).and_then(Value::as_str)
+    }
+}
+
+/// The weak ETag of a version: `W/"7"`.
+pub fn etag_for(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// Does an `If-Match` / `If-None-Match` header value name this version? Accepts `*`, lists, and
+/// strong or weak forms of the same tag (clients often drop the `W/`).
+pub fn etag_matches(header: &str, version: u64) -> bool {
+    let want = version.to_string();
+    header.split(',').map(str::trim).any(|tag| {
+        if tag == "*" {
+            return true;
+        }
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        tag.trim_matches('"') == want
+    })
+}
+
+/// The case-folded form of a `userName`, used for uniqueness (RFC 7643 §4.1.1: userName is
+/// caseExact false, uniqueness server).
+pub fn fold_user_name(user_name: &str) -> String {
+    user_name.to_lowercase()
+}
+
+/// The current time as an RFC 3339 string with millisecond precision.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+/// The JSON a client sees for a stored resource. `base_url` ends in `/scim/v2` with no slash.
+pub fn render(kind: ResourceKind, resource: &Resource, base_url: &str) -> Value {
+    let mut out = Map::with_capacity(resource.attributes.len() + 3);
+    let mut schemas = vec![Value::String(kind.core_schema().id.to_owned())];
+    for ext in kind.extensions() {
+        if resource.attributes.contains_key(ext.id) {
+            schemas.push(Value::String(ext.id.to_owned()));
+        }
+    }
+    out.insert("schemas".into(), Value::Array(schemas));
+    out.insert("id".into(), Value::String(resource.id.clone()));
+    for (k, v) in &resource.attributes {
+        out.insert(k.clone(), v.clone());
+    }
+    let mut meta = Map::with_capacity(5);
+    meta.insert("resourceType".into(), Value::String(kind.name().to_owned()));
+    meta.insert("created".into(), Value::String(resource.created.clone()));
+    meta.insert("lastModified".into(), Value::String(resource.last_modified.clone()));
+    meta.insert(
+        "location".into(),
+        Value::String(format!("{base_url}{}/{}", kind.endpoint(), resource.id)),
+    );
+    meta.insert("version".into(), Value::String(resource.etag()));
+    out.insert("meta".into(), Value::Object(meta));
+    Value::Object(out)
+}
+
+/// An RFC 7644 §3.4.2 ListResponse.
+pub fn list_response(resources: Vec<Value>, total_results: usize, start_index: usize) -> Value {
+    let mut out = Map::with_capacity(5);
+    out.insert("schemas".into(), Value::Array(vec![Value::String(urn::LIST_RESPONSE.to_owned())]));
+    out.insert("totalResults".into(), Value::from(total_results));
+    out.insert("startIndex".into(), Value::from(start_index));
+    out.insert("itemsPerPage".into(), Value::from(resources.len()));
+    out.insert("Resources".into(), Value::Array(resources));
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etag_matching_accepts_weak_strong_star_and_lists() {
+        assert!(etag_matches("W/\"3\"", 3));
+        assert!(etag_matches("\"3\"", 3));
+        assert!(etag_matches("*", 3));
+        assert!(etag_matches("W/\"1\", W/\"3\"", 3));
+        assert!(!etag_matches("W/\"2\"", 3));
+        assert!(!etag_matches("W/\"33\"", 3));
+        assert!(!etag_matches("", 3));
+    }
+
+    #[test]
+    fn user_name_folding_is_case_insensitive_for_unicode() {
+        assert_eq!(fold_user_name("BJensen@Example.COM"), fold_user_name("bjensen@example.com"));
+        assert_eq!(fold_user_name("ÉLODIE"), fold_user_name("élodie"));
+    }
+
+    #[test]
+    fn now_is_rfc3339_utc() {
+        let now = now_rfc3339();
+        assert!(time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339).is_ok(), "{now}");
+    }
+}

@@ -1,0 +1,307 @@
+//! User operations (RFC 7644 §3.3 create, §3.4 query, §3.5 replace and modify, §3.6 delete).
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::{store_error, ScimService, FILTER_EVALUATION_LIMIT};
+use crate::error::ScimError;
+use crate::scim::filter::{self, Filter, IndexedAttr};
+use crate::scim::resource::{etag_matches, now_rfc3339, render, Resource};
+use crate::scim::schema::ResourceKind;
+use crate::scim::{patch, validate, SchemaAttrInfo};
+use crate::store::{Deletion, PageRequest, StoreError};
+use crate::tenant::TenantId;
+
+/// How often a read-modify-write without `If-Match` is retried after losing a race.
+const MAX_WRITE_ATTEMPTS: u32 = 25;
+
+const KIND: ResourceKind = ResourceKind::User;
+
+/// A parsed list request (RFC 7644 §3.4.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    pub filter: Option<Filter>,
+    /// 1-based.
+    pub start_index: usize,
+    pub count: usize,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListResult {
+    pub items: Vec<Resource>,
+    pub total_results: usize,
+    pub start_index: usize,
+    pub next_cursor: Option<String>,
+}
+
+/// What a create did: made a new user, or restored a deactivated one (IDP-BEHAVIOUR.md row 20).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New(Resource),
+    Restored(Resource),
+}
+
+impl Created {
+    pub fn resource(&self) -> &Resource {
+        match self {
+            Created::New(r) | Created::Restored(r) => r,
+        }
+    }
+}
+
+fn not_found(id: &str) -> ScimError {
+    // The id is the client's own path segment; echoing it helps the admin match the error.
+    let shown: String = id.chars().take(80).collect();
+    ScimError::not_found(format!("User {shown} not found."))
+}
+
+fn check_if_match(if_match: Option<&str>, current: &Resource) -> Result<(), ScimError> {
+    match if_match {
+        Some(h) if !etag_matches(h, current.version) => Err(ScimError::precondition_failed()),
+        _ => Ok(()),
+    }
+}
+
+/// A short random pause after a lost race, so that competing writers spread out.
+async fn backoff(attempt: u32) {
+    let mut b = [0u8; 1];
+    let jitter = getrandom::fill(&mut b).map(|_| u64::from(b[0] % 8)).unwrap_or(3);
+    tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(5)) + jitter)).await;
+}
+
+impl ScimService {
+    pub async fn create_user(&self, tenant: &TenantId, body: &Value) -> Result<Created, ScimError> {
+        let mut attributes = validate::normalize_resource(KIND, body)?;
+        attributes.entry("active").or_insert(Value::Bool(true));
+        let now = now_rfc3339();
+        let user = Resource {
+            id: uuid::Uuid::new_v4().to_string(),
+            version: 1,
+            created: now.clone(),
+            last_modified: now,
+            attributes,
+        };
+        match self.users.create_user(tenant, &user).await {
+            Ok(()) => Ok(Created::New(user)),
+            Err(StoreError::Uniqueness(attr)) => {
+                // Okta re-assigns a person by POSTing again after deactivating them: restore the
+                // deactivated user (same id) instead of answering 409 forever. An active user
+                // still conflicts.
+                match self.find_deactivated_owner(tenant, &user).await? {
+                    Some(existing) => self.restore_user(tenant, existing, user.attributes).await,
+                    None => Err(store_error(StoreError::Uniqueness(attr))),
+                }
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// The deactivated user that holds `user`'s userName or externalId, if that is who blocks it.
+    async fn find_deactivated_owner(
+        &self,
+        tenant: &TenantId,
+        user: &Resource,
+    ) -> Result<Option<Resource>, ScimError> {
+        let by_name = self.users.find_user_by_user_name(tenant, user.user_name()).await.map_err(store_error)?;
+        let owner = match (by_name, user.external_id()) {
+            (Some(u), _) => Some(u),
+            (None, Some(ext)) => self.users.find_user_by_external_id(tenant, ext).await.map_err(store_error)?,
+            (None, None) => None,
+        };
+        Ok(owner.filter(|u| !u.active()))
+    }
+
+    async fn restore_user(
+        &self,
+        tenant: &TenantId,
+        existing: Resource,
+        attributes: Map<String, Value>,
+    ) -> Result<Created, ScimError> {
+        let next = Resource {
+            version: existing.version + 1,
+            last_modified: now_rfc3339(),
+            attributes,
+            ..existing.clone()
+        };
+        match self.users.update_user(tenant, &existing, &next).await {
+            Ok(()) => {
+                tracing::info!(user_id = %next.id, "restored a deactivated user on create");
+                Ok(Created::Restored(next))
+            }
+            // Lost a race with another writer: the client may retry its create.
+            Err(StoreError::VersionConflict) => Err(ScimError::uniqueness(
+                "The user was changed concurrently while being restored. Retry the request.",
+            )),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    pub async fn get_user(&self, tenant: &TenantId, id: &str) -> Result<Resource, ScimError> {
+        self.users.get_user(tenant, id).await.map_err(store_error)?.ok_or_else(|| not_found(id))
+    }
+
+    /// PUT (RFC 7644 §3.5.1): replace every client-settable attribute. `active` is kept when the
+    /// body leaves it out (IDP-BEHAVIOUR.md row 18: Okta's PUT may omit it; omitting must neither
+    /// deactivate nor reactivate).
+    pub async fn replace_user(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<Resource, ScimError> {
+        let attributes = validate::normalize_resource(KIND, body)?;
+        self.modify_user(tenant, id, if_match, |current| {
+            let mut next = attributes.clone();
+            if !next.contains_key("active") {
+                next.insert("active".into(), Value::Bool(current.active()));
+            }
+            Ok(next)
+        })
+        .await
+    }
+
+    /// PATCH (RFC 7644 §3.5.2): all operations apply, or none.
+    pub async fn patch_user(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<Resource, ScimError> {
+        let ops = patch::parse_request(body)?;
+        self.modify_user(tenant, id, if_match, |current| patch::apply(KIND, current, &ops))
+            .await
+    }
+
+    /// Read, compute, and write conditionally on the version read. Without `If-Match`, a lost race
+    /// is retried from a fresh read (no update is ever lost); with it, the answer is 412.
+    async fn modify_user<F>(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        if_match: Option<&str>,
+        compute: F,
+    ) -> Result<Resource, ScimError>
+    where
+        F: Fn(&Resource) -> Result<Map<String, Value>, ScimError>,
+    {
+        for attempt in 0..MAX_WRITE_ATTEMPTS {
+            let current = self.get_user(tenant, id).await?;
+            check_if_match(if_match, &current)?;
+            let attributes = compute(&current)?;
+            if attributes == current.attributes {
+                // Nothing changed (Okta PUTs the whole user on every sync): no write, same ETag.
+                return Ok(current);
+            }
+            let next = Resource {
+                version: current.version + 1,
+                last_modified: now_rfc3339(),
+                attributes,
+                ..current.clone()
+            };
+            match self.users.update_user(tenant, &current, &next).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::VersionConflict) if if_match.is_none() => backoff(attempt).await,
+                Err(StoreError::NotFound) => return Err(not_found(id)),
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        tracing::warn!(user_id = %id, "gave up after repeated write conflicts");
+        Err(ScimError::unavailable(1))
+    }
+
+    pub async fn delete_user(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        if_match: Option<&str>,
+        request_id: &str,
+    ) -> Result<(), ScimError> {
+        for attempt in 0..MAX_WRITE_ATTEMPTS {
+            let current = self.get_user(tenant, id).await?;
+            check_if_match(if_match, &current)?;
+            let deletion = Deletion { request_id: request_id.to_owned(), deleted_at: now_rfc3339() };
+            match self.users.delete_user(tenant, &current, &deletion).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::VersionConflict) if if_match.is_none() => backoff(attempt).await,
+                Err(StoreError::NotFound) => return Err(not_found(id)),
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(ScimError::unavailable(1))
+    }
+
+    pub async fn list_users(&self, tenant: &TenantId, q: &ListQuery) -> Result<ListResult, ScimError> {
+        let Some(f) = &q.filter else {
+            let page = self
+                .users
+                .list_users(
+                    tenant,
+                    &PageRequest { start_index: q.start_index, count: q.count, cursor: q.cursor.clone() },
+                )
+                .await
+                .map_err(store_error)?;
+            return Ok(ListResult {
+                items: page.items,
+                total_results: page.total_results,
+                start_index: q.start_index,
+                next_cursor: page.next_cursor,
+            });
+        };
+        let matched = match self.indexed_candidates(tenant, f).await? {
+            Some(candidates) => candidates,
+            None => self.all_users_bounded(tenant).await?,
+        };
+        let matched: Vec<Resource> = matched.into_iter().filter(|u| user_matches(f, u)).collect();
+        let total_results = matched.len();
+        let items = matched.into_iter().skip(q.start_index.saturating_sub(1)).take(q.count).collect();
+        Ok(ListResult { items, total_results, start_index: q.start_index, next_cursor: None })
+    }
+
+    /// Users that can match `f` found by direct look-up, or `None` if the filter has no indexed
+    /// equality (then every user must be evaluated).
+    async fn indexed_candidates(&self, tenant: &TenantId, f: &Filter) -> Result<Option<Vec<Resource>>, ScimError> {
+        for (attr, value) in filter::indexed_equalities(f) {
+            let found = match attr {
+                IndexedAttr::Id => self.users.get_user(tenant, &value).await,
+                IndexedAttr::UserName => self.users.find_user_by_user_name(tenant, &value).await,
+                IndexedAttr::ExternalId => self.users.find_user_by_external_id(tenant, &value).await,
+                IndexedAttr::DisplayName => continue,
+            };
+            return Ok(Some(found.map_err(store_error)?.into_iter().collect()));
+        }
+        Ok(None)
+    }
+
+    /// Every user of the tenant, refusing with `tooMany` past [`FILTER_EVALUATION_LIMIT`].
+    async fn all_users_bounded(&self, tenant: &TenantId) -> Result<Vec<Resource>, ScimError> {
+        const BATCH: usize = 1_000;
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .users
+                .list_users(tenant, &PageRequest { start_index: 1, count: BATCH, cursor })
+                .await
+                .map_err(store_error)?;
+            if page.total_results > FILTER_EVALUATION_LIMIT {
+                return Err(ScimError::too_many(format!(
+                    "This filter would have to be evaluated over more than {FILTER_EVALUATION_LIMIT} users. Filter on id, userName or externalId with eq, alone or inside an 'and'."
+                )));
+            }
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) if out.len() < FILTER_EVALUATION_LIMIT => cursor = Some(c),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+/// Evaluate a filter against a user as a client would see it (with `id`, `meta`, `schemas`).
+fn user_matches(f: &Filter, user: &Resource) -> bool {
+    filter::matches(f, &render(KIND, user, ""), &SchemaAttrInfo(KIND))
+}

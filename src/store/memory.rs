@@ -1,0 +1,202 @@
+//! The embedded store: everything in process memory, behind one lock.
+//!
+//! It serves `make run` and fast tests, and passes the same contract suite as DynamoDB. Every
+//! operation takes the lock once and never awaits while holding it, so each is atomic.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use super::{Deletion, Page, PageRequest, StoreError, UniqueAttr, UserStore};
+use crate::scim::resource::{fold_user_name, Resource};
+use crate::tenant::TenantId;
+
+#[derive(Default)]
+struct TenantData {
+    /// Ordered by id: the stable list order.
+    users: BTreeMap<String, Resource>,
+    by_user_name: HashMap<String, String>,
+    by_external_id: HashMap<String, String>,
+    deletions: Vec<(String, Deletion)>,
+}
+
+/// The in-process store. Cheap to create; one per local server or test.
+#[derive(Default)]
+pub struct MemoryStore {
+    tenants: Mutex<HashMap<TenantId, TenantData>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<TenantId, TenantData>> {
+        // A panic while holding the lock cannot leave a half-written tenant: every write below
+        // validates first and mutates after. So a poisoned lock is still consistent.
+        self.tenants.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The deletion records kept for a tenant, oldest first: (user id, record).
+    pub fn deletions(&self, tenant: &TenantId) -> Vec<(String, Deletion)> {
+        self.lock().get(tenant).map(|t| t.deletions.clone()).unwrap_or_default()
+    }
+}
+
+/// Cursors are the base64url of `<tenant>\n<last id>`: opaque to clients, checked on use.
+fn encode_cursor(tenant: &TenantId, last_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{tenant}\n{last_id}"))
+}
+
+fn decode_cursor(tenant: &TenantId, cursor: &str) -> Result<String, StoreError> {
+    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::InvalidCursor)?;
+    let text = String::from_utf8(raw).map_err(|_| StoreError::InvalidCursor)?;
+    match text.split_once('\n') {
+        Some((t, id)) if t == tenant.as_str() && !id.is_empty() => Ok(id.to_owned()),
+        _ => Err(StoreError::InvalidCursor),
+    }
+}
+
+impl TenantData {
+    /// Would `user` collide with a user other than itself?
+    fn check_unique(&self, user: &Resource) -> Result<(), StoreError> {
+        if let Some(owner) = self.by_user_name.get(&fold_user_name(user.user_name())) {
+            if owner != &user.id {
+                return Err(StoreError::Uniqueness(UniqueAttr::UserName));
+            }
+        }
+        if let Some(owner) = user.external_id().and_then(|e| self.by_external_id.get(e)) {
+            if owner != &user.id {
+                return Err(StoreError::Uniqueness(UniqueAttr::ExternalId));
+            }
+        }
+        Ok(())
+    }
+
+    fn unindex(&mut self, user: &Resource) {
+        self.by_user_name.remove(&fold_user_name(user.user_name()));
+        if let Some(e) = user.external_id() {
+            self.by_external_id.remove(e);
+        }
+    }
+
+    fn index(&mut self, user: &Resource) {
+        self.by_user_name.insert(fold_user_name(user.user_name()), user.id.clone());
+        if let Some(e) = user.external_id() {
+            self.by_external_id.insert(e.to_owned(), user.id.clone());
+        }
+    }
+
+    /// The stored user iff it is still at `current.version`.
+    fn expect_version(&self, current: &Resource) -> Result<&Resource, StoreError> {
+        let stored = self.users.get(&current.id).ok_or(StoreError::NotFound)?;
+        if stored.version != current.version {
+            return Err(StoreError::VersionConflict);
+        }
+        Ok(stored)
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, tenant: &TenantId, user: &Resource) -> Result<(), StoreError> {
+        let mut tenants = self.lock();
+        let t = tenants.entry(tenant.clone()).or_default();
+        if t.users.contains_key(&user.id) {
+            return Err(StoreError::Internal(format!("user id collision: {}", user.id)));
+        }
+        t.check_unique(user)?;
+        t.index(user);
+        t.users.insert(user.id.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn get_user(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError> {
+        Ok(self.lock().get(tenant).and_then(|t| t.users.get(id).cloned()))
+    }
+
+    async fn find_user_by_user_name(
+        &self,
+        tenant: &TenantId,
+        user_name: &str,
+    ) -> Result<Option<Resource>, StoreError> {
+        let tenants = self.lock();
+        Ok(tenants.get(tenant).and_then(|t| {
+            let id = t.by_user_name.get(&fold_user_name(user_name))?;
+            t.users.get(id).cloned()
+        }))
+    }
+
+    async fn find_user_by_external_id(
+        &self,
+        tenant: &TenantId,
+        external_id: &str,
+    ) -> Result<Option<Resource>, StoreError> {
+        let tenants = self.lock();
+        Ok(tenants.get(tenant).and_then(|t| {
+            let id = t.by_external_id.get(external_id)?;
+            t.users.get(id).cloned()
+        }))
+    }
+
+    async fn update_user(
+        &self,
+        tenant: &TenantId,
+        current: &Resource,
+        next: &Resource,
+    ) -> Result<(), StoreError> {
+        let mut tenants = self.lock();
+        let t = tenants.get_mut(tenant).ok_or(StoreError::NotFound)?;
+        let stored = t.expect_version(current)?.clone();
+        t.check_unique(next)?;
+        t.unindex(&stored);
+        t.index(next);
+        t.users.insert(next.id.clone(), next.clone());
+        Ok(())
+    }
+
+    async fn delete_user(
+        &self,
+        tenant: &TenantId,
+        current: &Resource,
+        deletion: &Deletion,
+    ) -> Result<(), StoreError> {
+        let mut tenants = self.lock();
+        let t = tenants.get_mut(tenant).ok_or(StoreError::NotFound)?;
+        let stored = t.expect_version(current)?.clone();
+        t.unindex(&stored);
+        t.users.remove(&stored.id);
+        t.deletions.push((stored.id, deletion.clone()));
+        Ok(())
+    }
+
+    async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
+        let after = match &page.cursor {
+            Some(c) => Some(decode_cursor(tenant, c)?),
+            None => None,
+        };
+        let tenants = self.lock();
+        let Some(t) = tenants.get(tenant) else {
+            return Ok(Page { items: Vec::new(), total_results: 0, next_cursor: None });
+        };
+        let iter: Box<dyn Iterator<Item = &Resource>> = match &after {
+            Some(last) => Box::new(
+                t.users
+                    .range::<String, _>((std::ops::Bound::Excluded(last), std::ops::Bound::Unbounded))
+                    .map(|(_, u)| u),
+            ),
+            None => Box::new(t.users.values().skip(page.start_index.saturating_sub(1))),
+        };
+        let items: Vec<Resource> = iter.take(page.count).cloned().collect();
+        let next_cursor = match items.last() {
+            Some(last) if page.count > 0 && t.users.range::<String, _>((std::ops::Bound::Excluded(&last.id), std::ops::Bound::Unbounded)).next().is_some() => {
+                Some(encode_cursor(tenant, &last.id))
+            }
+            _ => None,
+        };
+        Ok(Page { items, total_results: t.users.len(), next_cursor })
+    }
+}
