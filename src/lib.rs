@@ -3,6 +3,7 @@
 //! Layers, one direction only (ARCHITECTURE.md): `http` (transport) -> `service` -> `scim`
 //! (protocol, pure) and `store` (port + adapters); `auth` resolves a bearer token to a tenant.
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod error;

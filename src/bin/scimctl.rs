@@ -1,11 +1,43 @@
-//! `scimctl`: the admin command line (tokens, tenants, tables).
+//! `scimctl`: the admin command line. Thin: parsing and dispatch; the work is in
+//! `scim_server::admin`.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use scim_server::admin::{self, table::TableCommand, tokens, AdminError, Output};
 
 #[derive(Parser, Debug)]
-#[command(version, about = "Administer the SCIM service: tenants, tokens and tables", long_about = None)]
-struct Cli {}
+#[command(version, about = "Administer the SCIM service: tenants, tokens and tables")]
+struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _ = Cli::parse();
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// SCIM bearer tokens of a tenant.
+    #[command(subcommand)]
+    Token(tokens::TokenCommand),
+    /// Tenants.
+    #[command(subcommand)]
+    Tenant(tokens::TenantCommand),
+    /// DynamoDB tables (for local emulators and tests).
+    #[command(subcommand)]
+    Table(TableCommand),
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let output = if cli.json { Output::Json } else { Output::Text };
+    let result: Result<(), AdminError> = match cli.command {
+        Command::Token(c) => tokens::run_token(c, output).await,
+        Command::Tenant(c) => tokens::run_tenant(c, output).await,
+        Command::Table(c) => admin::table::run(c, output).await,
+    };
+    if let Err(e) = result {
+        eprintln!("scimctl: {e}");
+        std::process::exit(e.exit_code);
+    }
 }
