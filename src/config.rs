@@ -28,7 +28,10 @@ pub struct Config {
 pub struct ConfigError(pub String);
 
 fn var(name: &str) -> Option<String> {
-    env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 impl Config {
@@ -38,12 +41,18 @@ impl Config {
             None => default_log_format,
             Some("json") => LogFormat::Json,
             Some("text") => LogFormat::Text,
-            Some(other) => return Err(ConfigError(format!("SCIM_LOG_FORMAT must be json or text, not {other:?}"))),
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "SCIM_LOG_FORMAT must be json or text, not {other:?}"
+                )))
+            }
         };
         let public_base_url = var("SCIM_PUBLIC_BASE_URL");
         if let Some(u) = &public_base_url {
             if !(u.starts_with("https://") || u.starts_with("http://")) {
-                return Err(ConfigError(format!("SCIM_PUBLIC_BASE_URL must be an http(s) URL, not {u:?}")));
+                return Err(ConfigError(format!(
+                    "SCIM_PUBLIC_BASE_URL must be an http(s) URL, not {u:?}"
+                )));
             }
         }
         Ok(Config {
@@ -59,10 +68,17 @@ impl Config {
 pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         // Lambda adds its own timestamp and request id to each record.
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).without_time().try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .without_time()
+            .try_init(),
         LogFormat::Text => builder.with_ansi(false).try_init(),
     };
 }

@@ -57,7 +57,13 @@ pub struct ScimError {
 
 impl ScimError {
     pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
-        ScimError { status, scim_type, detail: detail.into(), retry_after_secs: None, allow: None }
+        ScimError {
+            status,
+            scim_type,
+            detail: detail.into(),
+            retry_after_secs: None,
+            allow: None,
+        }
     }
 
     fn bad_request(scim_type: ScimType, detail: impl Into<String>) -> Self {
@@ -99,7 +105,11 @@ impl ScimError {
         Self::new(404, None, detail)
     }
     pub fn method_not_allowed(allow: &'static str) -> Self {
-        let mut e = Self::new(405, None, format!("This endpoint does not support that HTTP method. Allowed: {allow}."));
+        let mut e = Self::new(
+            405,
+            None,
+            format!("This endpoint does not support that HTTP method. Allowed: {allow}."),
+        );
         e.allow = Some(allow);
         e
     }
@@ -107,16 +117,28 @@ impl ScimError {
         Self::new(412, None, "The resource was changed since it was read (If-Match does not match the current ETag). Read it again and retry.")
     }
     pub fn payload_too_large(limit_bytes: usize) -> Self {
-        Self::new(413, None, format!("The request body exceeds the limit of {limit_bytes} bytes."))
+        Self::new(
+            413,
+            None,
+            format!("The request body exceeds the limit of {limit_bytes} bytes."),
+        )
     }
     pub fn unsupported_media_type() -> Self {
-        Self::new(415, None, "Content-Type must be application/scim+json or application/json.")
+        Self::new(
+            415,
+            None,
+            "Content-Type must be application/scim+json or application/json.",
+        )
     }
     pub fn not_implemented(detail: impl Into<String>) -> Self {
         Self::new(501, None, detail)
     }
     pub fn unavailable(retry_after_secs: u32) -> Self {
-        let mut e = Self::new(503, None, "The service is temporarily unavailable. Retry shortly.");
+        let mut e = Self::new(
+            503,
+            None,
+            "The service is temporarily unavailable. Retry shortly.",
+        );
         e.retry_after_secs = Some(retry_after_secs);
         e
     }

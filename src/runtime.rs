@@ -26,18 +26,29 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
             ))
         }
     };
-    let (tokens, embedded_tokens): (Arc<dyn TokenSource>, _) = match &config.secret_prefix {
-        None => {
-            let src = Arc::new(EmbeddedTokenSource::new());
-            (src.clone(), Some(src))
-        }
-        Some(_) => {
-            return Err(ConfigError(
-                "SCIM_SECRET_PREFIX is set, but this build has no Secrets Manager token source yet".into(),
-            ))
-        }
+    let (tokens, embedded_tokens): (Arc<dyn TokenSource>, _) =
+        match &config.secret_prefix {
+            None => {
+                let src = Arc::new(EmbeddedTokenSource::new());
+                (src.clone(), Some(src))
+            }
+            Some(_) => return Err(ConfigError(
+                "SCIM_SECRET_PREFIX is set, but this build has no Secrets Manager token source yet"
+                    .into(),
+            )),
+        };
+    let settings = HttpSettings {
+        public_base_url: config.public_base_url.clone(),
+        default_scheme,
     };
-    let settings = HttpSettings { public_base_url: config.public_base_url.clone(), default_scheme };
-    let app = App::new(ScimService::new(users), Authenticator::new(tokens), settings);
-    Ok(Built { app, embedded_tokens, store_kind })
+    let app = App::new(
+        ScimService::new(users),
+        Authenticator::new(tokens),
+        settings,
+    );
+    Ok(Built {
+        app,
+        embedded_tokens,
+        store_kind,
+    })
 }

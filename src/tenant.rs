@@ -16,7 +16,8 @@ impl TenantId {
     pub fn parse(s: &str) -> Result<Self, InvalidTenantId> {
         let ok = !s.is_empty()
             && s.len() <= Self::MAX_LEN
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-');
         if ok {
             Ok(TenantId(s.to_owned()))
@@ -60,7 +61,17 @@ mod tests {
     #[test]
     fn rejects_separators_case_and_length() {
         let long = "a".repeat(64);
-        for bad in ["", "-acme", "Acme", "ac_me", "ac#me", "ac/me", "ac me", "é", long.as_str()] {
+        for bad in [
+            "",
+            "-acme",
+            "Acme",
+            "ac_me",
+            "ac#me",
+            "ac/me",
+            "ac me",
+            "é",
+            long.as_str(),
+        ] {
             assert!(TenantId::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

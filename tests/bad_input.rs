@@ -14,7 +14,10 @@ async fn snapshot(t: &common::TestApp) -> Value {
 #[tokio::test]
 async fn malformed_bodies_get_400_invalid_syntax_and_change_nothing() {
     let t = new_app();
-    let id = t.create_user("kim@example.com").await["id"].as_str().unwrap().to_owned();
+    let id = t.create_user("kim@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = snapshot(&t).await;
     let bodies: Vec<&[u8]> = vec![
         b"{",
@@ -27,15 +30,27 @@ async fn malformed_bodies_get_400_invalid_syntax_and_change_nothing() {
         b"   ",
     ];
     for body in &bodies {
-        for (method, path) in [(Method::POST, "/Users".to_owned()), (Method::PUT, format!("/Users/{id}")), (Method::PATCH, format!("/Users/{id}"))] {
-            let req = t.request(method.clone(), &path).header("content-type", "application/scim+json").body(Bytes::copy_from_slice(body)).unwrap();
+        for (method, path) in [
+            (Method::POST, "/Users".to_owned()),
+            (Method::PUT, format!("/Users/{id}")),
+            (Method::PATCH, format!("/Users/{id}")),
+        ] {
+            let req = t
+                .request(method.clone(), &path)
+                .header("content-type", "application/scim+json")
+                .body(Bytes::copy_from_slice(body))
+                .unwrap();
             let a = t.send(req).await;
             a.assert_error(400, Some("invalidSyntax"));
         }
     }
     // Deeply nested JSON is refused by the parser's recursion limit, not by a stack overflow.
     let deep = "[".repeat(100_000);
-    let req = t.request(Method::POST, "/Users").header("content-type", "application/json").body(Bytes::from(deep)).unwrap();
+    let req = t
+        .request(Method::POST, "/Users")
+        .header("content-type", "application/json")
+        .body(Bytes::from(deep))
+        .unwrap();
     t.send(req).await.assert_error(400, Some("invalidSyntax"));
     assert_eq!(snapshot(&t).await, before);
 }
@@ -43,7 +58,10 @@ async fn malformed_bodies_get_400_invalid_syntax_and_change_nothing() {
 #[tokio::test]
 async fn wrong_types_get_400_and_change_nothing() {
     let t = new_app();
-    let id = t.create_user("lee@example.com").await["id"].as_str().unwrap().to_owned();
+    let id = t.create_user("lee@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = snapshot(&t).await;
     let bad_users = [
         json!([]),
@@ -60,7 +78,9 @@ async fn wrong_types_get_400_and_change_nothing() {
     for body in &bad_users {
         let a = t.call(Method::POST, "/Users", Some(body.clone())).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}: {}", a.body);
-        let a = t.call(Method::PUT, &format!("/Users/{id}"), Some(body.clone())).await;
+        let a = t
+            .call(Method::PUT, &format!("/Users/{id}"), Some(body.clone()))
+            .await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}: {}", a.body);
     }
     let bad_patches = [
@@ -76,7 +96,9 @@ async fn wrong_types_get_400_and_change_nothing() {
         json!({"Operations": [{"op": "replace", "path": "title", "value": "applied?"}, {"op": "replace", "path": "name", "value": 3}]}),
     ];
     for body in &bad_patches {
-        let a = t.call(Method::PATCH, &format!("/Users/{id}"), Some(body.clone())).await;
+        let a = t
+            .call(Method::PATCH, &format!("/Users/{id}"), Some(body.clone()))
+            .await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}: {}", a.body);
         assert!(a.body["scimType"].is_string(), "{body}: {}", a.body);
     }
@@ -86,11 +108,18 @@ async fn wrong_types_get_400_and_change_nothing() {
 #[tokio::test]
 async fn bodies_over_one_mebibyte_are_413() {
     let t = new_app();
-    let id = t.create_user("max@example.com").await["id"].as_str().unwrap().to_owned();
+    let id = t.create_user("max@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = snapshot(&t).await;
     let huge = json!({"userName": "big@example.com", "title": "x".repeat(1024 * 1024)});
-    t.call(Method::POST, "/Users", Some(huge.clone())).await.assert_error(413, None);
-    t.call(Method::PUT, &format!("/Users/{id}"), Some(huge)).await.assert_error(413, None);
+    t.call(Method::POST, "/Users", Some(huge.clone()))
+        .await
+        .assert_error(413, None);
+    t.call(Method::PUT, &format!("/Users/{id}"), Some(huge))
+        .await
+        .assert_error(413, None);
     assert_eq!(snapshot(&t).await, before);
 }
 
@@ -112,11 +141,20 @@ async fn hostile_paths_and_queries_are_answered_not_panicked_on() {
     ];
     for p in &paths {
         let a = t.call(Method::GET, p, None).await;
-        assert!(a.status.is_client_error() || a.status == StatusCode::OK, "{p}: {}", a.status);
+        assert!(
+            a.status.is_client_error() || a.status == StatusCode::OK,
+            "{p}: {}",
+            a.status
+        );
         if a.status.is_client_error() {
-            assert_eq!(a.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+            assert_eq!(
+                a.body["schemas"][0],
+                "urn:ietf:params:scim:api:messages:2.0:Error"
+            );
         }
     }
-    let a = t.call(Method::GET, &format!("/Users?filter={parens}"), None).await;
+    let a = t
+        .call(Method::GET, &format!("/Users?filter={parens}"), None)
+        .await;
     a.assert_error(400, Some("invalidFilter"));
 }

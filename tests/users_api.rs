@@ -10,11 +10,20 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn create_returns_201_full_resource_location_and_etag() {
     let t = new_app();
-    let a = t.call(Method::POST, "/Users", Some(user_body("bjensen@example.com"))).await;
+    let a = t
+        .call(
+            Method::POST,
+            "/Users",
+            Some(user_body("bjensen@example.com")),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::CREATED);
     assert_eq!(a.header("content-type"), Some("application/scim+json"));
     let id = a.body["id"].as_str().unwrap();
-    assert_eq!(a.header("location"), Some(format!("https://scim.test/scim/v2/Users/{id}").as_str()));
+    assert_eq!(
+        a.header("location"),
+        Some(format!("https://scim.test/scim/v2/Users/{id}").as_str())
+    );
     assert_eq!(a.body["meta"]["location"], a.header("location").unwrap());
     assert_eq!(a.header("etag"), Some("W/\"1\""));
     assert_eq!(a.body["meta"]["version"], "W/\"1\"");
@@ -22,7 +31,10 @@ async fn create_returns_201_full_resource_location_and_etag() {
     assert_eq!(a.body["userName"], "bjensen@example.com");
     assert_eq!(a.body["active"], true);
     assert_eq!(a.body["name"]["familyName"], "Jensen");
-    assert_eq!(a.body["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:User"]));
+    assert_eq!(
+        a.body["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+    );
     assert!(a.body["meta"]["created"].is_string() && a.body["meta"]["lastModified"].is_string());
 }
 
@@ -36,7 +48,11 @@ async fn get_returns_the_created_user_and_304_on_matching_if_none_match() {
     assert_eq!(a.body, created);
     assert_eq!(a.header("etag"), Some("W/\"1\""));
 
-    let req = t.request(Method::GET, &format!("/Users/{id}")).header("if-none-match", "W/\"1\"").body(Bytes::new()).unwrap();
+    let req = t
+        .request(Method::GET, &format!("/Users/{id}"))
+        .header("if-none-match", "W/\"1\"")
+        .body(Bytes::new())
+        .unwrap();
     let a = t.send(req).await;
     assert_eq!(a.status, StatusCode::NOT_MODIFIED);
     assert!(a.raw.is_empty());
@@ -69,7 +85,9 @@ async fn put_replaces_ignores_read_only_and_never_returns_password() {
         "name": {"givenName": "Carol", "familyName": "Danvers"},
         "title": "Captain"
     });
-    let a = t.call(Method::PUT, &format!("/Users/{id}"), Some(put)).await;
+    let a = t
+        .call(Method::PUT, &format!("/Users/{id}"), Some(put))
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body["id"], id);
     assert_eq!(a.body["title"], "Captain");
@@ -79,22 +97,42 @@ async fn put_replaces_ignores_read_only_and_never_returns_password() {
     assert_eq!(a.body["meta"]["created"], created["meta"]["created"]);
     assert_eq!(a.body["meta"]["version"], "W/\"2\"");
     assert_eq!(a.header("etag"), Some("W/\"2\""));
-    assert!(!a.raw.windows(7).any(|w| w.eq_ignore_ascii_case(b"hunter2")), "password leaked");
+    assert!(
+        !a.raw.windows(7).any(|w| w.eq_ignore_ascii_case(b"hunter2")),
+        "password leaked"
+    );
     assert!(a.body.get("password").is_none());
     // PUT without `active` keeps the current value (IDP-BEHAVIOUR.md row 18).
     assert_eq!(a.body["active"], true);
     let got = t.call(Method::GET, &format!("/Users/{id}"), None).await;
     assert_eq!(got.body, a.body);
-    assert!(!got.raw.windows(7).any(|w| w.eq_ignore_ascii_case(b"hunter2")));
+    assert!(!got
+        .raw
+        .windows(7)
+        .any(|w| w.eq_ignore_ascii_case(b"hunter2")));
 }
 
 #[tokio::test]
 async fn put_without_active_keeps_a_deactivated_user_deactivated() {
     let t = new_app();
-    let id = t.create_user("dana@example.com").await["id"].as_str().unwrap().to_owned();
+    let id = t.create_user("dana@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": false}}]});
-    assert_eq!(t.call(Method::PATCH, &format!("/Users/{id}"), Some(off)).await.body["active"], false);
-    let a = t.call(Method::PUT, &format!("/Users/{id}"), Some(json!({"userName": "dana@example.com", "title": "x"}))).await;
+    assert_eq!(
+        t.call(Method::PATCH, &format!("/Users/{id}"), Some(off))
+            .await
+            .body["active"],
+        false
+    );
+    let a = t
+        .call(
+            Method::PUT,
+            &format!("/Users/{id}"),
+            Some(json!({"userName": "dana@example.com", "title": "x"})),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body["active"], false);
 }
@@ -102,7 +140,10 @@ async fn put_without_active_keeps_a_deactivated_user_deactivated() {
 #[tokio::test]
 async fn patch_simple_and_no_path_forms() {
     let t = new_app();
-    let id = t.create_user("erin@example.com").await["id"].as_str().unwrap().to_owned();
+    let id = t.create_user("erin@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = format!("/Users/{id}");
     // Entra: capitalised op, string boolean.
     let a = t
@@ -118,9 +159,21 @@ async fn patch_simple_and_no_path_forms() {
     assert_eq!(a.body["name"]["givenName"], "Erin");
     assert_eq!(a.body["name"]["familyName"], "Jensen");
     // add, then remove, a simple attribute.
-    let a = t.call(Method::PATCH, &path, Some(json!({"Operations": [{"op": "add", "path": "title", "value": "Engineer"}]}))).await;
+    let a = t
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"Operations": [{"op": "add", "path": "title", "value": "Engineer"}]})),
+        )
+        .await;
     assert_eq!(a.body["title"], "Engineer");
-    let a = t.call(Method::PATCH, &path, Some(json!({"Operations": [{"op": "remove", "path": "title"}]}))).await;
+    let a = t
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"Operations": [{"op": "remove", "path": "title"}]})),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(a.body.get("title").is_none());
     assert_eq!(a.header("etag"), Some("W/\"5\""));
@@ -129,18 +182,37 @@ async fn patch_simple_and_no_path_forms() {
 #[tokio::test]
 async fn delete_then_every_request_on_that_id_is_404_and_user_name_is_free() {
     let t = new_app();
-    let id = t.create_user("frank@example.com").await["id"].as_str().unwrap().to_owned();
+    let id = t.create_user("frank@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = format!("/Users/{id}");
     let a = t.call(Method::DELETE, &path, None).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert!(a.raw.is_empty());
-    t.call(Method::GET, &path, None).await.assert_error(404, None);
-    t.call(Method::DELETE, &path, None).await.assert_error(404, None);
-    t.call(Method::PUT, &path, Some(user_body("frank@example.com"))).await.assert_error(404, None);
-    t.call(Method::PATCH, &path, Some(json!({"Operations": [{"op": "replace", "path": "active", "value": false}]})))
+    t.call(Method::GET, &path, None)
         .await
         .assert_error(404, None);
-    let found = t.call(Method::GET, "/Users?filter=userName%20eq%20%22frank%40example.com%22", None).await;
+    t.call(Method::DELETE, &path, None)
+        .await
+        .assert_error(404, None);
+    t.call(Method::PUT, &path, Some(user_body("frank@example.com")))
+        .await
+        .assert_error(404, None);
+    t.call(
+        Method::PATCH,
+        &path,
+        Some(json!({"Operations": [{"op": "replace", "path": "active", "value": false}]})),
+    )
+    .await
+    .assert_error(404, None);
+    let found = t
+        .call(
+            Method::GET,
+            "/Users?filter=userName%20eq%20%22frank%40example.com%22",
+            None,
+        )
+        .await;
     assert_eq!(found.body["totalResults"], 0);
     // The userName can be used again, by a new user with a new id.
     let again = t.create_user("FRANK@example.com").await;
@@ -158,20 +230,42 @@ async fn list_pages_and_filters() {
         ids.push(u.body["id"].as_str().unwrap().to_owned());
     }
     let all = t.call(Method::GET, "/Users", None).await;
-    assert_eq!(all.body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]));
-    assert_eq!((all.body["totalResults"].as_u64(), all.body["itemsPerPage"].as_u64(), all.body["startIndex"].as_u64()), (Some(5), Some(5), Some(1)));
+    assert_eq!(
+        all.body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"])
+    );
+    assert_eq!(
+        (
+            all.body["totalResults"].as_u64(),
+            all.body["itemsPerPage"].as_u64(),
+            all.body["startIndex"].as_u64()
+        ),
+        (Some(5), Some(5), Some(1))
+    );
 
     // Okta pages with startIndex/count and needs the same order on every page.
-    let p1 = t.call(Method::GET, "/Users?startIndex=1&count=2", None).await;
-    let p2 = t.call(Method::GET, "/Users?startIndex=3&count=2", None).await;
-    let p3 = t.call(Method::GET, "/Users?startIndex=5&count=2", None).await;
-    let paged: Vec<Value> = [p1, p2, p3].iter().flat_map(|p| p.body["Resources"].as_array().unwrap().clone()).collect();
+    let p1 = t
+        .call(Method::GET, "/Users?startIndex=1&count=2", None)
+        .await;
+    let p2 = t
+        .call(Method::GET, "/Users?startIndex=3&count=2", None)
+        .await;
+    let p3 = t
+        .call(Method::GET, "/Users?startIndex=5&count=2", None)
+        .await;
+    let paged: Vec<Value> = [p1, p2, p3]
+        .iter()
+        .flat_map(|p| p.body["Resources"].as_array().unwrap().clone())
+        .collect();
     assert_eq!(paged, all.body["Resources"].as_array().unwrap().clone());
 
     for (query, expect) in [
         ("filter=userName%20eq%20%22USER3%40example.com%22", Some(3)),
         ("filter=externalId%20eq%20%22ext-1%22", Some(1)),
-        (&format!("filter=id%20eq%20%22{}%22", ids[4]) as &str, Some(4)),
+        (
+            &format!("filter=id%20eq%20%22{}%22", ids[4]) as &str,
+            Some(4),
+        ),
         ("filter=externalId%20eq%20%22EXT-1%22", None), // externalId is caseExact
         ("filter=userName%20eq%20%22nobody%22", None),
     ] {
@@ -193,18 +287,38 @@ async fn list_pages_and_filters() {
 #[tokio::test]
 async fn stale_if_match_is_412_and_changes_nothing() {
     let t = new_app();
-    let id = t.create_user("gina@example.com").await["id"].as_str().unwrap().to_owned();
+    let id = t.create_user("gina@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = format!("/Users/{id}");
-    let body = serde_json::to_vec(&json!({"Operations": [{"op": "replace", "path": "title", "value": "x"}]})).unwrap();
-    let req = t.request(Method::PATCH, &path).header("if-match", "W/\"7\"").header("content-type", "application/scim+json").body(Bytes::from(body.clone())).unwrap();
+    let body = serde_json::to_vec(
+        &json!({"Operations": [{"op": "replace", "path": "title", "value": "x"}]}),
+    )
+    .unwrap();
+    let req = t
+        .request(Method::PATCH, &path)
+        .header("if-match", "W/\"7\"")
+        .header("content-type", "application/scim+json")
+        .body(Bytes::from(body.clone()))
+        .unwrap();
     t.send(req).await.assert_error(412, None);
-    let req = t.request(Method::DELETE, &path).header("if-match", "W/\"7\"").body(Bytes::new()).unwrap();
+    let req = t
+        .request(Method::DELETE, &path)
+        .header("if-match", "W/\"7\"")
+        .body(Bytes::new())
+        .unwrap();
     t.send(req).await.assert_error(412, None);
     let got = t.call(Method::GET, &path, None).await;
     assert_eq!(got.body["meta"]["version"], "W/\"1\"");
     assert!(got.body.get("title").is_none());
     // The current ETag works.
-    let req = t.request(Method::PATCH, &path).header("if-match", "W/\"1\"").header("content-type", "application/scim+json").body(Bytes::from(body)).unwrap();
+    let req = t
+        .request(Method::PATCH, &path)
+        .header("if-match", "W/\"1\"")
+        .header("content-type", "application/scim+json")
+        .body(Bytes::from(body))
+        .unwrap();
     assert_eq!(t.send(req).await.status, StatusCode::OK);
 }
 
@@ -219,14 +333,29 @@ async fn discovery_endpoints_answer_with_ids() {
 
     let rts = t.call(Method::GET, "/ResourceTypes", None).await;
     assert_eq!(rts.status, StatusCode::OK);
-    let names: Vec<&str> = rts.body["Resources"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
-    assert!(names.contains(&"User") && names.contains(&"Group"), "{names:?}");
+    let names: Vec<&str> = rts.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"User") && names.contains(&"Group"),
+        "{names:?}"
+    );
     let user_rt = t.call(Method::GET, "/ResourceTypes/User", None).await;
     assert_eq!(user_rt.body["endpoint"], "/Users");
-    t.call(Method::GET, "/ResourceTypes/Nope", None).await.assert_error(404, None);
+    t.call(Method::GET, "/ResourceTypes/Nope", None)
+        .await
+        .assert_error(404, None);
 
     let schemas = t.call(Method::GET, "/Schemas", None).await;
-    let ids: Vec<&str> = schemas.body["Resources"].as_array().unwrap().iter().filter_map(|r| r["id"].as_str()).collect();
+    let ids: Vec<&str> = schemas.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
     for want in [
         "urn:ietf:params:scim:schemas:core:2.0:User",
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
@@ -236,52 +365,120 @@ async fn discovery_endpoints_answer_with_ids() {
         let one = t.call(Method::GET, &format!("/Schemas/{want}"), None).await;
         assert_eq!(one.status, StatusCode::OK);
         assert_eq!(one.body["id"], want);
-        assert!(one.body["attributes"].as_array().is_some_and(|a| !a.is_empty()));
+        assert!(one.body["attributes"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()));
     }
-    let user = t.call(Method::GET, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", None).await;
-    let user_name = user.body["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "userName").unwrap();
+    let user = t
+        .call(
+            Method::GET,
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+            None,
+        )
+        .await;
+    let user_name = user.body["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "userName")
+        .unwrap();
     assert_eq!(user_name["uniqueness"], "server");
     assert_eq!(user_name["required"], true);
-    t.call(Method::GET, "/Schemas/urn:nope", None).await.assert_error(404, None);
+    t.call(Method::GET, "/Schemas/urn:nope", None)
+        .await
+        .assert_error(404, None);
 }
 
 #[tokio::test]
 async fn error_statuses_carry_scim_error_bodies() {
     let t = new_app();
-    t.call(Method::GET, "/Nope", None).await.assert_error(404, None);
-    t.call(Method::GET, "/Users/does-not-exist", None).await.assert_error(404, None);
+    t.call(Method::GET, "/Nope", None)
+        .await
+        .assert_error(404, None);
+    t.call(Method::GET, "/Users/does-not-exist", None)
+        .await
+        .assert_error(404, None);
     let a = t.call(Method::DELETE, "/Users", None).await;
     a.assert_error(405, None);
     assert_eq!(a.header("allow"), Some("GET, POST"));
-    t.call(Method::POST, "/ServiceProviderConfig", Some(json!({}))).await.assert_error(405, None);
-    t.call(Method::GET, "/Bulk", None).await.assert_error(501, None);
+    t.call(Method::POST, "/ServiceProviderConfig", Some(json!({})))
+        .await
+        .assert_error(405, None);
+    t.call(Method::GET, "/Bulk", None)
+        .await
+        .assert_error(501, None);
 
-    let req = t.request(Method::POST, "/Users").header("content-type", "text/plain").body(Bytes::from_static(b"{}")).unwrap();
+    let req = t
+        .request(Method::POST, "/Users")
+        .header("content-type", "text/plain")
+        .body(Bytes::from_static(b"{}"))
+        .unwrap();
     t.send(req).await.assert_error(415, None);
-    let req = t.request(Method::POST, "/Users").header("content-type", "application/xml").body(Bytes::from_static(b"<a/>")).unwrap();
+    let req = t
+        .request(Method::POST, "/Users")
+        .header("content-type", "application/xml")
+        .body(Bytes::from_static(b"<a/>"))
+        .unwrap();
     t.send(req).await.assert_error(415, None);
 
-    t.call(Method::GET, "/Users?filter=userName%20eq", None).await.assert_error(400, Some("invalidFilter"));
-    t.call(Method::GET, "/Users?count=abc", None).await.assert_error(400, Some("invalidValue"));
-    t.call(Method::POST, "/Users", Some(json!({"name": {"givenName": "NoUserName"}}))).await.assert_error(400, Some("invalidValue"));
-    let id = t.create_user("hank@example.com").await["id"].as_str().unwrap().to_owned();
-    t.call(Method::PATCH, &format!("/Users/{id}"), Some(json!({"Operations": [{"op": "remove"}]})))
+    t.call(Method::GET, "/Users?filter=userName%20eq", None)
         .await
-        .assert_error(400, Some("noTarget"));
-    t.call(Method::PATCH, &format!("/Users/{id}"), Some(json!({"Operations": [{"op": "add", "path": "emails[type eq", "value": "x"}]})))
+        .assert_error(400, Some("invalidFilter"));
+    t.call(Method::GET, "/Users?count=abc", None)
         .await
-        .assert_error(400, Some("invalidPath"));
-    t.call(Method::PATCH, &format!("/Users/{id}"), Some(json!({"Operations": [{"op": "replace", "path": "id", "value": "other"}]})))
-        .await
-        .assert_error(400, Some("mutability"));
+        .assert_error(400, Some("invalidValue"));
+    t.call(
+        Method::POST,
+        "/Users",
+        Some(json!({"name": {"givenName": "NoUserName"}})),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    let id = t.create_user("hank@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.call(
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(json!({"Operations": [{"op": "remove"}]})),
+    )
+    .await
+    .assert_error(400, Some("noTarget"));
+    t.call(
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(json!({"Operations": [{"op": "add", "path": "emails[type eq", "value": "x"}]})),
+    )
+    .await
+    .assert_error(400, Some("invalidPath"));
+    t.call(
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(json!({"Operations": [{"op": "replace", "path": "id", "value": "other"}]})),
+    )
+    .await
+    .assert_error(400, Some("mutability"));
 }
 
 #[tokio::test]
 async fn accepts_scim_json_with_charset_and_plain_json() {
     let t = new_app();
-    for (i, ct) in ["application/scim+json", "application/scim+json; charset=utf-8", "application/json", "Application/JSON;charset=UTF-8"].iter().enumerate() {
+    for (i, ct) in [
+        "application/scim+json",
+        "application/scim+json; charset=utf-8",
+        "application/json",
+        "Application/JSON;charset=UTF-8",
+    ]
+    .iter()
+    .enumerate()
+    {
         let body = serde_json::to_vec(&user_body(&format!("ct{i}@example.com"))).unwrap();
-        let req = t.request(Method::POST, "/Users").header("content-type", *ct).body(Bytes::from(body)).unwrap();
+        let req = t
+            .request(Method::POST, "/Users")
+            .header("content-type", *ct)
+            .body(Bytes::from(body))
+            .unwrap();
         let a = t.send(req).await;
         assert_eq!(a.status, StatusCode::CREATED, "{ct}: {}", a.body);
         assert_eq!(a.header("content-type"), Some("application/scim+json"));
@@ -291,14 +488,24 @@ async fn accepts_scim_json_with_charset_and_plain_json() {
 #[tokio::test]
 async fn missing_or_wrong_token_is_401_with_www_authenticate() {
     let t = new_app();
-    for token in ["", "scim_acme_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not-a-token"] {
+    for token in [
+        "",
+        "scim_acme_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "not-a-token",
+    ] {
         for path in ["/Users", "/ServiceProviderConfig", "/Nope"] {
             let a = t.call_as(token, Method::GET, path, None).await;
             a.assert_error(401, None);
-            assert!(a.header("www-authenticate").is_some_and(|h| h.starts_with("Bearer")));
+            assert!(a
+                .header("www-authenticate")
+                .is_some_and(|h| h.starts_with("Bearer")));
         }
     }
-    let req = http::Request::builder().uri("/scim/v2/Users").header("authorization", format!("Basic {}", t.token)).body(Bytes::new()).unwrap();
+    let req = http::Request::builder()
+        .uri("/scim/v2/Users")
+        .header("authorization", format!("Basic {}", t.token))
+        .body(Bytes::new())
+        .unwrap();
     t.send(req).await.assert_error(401, None);
 }
 
@@ -307,38 +514,88 @@ async fn a_new_token_invalidates_the_previous_one() {
     let t = new_app();
     let old = t.token.clone();
     let new = t.token_for("acme");
-    t.call_as(&old, Method::GET, "/Users", None).await.assert_error(401, None);
-    assert_eq!(t.call_as(&new, Method::GET, "/Users", None).await.status, StatusCode::OK);
+    t.call_as(&old, Method::GET, "/Users", None)
+        .await
+        .assert_error(401, None);
+    assert_eq!(
+        t.call_as(&new, Method::GET, "/Users", None).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn tenants_are_isolated() {
     let t = new_app();
-    let id = t.create_user("ivy@example.com").await["id"].as_str().unwrap().to_owned();
+    let id = t.create_user("ivy@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let other = t.token_for("globex");
     let path = format!("/Users/{id}");
-    t.call_as(&other, Method::GET, &path, None).await.assert_error(404, None);
-    t.call_as(&other, Method::DELETE, &path, None).await.assert_error(404, None);
-    t.call_as(&other, Method::PUT, &path, Some(user_body("ivy@example.com"))).await.assert_error(404, None);
-    let list = t.call_as(&other, Method::GET, "/Users?filter=userName%20eq%20%22ivy%40example.com%22", None).await;
+    t.call_as(&other, Method::GET, &path, None)
+        .await
+        .assert_error(404, None);
+    t.call_as(&other, Method::DELETE, &path, None)
+        .await
+        .assert_error(404, None);
+    t.call_as(
+        &other,
+        Method::PUT,
+        &path,
+        Some(user_body("ivy@example.com")),
+    )
+    .await
+    .assert_error(404, None);
+    let list = t
+        .call_as(
+            &other,
+            Method::GET,
+            "/Users?filter=userName%20eq%20%22ivy%40example.com%22",
+            None,
+        )
+        .await;
     assert_eq!(list.body["totalResults"], 0);
-    assert_eq!(t.call_as(&other, Method::GET, "/Users", None).await.body["totalResults"], 0);
+    assert_eq!(
+        t.call_as(&other, Method::GET, "/Users", None).await.body["totalResults"],
+        0
+    );
     // The same userName is free in the other tenant.
-    assert_eq!(t.call_as(&other, Method::POST, "/Users", Some(user_body("ivy@example.com"))).await.status, StatusCode::CREATED);
-    assert_eq!(t.call(Method::GET, &path, None).await.status, StatusCode::OK);
+    assert_eq!(
+        t.call_as(
+            &other,
+            Method::POST,
+            "/Users",
+            Some(user_body("ivy@example.com"))
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        t.call(Method::GET, &path, None).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn deactivated_user_is_restored_by_a_new_create_with_the_same_user_name() {
     let t = new_app();
-    let id = t.create_user("jack@example.com").await["id"].as_str().unwrap().to_owned();
+    let id = t.create_user("jack@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let off = json!({"Operations": [{"op": "replace", "value": {"active": false}}]});
-    t.call(Method::PATCH, &format!("/Users/{id}"), Some(off)).await;
-    let a = t.call(Method::POST, "/Users", Some(user_body("JACK@example.com"))).await;
+    t.call(Method::PATCH, &format!("/Users/{id}"), Some(off))
+        .await;
+    let a = t
+        .call(Method::POST, "/Users", Some(user_body("JACK@example.com")))
+        .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     assert_eq!(a.body["id"], id.as_str());
     assert_eq!(a.body["active"], true);
     assert_eq!(a.body["userName"], "JACK@example.com");
     // An active user still conflicts.
-    t.call(Method::POST, "/Users", Some(user_body("jack@example.com"))).await.assert_error(409, Some("uniqueness"));
+    t.call(Method::POST, "/Users", Some(user_body("jack@example.com")))
+        .await
+        .assert_error(409, Some("uniqueness"));
 }

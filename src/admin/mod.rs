@@ -22,10 +22,16 @@ pub struct AdminError {
 impl AdminError {
     /// Bad arguments or a refused request (exit code 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        AdminError { message: message.into(), exit_code: 2 }
+        AdminError {
+            message: message.into(),
+            exit_code: 2,
+        }
     }
     /// The operation failed (exit code 1).
     pub fn failed(message: impl Into<String>) -> Self {
-        AdminError { message: message.into(), exit_code: 1 }
+        AdminError {
+            message: message.into(),
+            exit_code: 1,
+        }
     }
 }

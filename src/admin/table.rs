@@ -17,6 +17,8 @@ pub enum TableCommand {
 
 pub async fn run(cmd: TableCommand, _output: Output) -> Result<(), AdminError> {
     match cmd {
-        TableCommand::Create { .. } => Err(AdminError::failed("table create is not implemented yet")),
+        TableCommand::Create { .. } => {
+            Err(AdminError::failed("table create is not implemented yet"))
+        }
     }
 }

@@ -21,7 +21,9 @@ pub enum TenantCommand {
 
 pub async fn run_token(cmd: TokenCommand, _output: Output) -> Result<(), AdminError> {
     match cmd {
-        TokenCommand::Generate { .. } => Err(AdminError::failed("token generate is not implemented yet")),
+        TokenCommand::Generate { .. } => {
+            Err(AdminError::failed("token generate is not implemented yet"))
+        }
     }
 }
 

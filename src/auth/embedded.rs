@@ -22,9 +22,19 @@ impl EmbeddedTokenSource {
 
     /// Generate a token for `tenant`, replacing any previous one (a new token invalidates the
     /// old). Returns the token text, to be shown once.
-    pub fn generate(&self, tenant: &TenantId, not_after: Option<i64>) -> Result<String, getrandom::Error> {
+    pub fn generate(
+        &self,
+        tenant: &TenantId,
+        not_after: Option<i64>,
+    ) -> Result<String, getrandom::Error> {
         let new = token::generate(tenant)?;
-        self.set(tenant, vec![Credential { hash: new.hash, not_after }]);
+        self.set(
+            tenant,
+            vec![Credential {
+                hash: new.hash,
+                not_after,
+            }],
+        );
         Ok(new.token)
     }
 
@@ -34,12 +44,21 @@ impl EmbeddedTokenSource {
         if token::claimed_tenant(token_text).as_ref() != Some(tenant) {
             return false;
         }
-        self.set(tenant, vec![Credential { hash: TokenHash::of(token_text), not_after: None }]);
+        self.set(
+            tenant,
+            vec![Credential {
+                hash: TokenHash::of(token_text),
+                not_after: None,
+            }],
+        );
         true
     }
 
     pub fn revoke(&self, tenant: &TenantId) {
-        self.tenants.write().unwrap_or_else(|p| p.into_inner()).remove(tenant);
+        self.tenants
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(tenant);
     }
 
     fn set(&self, tenant: &TenantId, credentials: Vec<Credential>) {
@@ -80,7 +99,9 @@ mod tests {
     fn install_rejects_tokens_of_another_tenant() {
         let src = EmbeddedTokenSource::new();
         let acme = TenantId::parse("acme").unwrap();
-        let other = token::generate(&TenantId::parse("globex").unwrap()).unwrap().token;
+        let other = token::generate(&TenantId::parse("globex").unwrap())
+            .unwrap()
+            .token;
         assert!(!src.install(&acme, &other));
         assert!(!src.install(&acme, "scim_acme_tooshort"));
     }

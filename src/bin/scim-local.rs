@@ -10,7 +10,10 @@ use scim_server::tenant::TenantId;
 use scim_server::{http, runtime};
 
 #[derive(Parser, Debug)]
-#[command(version, about = "Run the SCIM 2.0 server locally (embedded store unless SCIM_TABLE_NAME is set)")]
+#[command(
+    version,
+    about = "Run the SCIM 2.0 server locally (embedded store unless SCIM_TABLE_NAME is set)"
+)]
 struct Args {
     /// Port to listen on.
     #[arg(long, env = "PORT", default_value_t = 8080)]

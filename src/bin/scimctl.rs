@@ -5,7 +5,10 @@ use clap::{Parser, Subcommand};
 use scim_server::admin::{self, table::TableCommand, tokens, AdminError, Output};
 
 #[derive(Parser, Debug)]
-#[command(version, about = "Administer the SCIM service: tenants, tokens and tables")]
+#[command(
+    version,
+    about = "Administer the SCIM service: tenants, tokens and tables"
+)]
 struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]

@@ -23,13 +23,18 @@ async fn serve_one(app: Arc<App>, req: Request<Body>) -> Response<Body> {
     // Read one byte past the limit so an oversized chunked body is recognised as such.
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
         Ok(b) => b,
-        Err(_) => return error_response(&ScimError::payload_too_large(MAX_BODY_BYTES)).map(Body::from),
+        Err(_) => {
+            return error_response(&ScimError::payload_too_large(MAX_BODY_BYTES)).map(Body::from)
+        }
     };
-    app.handle(Request::from_parts(parts, bytes)).await.map(Body::from)
+    app.handle(Request::from_parts(parts, bytes))
+        .await
+        .map(Body::from)
 }
 
 /// Serve `app` on `listener` until the future is dropped or the process ends.
 pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
-    let router = axum::Router::new().fallback(move |req: Request<Body>| serve_one(Arc::clone(&app), req));
+    let router =
+        axum::Router::new().fallback(move |req: Request<Body>| serve_one(Arc::clone(&app), req));
     axum::serve(listener, router).await
 }

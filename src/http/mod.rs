@@ -10,15 +10,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, CONTENT_TYPE, ETAG, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{
+    HeaderValue, ALLOW, CONTENT_TYPE, ETAG, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use serde_json::Value;
 
 use crate::auth::{Authenticator, Principal};
 use crate::error::ScimError;
+use crate::scim::discovery;
 use crate::scim::resource::{etag_matches, list_response, render, Resource};
 use crate::scim::schema::ResourceKind;
-use crate::scim::discovery;
 use crate::service::ScimService;
 use query::{list_query, Params};
 
@@ -56,7 +58,12 @@ struct Reply {
 
 impl Reply {
     fn json(status: StatusCode, body: Value) -> Self {
-        Reply { status, body: Some(body), location: None, etag: None }
+        Reply {
+            status,
+            body: Some(body),
+            location: None,
+            etag: None,
+        }
     }
     fn ok(body: Value) -> Self {
         Self::json(StatusCode::OK, body)
@@ -64,10 +71,20 @@ impl Reply {
     fn resource(status: StatusCode, kind: ResourceKind, r: &Resource, base: &str) -> Self {
         let body = render(kind, r, base);
         let location = body["meta"]["location"].as_str().map(str::to_owned);
-        Reply { status, body: Some(body), location, etag: Some(r.etag()) }
+        Reply {
+            status,
+            body: Some(body),
+            location,
+            etag: Some(r.etag()),
+        }
     }
     fn empty(status: StatusCode) -> Self {
-        Reply { status, body: None, location: None, etag: None }
+        Reply {
+            status,
+            body: None,
+            location: None,
+            etag: None,
+        }
     }
 }
 
@@ -81,7 +98,11 @@ struct LogContext {
 
 impl App {
     pub fn new(service: ScimService, auth: Authenticator, settings: HttpSettings) -> Arc<Self> {
-        Arc::new(App { service, auth, settings })
+        Arc::new(App {
+            service,
+            auth,
+            settings,
+        })
     }
 
     /// Handle one request. Always produces a response: an error escaping here would become an
@@ -93,7 +114,10 @@ impl App {
         let outcome = self.route(&req, &request_id, &mut ctx).await;
         let (response, scim_type) = match outcome {
             Ok(reply) => (reply_response(reply), ""),
-            Err(e) => (error_response(&e), e.scim_type.map(|t| t.as_str()).unwrap_or("")),
+            Err(e) => (
+                error_response(&e),
+                e.scim_type.map(|t| t.as_str()).unwrap_or(""),
+            ),
         };
         let status = response.status().as_u16();
         tracing::info!(
@@ -112,13 +136,23 @@ impl App {
         with_request_id(response, &request_id)
     }
 
-    async fn route(&self, req: &Request<Bytes>, request_id: &str, ctx: &mut LogContext) -> Result<Reply, ScimError> {
+    async fn route(
+        &self,
+        req: &Request<Bytes>,
+        request_id: &str,
+        ctx: &mut LogContext,
+    ) -> Result<Reply, ScimError> {
         let path = req.uri().path();
         let Some((prefix, rest)) = split_base(path) else {
             ctx.operation = "unknown";
-            return Err(ScimError::not_found("No SCIM endpoint here. The SCIM base URL ends in /scim/v2."));
+            return Err(ScimError::not_found(
+                "No SCIM endpoint here. The SCIM base URL ends in /scim/v2.",
+            ));
         };
-        let principal = self.auth.authenticate(header_str(req.headers(), "authorization")).await?;
+        let principal = self
+            .auth
+            .authenticate(header_str(req.headers(), "authorization"))
+            .await?;
         ctx.principal = Some(principal.clone());
         if req.body().len() > MAX_BODY_BYTES {
             return Err(ScimError::payload_too_large(MAX_BODY_BYTES));
@@ -135,7 +169,10 @@ impl App {
             [ep] if is(ep, "ServiceProviderConfig") => {
                 ctx.operation = "discovery.spc";
                 only(method, &[Method::GET], "GET")?;
-                Ok(Reply::ok(discovery::service_provider_config(&base, &discovery::Capabilities::default())))
+                Ok(Reply::ok(discovery::service_provider_config(
+                    &base,
+                    &discovery::Capabilities::default(),
+                )))
             }
             [ep] if is(ep, "ResourceTypes") => {
                 ctx.operation = "discovery.resource_types";
@@ -149,7 +186,9 @@ impl App {
                 only(method, &[Method::GET], "GET")?;
                 discovery::resource_type(&base, name)
                     .map(Reply::ok)
-                    .ok_or_else(|| ScimError::not_found(format!("No resource type named {}.", clip(name))))
+                    .ok_or_else(|| {
+                        ScimError::not_found(format!("No resource type named {}.", clip(name)))
+                    })
             }
             [ep] if is(ep, "Schemas") => {
                 ctx.operation = "discovery.schemas";
@@ -170,8 +209,13 @@ impl App {
                     ctx.operation = "users.list";
                     let q = list_query(&params)?;
                     let result = self.service.list_users(tenant, &q).await?;
-                    let resources = result.items.iter().map(|u| render(ResourceKind::User, u, &base)).collect();
-                    let mut body = list_response(resources, result.total_results, result.start_index);
+                    let resources = result
+                        .items
+                        .iter()
+                        .map(|u| render(ResourceKind::User, u, &base))
+                        .collect();
+                    let mut body =
+                        list_response(resources, result.total_results, result.start_index);
                     if let Some(c) = result.next_cursor {
                         body["nextCursor"] = Value::String(c);
                     }
@@ -182,7 +226,12 @@ impl App {
                     let body = json_body(req)?;
                     let created = self.service.create_user(tenant, &body).await?;
                     ctx.resource_id = Some(created.resource().id.clone());
-                    Ok(Reply::resource(StatusCode::CREATED, ResourceKind::User, created.resource(), &base))
+                    Ok(Reply::resource(
+                        StatusCode::CREATED,
+                        ResourceKind::User,
+                        created.resource(),
+                        &base,
+                    ))
                 }
                 _ => Err(ScimError::method_not_allowed("GET, POST")),
             },
@@ -192,28 +241,50 @@ impl App {
                     Method::GET => {
                         ctx.operation = "users.get";
                         let user = self.service.get_user(tenant, id).await?;
-                        if header_str(req.headers(), "if-none-match").is_some_and(|h| etag_matches(h, user.version)) {
+                        if header_str(req.headers(), "if-none-match")
+                            .is_some_and(|h| etag_matches(h, user.version))
+                        {
                             let mut reply = Reply::empty(StatusCode::NOT_MODIFIED);
                             reply.etag = Some(user.etag());
                             return Ok(reply);
                         }
-                        Ok(Reply::resource(StatusCode::OK, ResourceKind::User, &user, &base))
+                        Ok(Reply::resource(
+                            StatusCode::OK,
+                            ResourceKind::User,
+                            &user,
+                            &base,
+                        ))
                     }
                     Method::PUT => {
                         ctx.operation = "users.replace";
                         let body = json_body(req)?;
-                        let user = self.service.replace_user(tenant, id, &body, if_match).await?;
-                        Ok(Reply::resource(StatusCode::OK, ResourceKind::User, &user, &base))
+                        let user = self
+                            .service
+                            .replace_user(tenant, id, &body, if_match)
+                            .await?;
+                        Ok(Reply::resource(
+                            StatusCode::OK,
+                            ResourceKind::User,
+                            &user,
+                            &base,
+                        ))
                     }
                     Method::PATCH => {
                         ctx.operation = "users.patch";
                         let body = json_body(req)?;
                         let user = self.service.patch_user(tenant, id, &body, if_match).await?;
-                        Ok(Reply::resource(StatusCode::OK, ResourceKind::User, &user, &base))
+                        Ok(Reply::resource(
+                            StatusCode::OK,
+                            ResourceKind::User,
+                            &user,
+                            &base,
+                        ))
                     }
                     Method::DELETE => {
                         ctx.operation = "users.delete";
-                        self.service.delete_user(tenant, id, if_match, request_id).await?;
+                        self.service
+                            .delete_user(tenant, id, if_match, request_id)
+                            .await?;
                         Ok(Reply::empty(StatusCode::NO_CONTENT))
                     }
                     _ => Err(ScimError::method_not_allowed("GET, PUT, PATCH, DELETE")),
@@ -221,15 +292,21 @@ impl App {
             }
             [ep, ..] if is(ep, "Groups") => {
                 ctx.operation = "groups";
-                Err(ScimError::not_implemented("Groups are not supported by this service yet."))
+                Err(ScimError::not_implemented(
+                    "Groups are not supported by this service yet.",
+                ))
             }
             [ep, ..] if is(ep, "Bulk") => {
                 ctx.operation = "bulk";
-                Err(ScimError::not_implemented("Bulk operations are not supported (see /ServiceProviderConfig)."))
+                Err(ScimError::not_implemented(
+                    "Bulk operations are not supported (see /ServiceProviderConfig).",
+                ))
             }
             [ep, ..] if is(ep, "Me") => {
                 ctx.operation = "me";
-                Err(ScimError::not_implemented("The /Me endpoint is not supported."))
+                Err(ScimError::not_implemented(
+                    "The /Me endpoint is not supported.",
+                ))
             }
             _ => {
                 ctx.operation = "unknown";
@@ -248,7 +325,10 @@ impl App {
             .filter(|s| *s == "https" || *s == "http")
             .unwrap_or(self.settings.default_scheme);
         let host = header_str(headers, "host")
-            .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+            .filter(|h| {
+                h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
             .unwrap_or("localhost");
         format!("{scheme}://{host}{prefix}")
     }
@@ -283,7 +363,11 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// Lambda adapter sets it to the Lambda request id.)
 fn request_id(headers: &HeaderMap) -> String {
     header_str(headers, "x-request-id")
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
@@ -292,24 +376,41 @@ fn request_id(headers: &HeaderMap) -> String {
 /// a body with another declared type is 415. A missing Content-Type is tolerated.
 fn json_body(req: &Request<Bytes>) -> Result<Value, ScimError> {
     if let Some(ct) = req.headers().get(CONTENT_TYPE) {
-        let ct = ct.to_str().map_err(|_| ScimError::unsupported_media_type())?;
+        let ct = ct
+            .to_str()
+            .map_err(|_| ScimError::unsupported_media_type())?;
         let media = ct.split(';').next().unwrap_or_default().trim();
-        if !media.eq_ignore_ascii_case(SCIM_CONTENT_TYPE) && !media.eq_ignore_ascii_case("application/json") {
+        if !media.eq_ignore_ascii_case(SCIM_CONTENT_TYPE)
+            && !media.eq_ignore_ascii_case("application/json")
+        {
             return Err(ScimError::unsupported_media_type());
         }
     }
     let bytes = req.body();
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ScimError::invalid_syntax("The request body is empty; a JSON object is required."));
+        return Err(ScimError::invalid_syntax(
+            "The request body is empty; a JSON object is required.",
+        ));
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        let what = if std::str::from_utf8(bytes).is_err() { "is not valid UTF-8" } else { "is not valid JSON" };
-        ScimError::invalid_syntax(format!("The request body {what} (line {}, column {}).", e.line(), e.column()))
+        let what = if std::str::from_utf8(bytes).is_err() {
+            "is not valid UTF-8"
+        } else {
+            "is not valid JSON"
+        };
+        ScimError::invalid_syntax(format!(
+            "The request body {what} (line {}, column {}).",
+            e.line(),
+            e.column()
+        ))
     })
 }
 
 fn reply_response(reply: Reply) -> Response<Bytes> {
-    let body = reply.body.map(|b| Bytes::from(serde_json::to_vec(&b).unwrap_or_default())).unwrap_or_default();
+    let body = reply
+        .body
+        .map(|b| Bytes::from(serde_json::to_vec(&b).unwrap_or_default()))
+        .unwrap_or_default();
     let mut resp = Response::new(body);
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
@@ -329,11 +430,15 @@ fn reply_response(reply: Reply) -> Response<Bytes> {
 pub fn error_response(e: &ScimError) -> Response<Bytes> {
     let body = serde_json::to_vec(&e.body()).unwrap_or_default();
     let mut resp = Response::new(Bytes::from(body));
-    *resp.status_mut() = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
     if e.status == 401 {
-        h.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scim\""));
+        h.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"scim\""),
+        );
     }
     if let Some(secs) = e.retry_after_secs {
         h.insert(RETRY_AFTER, HeaderValue::from(secs));

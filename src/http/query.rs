@@ -9,17 +9,27 @@ pub struct Params(Vec<(String, String)>);
 
 impl Params {
     pub fn parse(raw: Option<&str>) -> Self {
-        Params(form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect())
+        Params(
+            form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 fn parse_int(name: &str, raw: &str) -> Result<i64, ScimError> {
     raw.trim().parse::<i64>().map_err(|_| {
-        ScimError::invalid_value(format!("{name} must be an integer, not {:?}.", raw.chars().take(40).collect::<String>()))
+        ScimError::invalid_value(format!(
+            "{name} must be an integer, not {:?}.",
+            raw.chars().take(40).collect::<String>()
+        ))
     })
 }
 
@@ -38,8 +48,16 @@ pub fn list_query(params: &Params) -> Result<ListQuery, ScimError> {
         Some(f) if !f.trim().is_empty() => Some(parse_filter(f)?),
         _ => None,
     };
-    let cursor = params.get("cursor").filter(|c| !c.is_empty()).map(str::to_owned);
-    Ok(ListQuery { filter, start_index, count, cursor })
+    let cursor = params
+        .get("cursor")
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    Ok(ListQuery {
+        filter,
+        start_index,
+        count,
+        cursor,
+    })
 }
 
 #[cfg(test)]
@@ -49,7 +67,10 @@ mod tests {
     #[test]
     fn defaults_and_bounds_follow_the_rfc() {
         let q = list_query(&Params::parse(None)).unwrap();
-        assert_eq!((q.start_index, q.count, q.filter.is_none()), (1, DEFAULT_PAGE_SIZE, true));
+        assert_eq!(
+            (q.start_index, q.count, q.filter.is_none()),
+            (1, DEFAULT_PAGE_SIZE, true)
+        );
         let q = list_query(&Params::parse(Some("startIndex=-5&count=-1"))).unwrap();
         assert_eq!((q.start_index, q.count), (1, 0));
         let q = list_query(&Params::parse(Some("STARTINDEX=101&Count=100000"))).unwrap();
@@ -67,7 +88,10 @@ mod tests {
 
     #[test]
     fn filter_is_decoded_and_parsed() {
-        let q = list_query(&Params::parse(Some("filter=userName%20eq%20%22a%2Bb%40x.com%22"))).unwrap();
+        let q = list_query(&Params::parse(Some(
+            "filter=userName%20eq%20%22a%2Bb%40x.com%22",
+        )))
+        .unwrap();
         assert_eq!(q.filter.unwrap().to_string(), r#"userName eq "a+b@x.com""#);
         let e = list_query(&Params::parse(Some("filter=userName%20eq"))).unwrap_err();
         assert_eq!(e.scim_type, Some(crate::error::ScimType::InvalidFilter));

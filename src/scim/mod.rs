@@ -16,13 +16,22 @@ use schema::{common_attribute, AttrType, AttributeDef, ResourceKind};
 /// the resource's core schema, its extensions (when URN-qualified), and the common attributes.
 pub fn attribute_def(kind: ResourceKind, path: &AttrPath) -> Option<&'static AttributeDef> {
     match &path.urn {
-        None => kind.core_schema().attribute(&path.name).or_else(|| common_attribute(&path.name)),
+        None => kind
+            .core_schema()
+            .attribute(&path.name)
+            .or_else(|| common_attribute(&path.name)),
         Some(u) => {
             let canonical = urn::canonical_schema_urn(u)?;
             if canonical == kind.core_schema().id {
-                return kind.core_schema().attribute(&path.name).or_else(|| common_attribute(&path.name));
+                return kind
+                    .core_schema()
+                    .attribute(&path.name)
+                    .or_else(|| common_attribute(&path.name));
             }
-            kind.extensions().iter().find(|e| e.id == canonical)?.attribute(&path.name)
+            kind.extensions()
+                .iter()
+                .find(|e| e.id == canonical)?
+                .attribute(&path.name)
         }
     }
 }
@@ -56,9 +65,13 @@ pub struct ElementAttrInfo(pub &'static AttributeDef);
 
 impl AttrInfo for ElementAttrInfo {
     fn case_exact(&self, path: &AttrPath) -> bool {
-        self.0.sub_attribute(&path.name).is_some_and(|d| d.case_exact)
+        self.0
+            .sub_attribute(&path.name)
+            .is_some_and(|d| d.case_exact)
     }
     fn is_date_time(&self, path: &AttrPath) -> bool {
-        self.0.sub_attribute(&path.name).is_some_and(|d| d.ty == AttrType::DateTime)
+        self.0
+            .sub_attribute(&path.name)
+            .is_some_and(|d| d.ty == AttrType::DateTime)
     }
 }

@@ -36,7 +36,9 @@ pub struct Operation {
 }
 
 fn get_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+    map.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
 }
 
 /// Remove a key matching `key` case-insensitively, returning its value.
@@ -49,20 +51,30 @@ fn take_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
 /// the body's shape is unambiguous.
 pub fn parse_request(body: &Value) -> Result<Vec<Operation>, ScimError> {
     let Value::Object(map) = body else {
-        return Err(ScimError::invalid_syntax("A PATCH body must be a JSON object with an \"Operations\" array."));
+        return Err(ScimError::invalid_syntax(
+            "A PATCH body must be a JSON object with an \"Operations\" array.",
+        ));
     };
     let Some(Value::Array(raw_ops)) = get_ci(map, "Operations") else {
-        return Err(ScimError::invalid_syntax("A PATCH body must have an \"Operations\" array."));
+        return Err(ScimError::invalid_syntax(
+            "A PATCH body must have an \"Operations\" array.",
+        ));
     };
     if raw_ops.is_empty() {
-        return Err(ScimError::invalid_syntax("\"Operations\" must not be empty."));
+        return Err(ScimError::invalid_syntax(
+            "\"Operations\" must not be empty.",
+        ));
     }
     if raw_ops.len() > MAX_OPERATIONS {
         return Err(ScimError::too_many(format!(
             "A PATCH request may carry at most {MAX_OPERATIONS} operations; split it into several requests."
         )));
     }
-    raw_ops.iter().enumerate().map(|(i, raw)| parse_operation(raw).map_err(|e| in_operation(e, i))).collect()
+    raw_ops
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| parse_operation(raw).map_err(|e| in_operation(e, i)))
+        .collect()
 }
 
 fn in_operation(mut e: ScimError, index: usize) -> ScimError {
@@ -72,13 +84,23 @@ fn in_operation(mut e: ScimError, index: usize) -> ScimError {
 
 fn parse_operation(raw: &Value) -> Result<Operation, ScimError> {
     let Value::Object(m) = raw else {
-        return Err(ScimError::invalid_syntax("each operation must be a JSON object."));
+        return Err(ScimError::invalid_syntax(
+            "each operation must be a JSON object.",
+        ));
     };
-    let op = match get_ci(m, "op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+    let op = match get_ci(m, "op")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("add") => Op::Add,
         Some("replace") => Op::Replace,
         Some("remove") => Op::Remove,
-        _ => return Err(ScimError::invalid_syntax("\"op\" must be \"add\", \"replace\" or \"remove\".")),
+        _ => {
+            return Err(ScimError::invalid_syntax(
+                "\"op\" must be \"add\", \"replace\" or \"remove\".",
+            ))
+        }
     };
     let path = match get_ci(m, "path") {
         None | Some(Value::Null) => None,
@@ -89,21 +111,31 @@ fn parse_operation(raw: &Value) -> Result<Operation, ScimError> {
     let value = get_ci(m, "value").cloned();
     match (op, &path, &value) {
         // RFC 7644 §3.5.2.2: remove without a path fails with noTarget.
-        (Op::Remove, None, _) => Err(ScimError::no_target("\"remove\" needs a \"path\" naming what to remove.")),
+        (Op::Remove, None, _) => Err(ScimError::no_target(
+            "\"remove\" needs a \"path\" naming what to remove.",
+        )),
         (Op::Add, _, None | Some(Value::Null)) => {
             Err(ScimError::invalid_value("\"add\" needs a \"value\"."))
         }
-        (Op::Replace, None, None | Some(Value::Null)) => {
-            Err(ScimError::invalid_value("\"replace\" without a \"path\" needs an object \"value\"."))
-        }
+        (Op::Replace, None, None | Some(Value::Null)) => Err(ScimError::invalid_value(
+            "\"replace\" without a \"path\" needs an object \"value\".",
+        )),
         // Replacing with null makes the attribute unassigned (RFC 7643 §2.5).
-        (Op::Replace, Some(_), Some(Value::Null) | None) => Ok(Operation { op: Op::Remove, path, value: None }),
+        (Op::Replace, Some(_), Some(Value::Null) | None) => Ok(Operation {
+            op: Op::Remove,
+            path,
+            value: None,
+        }),
         _ => Ok(Operation { op, path, value }),
     }
 }
 
 /// Apply `ops` to `current` and return the validated attributes to store.
-pub fn apply(kind: ResourceKind, current: &Resource, ops: &[Operation]) -> Result<Map<String, Value>, ScimError> {
+pub fn apply(
+    kind: ResourceKind,
+    current: &Resource,
+    ops: &[Operation],
+) -> Result<Map<String, Value>, ScimError> {
     let mut doc = current.attributes.clone();
     for (i, op) in ops.iter().enumerate() {
         apply_one(kind, current, &mut doc, op).map_err(|e| in_operation(e, i))?;
@@ -111,7 +143,12 @@ pub fn apply(kind: ResourceKind, current: &Resource, ops: &[Operation]) -> Resul
     validate::normalize_resource(kind, &Value::Object(doc))
 }
 
-fn apply_one(kind: ResourceKind, current: &Resource, doc: &mut Map<String, Value>, op: &Operation) -> Result<(), ScimError> {
+fn apply_one(
+    kind: ResourceKind,
+    current: &Resource,
+    doc: &mut Map<String, Value>,
+    op: &Operation,
+) -> Result<(), ScimError> {
     match (&op.path, &op.value) {
         (Some(path), value) => apply_at(kind, current, doc, op.op, path, value.as_ref()),
         (None, Some(Value::Object(values))) => {
@@ -147,22 +184,36 @@ fn apply_one(kind: ResourceKind, current: &Resource, doc: &mut Map<String, Value
 }
 
 fn is_ignored_key(key: &str) -> bool {
-    ["schemas", "meta", "id", "groups"].iter().any(|k| k.eq_ignore_ascii_case(key))
+    ["schemas", "meta", "id", "groups"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(key))
 }
 
 /// The canonical URN if `key` names one of `kind`'s extension schemas.
 fn extension_urn(kind: ResourceKind, key: &str) -> Option<&'static str> {
     let canonical = urn::canonical_schema_urn(key)?;
-    kind.extensions().iter().find(|e| e.id == canonical).map(|e| e.id)
+    kind.extensions()
+        .iter()
+        .find(|e| e.id == canonical)
+        .map(|e| e.id)
 }
 
-fn merge_extension(doc: &mut Map<String, Value>, ext: &'static str, op: Op, value: &Value) -> Result<(), ScimError> {
+fn merge_extension(
+    doc: &mut Map<String, Value>,
+    ext: &'static str,
+    op: Op,
+    value: &Value,
+) -> Result<(), ScimError> {
     let Value::Object(values) = value else {
-        return Err(ScimError::invalid_value(format!("The value of {ext} must be an object.")));
+        return Err(ScimError::invalid_value(format!(
+            "The value of {ext} must be an object."
+        )));
     };
     let target = extension_object(doc, ext)?;
     for (k, v) in values {
-        let key = take_ci(target, k).map(|_| k.clone()).unwrap_or_else(|| k.clone());
+        let key = take_ci(target, k)
+            .map(|_| k.clone())
+            .unwrap_or_else(|| k.clone());
         if v.is_null() {
             continue;
         }
@@ -173,7 +224,10 @@ fn merge_extension(doc: &mut Map<String, Value>, ext: &'static str, op: Op, valu
     Ok(())
 }
 
-fn extension_object<'a>(doc: &'a mut Map<String, Value>, ext: &str) -> Result<&'a mut Map<String, Value>, ScimError> {
+fn extension_object<'a>(
+    doc: &'a mut Map<String, Value>,
+    ext: &str,
+) -> Result<&'a mut Map<String, Value>, ScimError> {
     let existing = take_ci(doc, ext).unwrap_or_else(|| Value::Object(Map::new()));
     let slot = doc.entry(ext.to_owned()).or_insert(existing);
     match slot {
@@ -196,15 +250,23 @@ fn container<'a>(
     path: &PatchPath,
     create: bool,
 ) -> Result<Option<&'a mut Map<String, Value>>, ScimError> {
-    let Some(u) = &path.attr.urn else { return Ok(Some(doc)) };
+    let Some(u) = &path.attr.urn else {
+        return Ok(Some(doc));
+    };
     let canonical = urn::canonical_schema_urn(u);
     if canonical == Some(kind.core_schema().id) {
         return Ok(Some(doc));
     }
     match canonical.and_then(|c| extension_urn(kind, c)) {
         Some(ext) if create => extension_object(doc, ext).map(Some),
-        Some(ext) => Ok(doc.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(ext)).and_then(|(_, v)| v.as_object_mut())),
-        None => Err(ScimError::invalid_path(format!("The schema {u} is not supported for {} resources.", kind.name()))),
+        Some(ext) => Ok(doc
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(ext))
+            .and_then(|(_, v)| v.as_object_mut())),
+        None => Err(ScimError::invalid_path(format!(
+            "The schema {u} is not supported for {} resources.",
+            kind.name()
+        ))),
     }
 }
 
@@ -217,24 +279,35 @@ fn apply_at(
     value: Option<&Value>,
 ) -> Result<(), ScimError> {
     let Some(def) = attribute_def(kind, &path.attr) else {
-        return Err(ScimError::invalid_path(format!("\"{path}\" is not an attribute of a {}.", kind.name())));
+        return Err(ScimError::invalid_path(format!(
+            "\"{path}\" is not an attribute of a {}.",
+            kind.name()
+        )));
     };
     if def.mutability == Mutability::ReadOnly {
         // Row 5: an echoed `id` that matches is harmless; anything else is an attempt to change a
         // read-only attribute.
-        let harmless = def.name == "id" && value.and_then(Value::as_str) == Some(current.id.as_str());
+        let harmless =
+            def.name == "id" && value.and_then(Value::as_str) == Some(current.id.as_str());
         return if harmless || op == Op::Remove && def.name != "id" && path.filter.is_none() {
             Ok(())
         } else {
-            Err(ScimError::mutability(format!("{} is read-only and cannot be changed.", def.name)))
+            Err(ScimError::mutability(format!(
+                "{} is read-only and cannot be changed.",
+                def.name
+            )))
         };
     }
-    let Some(target) = container(kind, doc, path, op != Op::Remove)? else { return Ok(()) };
+    let Some(target) = container(kind, doc, path, op != Op::Remove)? else {
+        return Ok(());
+    };
     let key = def.name;
     let sub = path.attr.sub_attr.as_deref().or(path.sub_attr.as_deref());
     if let Some(s) = sub {
         if def.sub_attribute(s).is_none() {
-            return Err(ScimError::invalid_path(format!("\"{s}\" is not a sub-attribute of {key}.")));
+            return Err(ScimError::invalid_path(format!(
+                "\"{s}\" is not a sub-attribute of {key}."
+            )));
         }
     }
     let existing = take_ci(target, key);
@@ -258,7 +331,11 @@ fn is_truthy(v: Option<&Value>) -> bool {
 
 /// Keep at most one `primary` (RFC 7643 §2.4): when one of `touched` is primary, clear the rest.
 fn enforce_single_primary(items: &mut [Value], touched: &[usize]) {
-    let Some(&winner) = touched.iter().rev().find(|&&i| is_truthy(items.get(i).and_then(|v| v.get("primary")))) else {
+    let Some(&winner) = touched
+        .iter()
+        .rev()
+        .find(|&&i| is_truthy(items.get(i).and_then(|v| v.get("primary"))))
+    else {
         return;
     };
     for (i, item) in items.iter_mut().enumerate() {
@@ -308,11 +385,22 @@ fn apply_plain(
 ) -> Result<Option<Value>, ScimError> {
     if let Some(sub) = sub {
         // `name.givenName`, or `emails.type` (every element of a multi-valued attribute).
-        let mut holder = existing.unwrap_or_else(|| if def.multi_valued { Value::Array(vec![]) } else { Value::Object(Map::new()) });
+        let mut holder = existing.unwrap_or_else(|| {
+            if def.multi_valued {
+                Value::Array(vec![])
+            } else {
+                Value::Object(Map::new())
+            }
+        });
         let objects: Vec<&mut Map<String, Value>> = match &mut holder {
             Value::Object(m) => vec![m],
             Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).collect(),
-            _ => return Err(ScimError::invalid_path(format!("{} has no sub-attributes.", def.name))),
+            _ => {
+                return Err(ScimError::invalid_path(format!(
+                    "{} has no sub-attributes.",
+                    def.name
+                )))
+            }
         };
         for m in objects {
             take_ci(m, sub);
@@ -329,7 +417,10 @@ fn apply_plain(
             // Row 6: remove only the listed values; row 17: no value clears the attribute.
             (true, Some(listed), Some(Value::Array(items))) => {
                 let listed = as_list(listed);
-                let kept: Vec<Value> = items.into_iter().filter(|i| !listed.iter().any(|l| same_element(i, l))).collect();
+                let kept: Vec<Value> = items
+                    .into_iter()
+                    .filter(|i| !listed.iter().any(|l| same_element(i, l)))
+                    .collect();
                 Ok((!kept.is_empty()).then_some(Value::Array(kept)))
             }
             _ => Ok(None),
@@ -420,7 +511,8 @@ fn apply_filtered(
             touched.clear();
         }
         Op::Add | Op::Replace => {
-            let value = value.ok_or_else(|| ScimError::invalid_value("a \"value\" is required."))?;
+            let value =
+                value.ok_or_else(|| ScimError::invalid_value("a \"value\" is required."))?;
             if matched.is_empty() {
                 // Rows 8 and 9: create the element the filter describes.
                 let Some(mut element) = equalities(f) else {
@@ -434,13 +526,20 @@ fn apply_filtered(
                         element.insert(s.to_owned(), v.clone());
                     }
                     (None, Value::Object(v)) => merge_into(&mut element, v),
-                    (None, _) => return Err(ScimError::invalid_value(format!("The value for a filtered {} path must be an object.", def.name))),
+                    (None, _) => {
+                        return Err(ScimError::invalid_value(format!(
+                            "The value for a filtered {} path must be an object.",
+                            def.name
+                        )))
+                    }
                 }
                 items.push(Value::Object(element));
                 touched = vec![items.len() - 1];
             } else {
                 for &i in &matched {
-                    let Some(m) = items[i].as_object_mut() else { continue };
+                    let Some(m) = items[i].as_object_mut() else {
+                        continue;
+                    };
                     match (sub, value) {
                         (Some(s), v) => {
                             take_ci(m, s);
@@ -448,7 +547,12 @@ fn apply_filtered(
                         }
                         (None, Value::Object(v)) if op == Op::Add => merge_into(m, v),
                         (None, Value::Object(v)) => *m = v.clone(),
-                        (None, _) => return Err(ScimError::invalid_value(format!("The value for a filtered {} path must be an object.", def.name))),
+                        (None, _) => {
+                            return Err(ScimError::invalid_value(format!(
+                                "The value for a filtered {} path must be an object.",
+                                def.name
+                            )))
+                        }
                     }
                 }
             }
@@ -467,7 +571,11 @@ fn apply_filtered(
 /// The attribute values an `eq`-only filter pins down (`type eq "work" and primary eq true`).
 fn equalities(f: &Filter) -> Option<Map<String, Value>> {
     match f {
-        Filter::Compare { path, op: CompareOp::Eq, value } if path.urn.is_none() && path.sub_attr.is_none() => {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if path.urn.is_none() && path.sub_attr.is_none() => {
             let v = match value {
                 CompValue::Str(s) => Value::String(s.clone()),
                 CompValue::Bool(b) => Value::Bool(*b),

@@ -40,7 +40,10 @@ impl Resource {
     /// A User's `active` flag; a user without one is active (RFC 7643 §4.1.1 leaves the default to
     /// the provider, and every IdP treats "not deactivated" as active).
     pub fn active(&self) -> bool {
-        self.attributes.get("active").and_then(Value::as_bool).unwrap_or(true)
+        self.attributes
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
     }
 
     pub fn etag(&self) -> String {
@@ -101,7 +104,10 @@ pub fn render(kind: ResourceKind, resource: &Resource, base_url: &str) -> Value 
     let mut meta = Map::with_capacity(5);
     meta.insert("resourceType".into(), Value::String(kind.name().to_owned()));
     meta.insert("created".into(), Value::String(resource.created.clone()));
-    meta.insert("lastModified".into(), Value::String(resource.last_modified.clone()));
+    meta.insert(
+        "lastModified".into(),
+        Value::String(resource.last_modified.clone()),
+    );
     meta.insert(
         "location".into(),
         Value::String(format!("{base_url}{}/{}", kind.endpoint(), resource.id)),
@@ -114,7 +120,10 @@ pub fn render(kind: ResourceKind, resource: &Resource, base_url: &str) -> Value 
 /// An RFC 7644 §3.4.2 ListResponse.
 pub fn list_response(resources: Vec<Value>, total_results: usize, start_index: usize) -> Value {
     let mut out = Map::with_capacity(5);
-    out.insert("schemas".into(), Value::Array(vec![Value::String(urn::LIST_RESPONSE.to_owned())]));
+    out.insert(
+        "schemas".into(),
+        Value::Array(vec![Value::String(urn::LIST_RESPONSE.to_owned())]),
+    );
     out.insert("totalResults".into(), Value::from(total_results));
     out.insert("startIndex".into(), Value::from(start_index));
     out.insert("itemsPerPage".into(), Value::from(resources.len()));
@@ -139,13 +148,20 @@ mod tests {
 
     #[test]
     fn user_name_folding_is_case_insensitive_for_unicode() {
-        assert_eq!(fold_user_name("BJensen@Example.COM"), fold_user_name("bjensen@example.com"));
+        assert_eq!(
+            fold_user_name("BJensen@Example.COM"),
+            fold_user_name("bjensen@example.com")
+        );
         assert_eq!(fold_user_name("ÉLODIE"), fold_user_name("élodie"));
     }
 
     #[test]
     fn now_is_rfc3339_utc() {
         let now = now_rfc3339();
-        assert!(time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339).is_ok(), "{now}");
+        assert!(
+            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{now}"
+        );
     }
 }

@@ -67,7 +67,9 @@ fn check_if_match(if_match: Option<&str>, current: &Resource) -> Result<(), Scim
 /// A short random pause after a lost race, so that competing writers spread out.
 async fn backoff(attempt: u32) {
     let mut b = [0u8; 1];
-    let jitter = getrandom::fill(&mut b).map(|_| u64::from(b[0] % 8)).unwrap_or(3);
+    let jitter = getrandom::fill(&mut b)
+        .map(|_| u64::from(b[0] % 8))
+        .unwrap_or(3);
     tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(5)) + jitter)).await;
 }
 
@@ -104,10 +106,18 @@ impl ScimService {
         tenant: &TenantId,
         user: &Resource,
     ) -> Result<Option<Resource>, ScimError> {
-        let by_name = self.users.find_user_by_user_name(tenant, user.user_name()).await.map_err(store_error)?;
+        let by_name = self
+            .users
+            .find_user_by_user_name(tenant, user.user_name())
+            .await
+            .map_err(store_error)?;
         let owner = match (by_name, user.external_id()) {
             (Some(u), _) => Some(u),
-            (None, Some(ext)) => self.users.find_user_by_external_id(tenant, ext).await.map_err(store_error)?,
+            (None, Some(ext)) => self
+                .users
+                .find_user_by_external_id(tenant, ext)
+                .await
+                .map_err(store_error)?,
             (None, None) => None,
         };
         Ok(owner.filter(|u| !u.active()))
@@ -139,7 +149,11 @@ impl ScimService {
     }
 
     pub async fn get_user(&self, tenant: &TenantId, id: &str) -> Result<Resource, ScimError> {
-        self.users.get_user(tenant, id).await.map_err(store_error)?.ok_or_else(|| not_found(id))
+        self.users
+            .get_user(tenant, id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| not_found(id))
     }
 
     /// PUT (RFC 7644 §3.5.1): replace every client-settable attribute. `active` is kept when the
@@ -172,8 +186,10 @@ impl ScimService {
         if_match: Option<&str>,
     ) -> Result<Resource, ScimError> {
         let ops = patch::parse_request(body)?;
-        self.modify_user(tenant, id, if_match, |current| patch::apply(KIND, current, &ops))
-            .await
+        self.modify_user(tenant, id, if_match, |current| {
+            patch::apply(KIND, current, &ops)
+        })
+        .await
     }
 
     /// Read, compute, and write conditionally on the version read. Without `If-Match`, a lost race
@@ -223,7 +239,10 @@ impl ScimService {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             let current = self.get_user(tenant, id).await?;
             check_if_match(if_match, &current)?;
-            let deletion = Deletion { request_id: request_id.to_owned(), deleted_at: now_rfc3339() };
+            let deletion = Deletion {
+                request_id: request_id.to_owned(),
+                deleted_at: now_rfc3339(),
+            };
             match self.users.delete_user(tenant, &current, &deletion).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::VersionConflict) if if_match.is_none() => backoff(attempt).await,
@@ -234,13 +253,21 @@ impl ScimService {
         Err(ScimError::unavailable(1))
     }
 
-    pub async fn list_users(&self, tenant: &TenantId, q: &ListQuery) -> Result<ListResult, ScimError> {
+    pub async fn list_users(
+        &self,
+        tenant: &TenantId,
+        q: &ListQuery,
+    ) -> Result<ListResult, ScimError> {
         let Some(f) = &q.filter else {
             let page = self
                 .users
                 .list_users(
                     tenant,
-                    &PageRequest { start_index: q.start_index, count: q.count, cursor: q.cursor.clone() },
+                    &PageRequest {
+                        start_index: q.start_index,
+                        count: q.count,
+                        cursor: q.cursor.clone(),
+                    },
                 )
                 .await
                 .map_err(store_error)?;
@@ -257,18 +284,33 @@ impl ScimService {
         };
         let matched: Vec<Resource> = matched.into_iter().filter(|u| user_matches(f, u)).collect();
         let total_results = matched.len();
-        let items = matched.into_iter().skip(q.start_index.saturating_sub(1)).take(q.count).collect();
-        Ok(ListResult { items, total_results, start_index: q.start_index, next_cursor: None })
+        let items = matched
+            .into_iter()
+            .skip(q.start_index.saturating_sub(1))
+            .take(q.count)
+            .collect();
+        Ok(ListResult {
+            items,
+            total_results,
+            start_index: q.start_index,
+            next_cursor: None,
+        })
     }
 
     /// Users that can match `f` found by direct look-up, or `None` if the filter has no indexed
     /// equality (then every user must be evaluated).
-    async fn indexed_candidates(&self, tenant: &TenantId, f: &Filter) -> Result<Option<Vec<Resource>>, ScimError> {
+    async fn indexed_candidates(
+        &self,
+        tenant: &TenantId,
+        f: &Filter,
+    ) -> Result<Option<Vec<Resource>>, ScimError> {
         for (attr, value) in filter::indexed_equalities(f) {
             let found = match attr {
                 IndexedAttr::Id => self.users.get_user(tenant, &value).await,
                 IndexedAttr::UserName => self.users.find_user_by_user_name(tenant, &value).await,
-                IndexedAttr::ExternalId => self.users.find_user_by_external_id(tenant, &value).await,
+                IndexedAttr::ExternalId => {
+                    self.users.find_user_by_external_id(tenant, &value).await
+                }
                 IndexedAttr::DisplayName => continue,
             };
             return Ok(Some(found.map_err(store_error)?.into_iter().collect()));
@@ -284,7 +326,14 @@ impl ScimService {
         loop {
             let page = self
                 .users
-                .list_users(tenant, &PageRequest { start_index: 1, count: BATCH, cursor })
+                .list_users(
+                    tenant,
+                    &PageRequest {
+                        start_index: 1,
+                        count: BATCH,
+                        cursor,
+                    },
+                )
                 .await
                 .map_err(store_error)?;
             if page.total_results > FILTER_EVALUATION_LIMIT {

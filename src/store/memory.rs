@@ -42,7 +42,10 @@ impl MemoryStore {
 
     /// The deletion records kept for a tenant, oldest first: (user id, record).
     pub fn deletions(&self, tenant: &TenantId) -> Vec<(String, Deletion)> {
-        self.lock().get(tenant).map(|t| t.deletions.clone()).unwrap_or_default()
+        self.lock()
+            .get(tenant)
+            .map(|t| t.deletions.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -52,7 +55,9 @@ fn encode_cursor(tenant: &TenantId, last_id: &str) -> String {
 }
 
 fn decode_cursor(tenant: &TenantId, cursor: &str) -> Result<String, StoreError> {
-    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::InvalidCursor)?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::InvalidCursor)?;
     let text = String::from_utf8(raw).map_err(|_| StoreError::InvalidCursor)?;
     match text.split_once('\n') {
         Some((t, id)) if t == tenant.as_str() && !id.is_empty() => Ok(id.to_owned()),
@@ -84,7 +89,8 @@ impl TenantData {
     }
 
     fn index(&mut self, user: &Resource) {
-        self.by_user_name.insert(fold_user_name(user.user_name()), user.id.clone());
+        self.by_user_name
+            .insert(fold_user_name(user.user_name()), user.id.clone());
         if let Some(e) = user.external_id() {
             self.by_external_id.insert(e.to_owned(), user.id.clone());
         }
@@ -106,7 +112,10 @@ impl UserStore for MemoryStore {
         let mut tenants = self.lock();
         let t = tenants.entry(tenant.clone()).or_default();
         if t.users.contains_key(&user.id) {
-            return Err(StoreError::Internal(format!("user id collision: {}", user.id)));
+            return Err(StoreError::Internal(format!(
+                "user id collision: {}",
+                user.id
+            )));
         }
         t.check_unique(user)?;
         t.index(user);
@@ -115,7 +124,10 @@ impl UserStore for MemoryStore {
     }
 
     async fn get_user(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError> {
-        Ok(self.lock().get(tenant).and_then(|t| t.users.get(id).cloned()))
+        Ok(self
+            .lock()
+            .get(tenant)
+            .and_then(|t| t.users.get(id).cloned()))
     }
 
     async fn find_user_by_user_name(
@@ -180,23 +192,43 @@ impl UserStore for MemoryStore {
         };
         let tenants = self.lock();
         let Some(t) = tenants.get(tenant) else {
-            return Ok(Page { items: Vec::new(), total_results: 0, next_cursor: None });
+            return Ok(Page {
+                items: Vec::new(),
+                total_results: 0,
+                next_cursor: None,
+            });
         };
         let iter: Box<dyn Iterator<Item = &Resource>> = match &after {
             Some(last) => Box::new(
                 t.users
-                    .range::<String, _>((std::ops::Bound::Excluded(last), std::ops::Bound::Unbounded))
+                    .range::<String, _>((
+                        std::ops::Bound::Excluded(last),
+                        std::ops::Bound::Unbounded,
+                    ))
                     .map(|(_, u)| u),
             ),
             None => Box::new(t.users.values().skip(page.start_index.saturating_sub(1))),
         };
         let items: Vec<Resource> = iter.take(page.count).cloned().collect();
         let next_cursor = match items.last() {
-            Some(last) if page.count > 0 && t.users.range::<String, _>((std::ops::Bound::Excluded(&last.id), std::ops::Bound::Unbounded)).next().is_some() => {
+            Some(last)
+                if page.count > 0
+                    && t.users
+                        .range::<String, _>((
+                            std::ops::Bound::Excluded(&last.id),
+                            std::ops::Bound::Unbounded,
+                        ))
+                        .next()
+                        .is_some() =>
+            {
                 Some(encode_cursor(tenant, &last.id))
             }
             _ => None,
         };
-        Ok(Page { items, total_results: t.users.len(), next_cursor })
+        Ok(Page {
+            items,
+            total_results: t.users.len(),
+            next_cursor,
+        })
     }
 }

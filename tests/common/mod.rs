@@ -37,9 +37,18 @@ impl Answer {
     pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
         assert_eq!(self.header("content-type"), Some("application/scim+json"));
-        assert_eq!(self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error", "{}", self.body);
+        assert_eq!(
+            self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{}",
+            self.body
+        );
         assert_eq!(self.body["status"], status.to_string());
-        assert_eq!(self.body.get("scimType").and_then(Value::as_str), scim_type, "{}", self.body);
+        assert_eq!(
+            self.body.get("scimType").and_then(Value::as_str),
+            scim_type,
+            "{}",
+            self.body
+        );
         assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
     }
 }
@@ -48,9 +57,21 @@ pub fn new_app_with_store(store: Arc<dyn UserStore>) -> TestApp {
     let tokens = Arc::new(EmbeddedTokenSource::new());
     let tenant = TenantId::parse("acme").unwrap();
     let token = tokens.generate(&tenant, None).unwrap();
-    let settings = HttpSettings { public_base_url: None, default_scheme: "https" };
-    let app = App::new(ScimService::new(store), Authenticator::new(tokens.clone()), settings);
-    TestApp { app, tokens, token, tenant }
+    let settings = HttpSettings {
+        public_base_url: None,
+        default_scheme: "https",
+    };
+    let app = App::new(
+        ScimService::new(store),
+        Authenticator::new(tokens.clone()),
+        settings,
+    );
+    TestApp {
+        app,
+        tokens,
+        token,
+        tenant,
+    }
 }
 
 pub fn new_app() -> TestApp {
@@ -60,7 +81,9 @@ pub fn new_app() -> TestApp {
 impl TestApp {
     /// A token for another tenant of the same app.
     pub fn token_for(&self, tenant: &str) -> String {
-        self.tokens.generate(&TenantId::parse(tenant).unwrap(), None).unwrap()
+        self.tokens
+            .generate(&TenantId::parse(tenant).unwrap(), None)
+            .unwrap()
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
@@ -68,8 +91,17 @@ impl TestApp {
         self.call_as(&token, method, path, body).await
     }
 
-    pub async fn call_as(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Answer {
-        let mut b = Request::builder().method(method).uri(format!("/scim/v2{path}")).header("host", "scim.test");
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(format!("/scim/v2{path}"))
+            .header("host", "scim.test");
         if !token.is_empty() {
             b = b.header("authorization", format!("Bearer {token}"));
         }
@@ -88,8 +120,17 @@ impl TestApp {
         let status = resp.status();
         let headers = resp.headers().clone();
         let raw = resp.into_body();
-        let body = if raw.is_empty() { Value::Null } else { serde_json::from_slice(&raw).expect("answer is JSON") };
-        Answer { status, headers, body, raw }
+        let body = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw).expect("answer is JSON")
+        };
+        Answer {
+            status,
+            headers,
+            body,
+            raw,
+        }
     }
 
     /// A raw request with this token, for header and body edge cases.
@@ -102,7 +143,9 @@ impl TestApp {
     }
 
     pub async fn create_user(&self, user_name: &str) -> Value {
-        let a = self.call(Method::POST, "/Users", Some(user_body(user_name))).await;
+        let a = self
+            .call(Method::POST, "/Users", Some(user_body(user_name)))
+            .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
         a.body
     }

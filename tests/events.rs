@@ -1,0 +1,134 @@
+//! Every API Gateway event in `events/` goes through the real lambda_http request parsing and the
+//! Lambda handler, and gets the answer its route promises.
+
+mod common;
+
+use std::path::Path;
+
+use lambda_http::Body;
+use serde_json::Value;
+
+/// Each event file, in the order they are replayed, with the status it must get.
+const EXPECTED: &[(&str, u16)] = &[
+    ("post-user.json", 201),
+    ("get-user.json", 200),
+    ("put-user.json", 200),
+    ("patch-user.json", 200),
+    ("list-users.json", 200),
+    ("filter-users.json", 200),
+    ("get-service-provider-config.json", 200),
+    ("get-resource-types.json", 200),
+    ("get-resource-type-user.json", 200),
+    ("get-schemas.json", 200),
+    ("get-schema-user.json", 200),
+    ("delete-user.json", 204),
+];
+
+fn load(name: &str, token: &str, user_id: &str) -> lambda_http::Request {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = text
+        .replace("SCIM_TOKEN_PLACEHOLDER", token)
+        .replace("USER_ID_PLACEHOLDER", user_id);
+    lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"))
+}
+
+fn body_json(body: &Body) -> Value {
+    match body {
+        Body::Empty => Value::Null,
+        Body::Text(s) => serde_json::from_str(s).expect("JSON body"),
+        Body::Binary(b) => serde_json::from_slice(b).expect("JSON body"),
+        _ => panic!("unexpected body kind"),
+    }
+}
+
+#[test]
+fn every_event_file_is_covered() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    let mut covered: Vec<String> = EXPECTED.iter().map(|(n, _)| (*n).to_owned()).collect();
+    covered.sort();
+    assert_eq!(
+        files, covered,
+        "add new events to EXPECTED in tests/events.rs"
+    );
+}
+
+#[tokio::test]
+async fn events_replay_through_the_lambda_handler() {
+    let t = common::new_app();
+    let mut user_id = String::from("none-yet");
+    for (name, status) in EXPECTED {
+        let req = load(name, &t.token, &user_id);
+        let resp = scim_server::http::lambda::handle(&t.app, req).await;
+        let body = body_json(resp.body());
+        assert_eq!(resp.status().as_u16(), *status, "{name}: {body}");
+        if *status != 204 {
+            assert_eq!(
+                resp.headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("application/scim+json"),
+                "{name}"
+            );
+        }
+        assert!(resp.headers().contains_key("x-request-id"), "{name}");
+        match *name {
+            "post-user.json" => {
+                user_id = body["id"].as_str().expect("id").to_owned();
+                assert_eq!(body["userName"], "bjensen@example.com");
+                let location = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap();
+                // API Gateway's Host and X-Forwarded-Proto give the public URL.
+                assert_eq!(location, format!("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/scim/v2/Users/{user_id}"));
+                assert!(
+                    body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]
+                        ["department"]
+                        .is_string()
+                );
+            }
+            "get-user.json" => assert_eq!(body["id"], user_id.as_str()),
+            "put-user.json" => {
+                assert_eq!(body["id"], user_id.as_str());
+                assert!(body.get("password").is_none());
+            }
+            "patch-user.json" => assert_eq!(body["active"], false),
+            "list-users.json" => assert_eq!(body["totalResults"], 1),
+            "filter-users.json" => assert_eq!(body["Resources"][0]["id"], user_id.as_str()),
+            "get-service-provider-config.json" => assert_eq!(body["patch"]["supported"], true),
+            "get-schema-user.json" => {
+                assert_eq!(body["id"], "urn:ietf:params:scim:schemas:core:2.0:User")
+            }
+            "get-resource-type-user.json" => assert_eq!(body["endpoint"], "/Users"),
+            "get-resource-types.json" | "get-schemas.json" => {
+                assert!(body["totalResults"].as_u64().unwrap() >= 2)
+            }
+            _ => {}
+        }
+    }
+    // After the DELETE event, the same GET event is a 404.
+    let resp =
+        scim_server::http::lambda::handle(&t.app, load("get-user.json", &t.token, &user_id)).await;
+    assert_eq!(resp.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn events_without_a_valid_token_are_401() {
+    let t = common::new_app();
+    let resp =
+        scim_server::http::lambda::handle(&t.app, load("list-users.json", "scim_acme_wrong", "x"))
+            .await;
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(resp.headers().contains_key("www-authenticate"));
+}
