@@ -141,6 +141,10 @@ pub struct Capabilities {
     pub etag: bool,
     pub change_password: bool,
     pub documentation_uri: Option<String>,
+    /// RFC 9865 §4: page size when the client gives no `count`, and the largest accepted.
+    pub default_page_size: u32,
+    /// Whether RFC 9865 cursor paging is offered (index paging always is).
+    pub cursor_paging: bool,
 }
 
 impl Default for Capabilities {
@@ -153,6 +157,8 @@ impl Default for Capabilities {
             etag: true,
             change_password: false,
             documentation_uri: None,
+            default_page_size: 100,
+            cursor_paging: true,
         }
     }
 }
@@ -173,6 +179,13 @@ pub fn service_provider_config(base_url: &str, caps: &Capabilities) -> Value {
         "changePassword": { "supported": caps.change_password },
         "sort": { "supported": caps.sort },
         "etag": { "supported": caps.etag },
+        "pagination": {
+            "cursor": caps.cursor_paging,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": caps.default_page_size,
+            "maxPageSize": caps.filter_max_results,
+        },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",

@@ -4,8 +4,10 @@ pub mod discovery;
 pub mod filter;
 pub mod patch;
 pub mod path;
+pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod sort;
 pub mod urn;
 pub mod validate;
 

@@ -9,6 +9,7 @@ use crate::error::ScimError;
 use crate::scim::filter::{self, Filter, IndexedAttr};
 use crate::scim::resource::{etag_matches, now_rfc3339, render, Resource};
 use crate::scim::schema::ResourceKind;
+use crate::scim::sort::{sort_resources, SortSpec};
 use crate::scim::{patch, validate, SchemaAttrInfo};
 use crate::store::{Deletion, PageRequest, StoreError};
 use crate::tenant::TenantId;
@@ -18,14 +19,18 @@ const MAX_WRITE_ATTEMPTS: u32 = 25;
 
 const KIND: ResourceKind = ResourceKind::User;
 
-/// A parsed list request (RFC 7644 §3.4.2).
+/// A parsed list request (RFC 7644 §3.4.2, RFC 9865).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
+    pub sort: Option<SortSpec>,
     /// 1-based.
     pub start_index: usize,
     pub count: usize,
+    /// The cursor to continue from (RFC 9865); `None` on the first page.
     pub cursor: Option<String>,
+    /// The client pages with cursors (it sent a `cursor` parameter, even empty).
+    pub cursor_requested: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -258,7 +263,8 @@ impl ScimService {
         tenant: &TenantId,
         q: &ListQuery,
     ) -> Result<ListResult, ScimError> {
-        let Some(f) = &q.filter else {
+        if q.filter.is_none() && q.sort.is_none() {
+            // Plain paging is the store's: one Query per page, in its stable order.
             let page = self
                 .users
                 .list_users(
@@ -277,24 +283,24 @@ impl ScimService {
                 start_index: q.start_index,
                 next_cursor: page.next_cursor,
             });
-        };
-        let matched = match self.indexed_candidates(tenant, f).await? {
-            Some(candidates) => candidates,
+        }
+        let mut matched = match q.filter.as_ref() {
+            Some(f) => {
+                let candidates = match self.indexed_candidates(tenant, f).await? {
+                    Some(c) => c,
+                    None => self.all_users_bounded(tenant).await?,
+                };
+                candidates
+                    .into_iter()
+                    .filter(|u| user_matches(f, u))
+                    .collect()
+            }
             None => self.all_users_bounded(tenant).await?,
         };
-        let matched: Vec<Resource> = matched.into_iter().filter(|u| user_matches(f, u)).collect();
-        let total_results = matched.len();
-        let items = matched
-            .into_iter()
-            .skip(q.start_index.saturating_sub(1))
-            .take(q.count)
-            .collect();
-        Ok(ListResult {
-            items,
-            total_results,
-            start_index: q.start_index,
-            next_cursor: None,
-        })
+        if let Some(spec) = &q.sort {
+            sort_resources(KIND, &mut matched, spec);
+        }
+        page_in_memory(tenant, matched, q)
     }
 
     /// Users that can match `f` found by direct look-up, or `None` if the filter has no indexed
@@ -353,4 +359,50 @@ impl ScimService {
 /// Evaluate a filter against a user as a client would see it (with `id`, `meta`, `schemas`).
 fn user_matches(f: &Filter, user: &Resource) -> bool {
     filter::matches(f, &render(KIND, user, ""), &SchemaAttrInfo(KIND))
+}
+
+/// Page a result set computed in memory (filtered or sorted). Its cursors are offsets, marked
+/// with a `.` that store cursors (base64url) never contain, and bound to the tenant.
+fn page_in_memory(
+    tenant: &TenantId,
+    all: Vec<Resource>,
+    q: &ListQuery,
+) -> Result<ListResult, ScimError> {
+    let offset = match &q.cursor {
+        Some(c) => decode_offset_cursor(tenant, c)?,
+        None => q.start_index.saturating_sub(1),
+    };
+    let total_results = all.len();
+    let items: Vec<Resource> = all.into_iter().skip(offset).take(q.count).collect();
+    let next = offset + items.len();
+    let next_cursor =
+        (q.count > 0 && next < total_results).then(|| encode_offset_cursor(tenant, next));
+    Ok(ListResult {
+        items,
+        total_results,
+        start_index: offset + 1,
+        next_cursor,
+    })
+}
+
+fn encode_offset_cursor(tenant: &TenantId, offset: usize) -> String {
+    use base64::Engine;
+    format!(
+        "o.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{tenant}\n{offset}"))
+    )
+}
+
+fn decode_offset_cursor(tenant: &TenantId, cursor: &str) -> Result<usize, ScimError> {
+    use base64::Engine;
+    let invalid = || store_error(StoreError::InvalidCursor);
+    let raw = cursor.strip_prefix("o.").ok_or_else(invalid)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    match text.split_once('\n') {
+        Some((t, n)) if t == tenant.as_str() => n.parse().map_err(|_| invalid()),
+        _ => Err(invalid()),
+    }
 }

@@ -60,7 +60,10 @@ fn decode_cursor(tenant: &TenantId, cursor: &str) -> Result<String, StoreError> 
         .map_err(|_| StoreError::InvalidCursor)?;
     let text = String::from_utf8(raw).map_err(|_| StoreError::InvalidCursor)?;
     match text.split_once('\n') {
-        Some((t, id)) if t == tenant.as_str() && !id.is_empty() => Ok(id.to_owned()),
+        // Ids are UUIDs: anything else was not written by us.
+        Some((t, id)) if t == tenant.as_str() && uuid::Uuid::parse_str(id).is_ok() => {
+            Ok(id.to_owned())
+        }
         _ => Err(StoreError::InvalidCursor),
     }
 }

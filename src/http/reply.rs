@@ -1,0 +1,141 @@
+//! Turning answers into HTTP: SCIM JSON bodies, `Location`, `ETag`, and SCIM error responses.
+
+use bytes::Bytes;
+use http::header::{
+    HeaderValue, ALLOW, CONTENT_TYPE, ETAG, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use http::{Request, Response, StatusCode};
+use serde_json::Value;
+
+use crate::error::ScimError;
+use crate::scim::projection::Projection;
+use crate::scim::resource::{render, Resource};
+use crate::scim::schema::ResourceKind;
+
+/// The media type of every answer (RFC 7644 §3.1).
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// A successful answer before it is turned into HTTP.
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<Value>,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+}
+
+impl Reply {
+    pub fn ok(body: Value) -> Self {
+        Reply {
+            status: StatusCode::OK,
+            body: Some(body),
+            location: None,
+            etag: None,
+        }
+    }
+
+    /// A resource, rendered and projected, with its `ETag` (and `Location` on 201).
+    pub fn resource(
+        status: StatusCode,
+        kind: ResourceKind,
+        r: &Resource,
+        base: &str,
+        projection: &Projection,
+    ) -> Self {
+        let body = render(kind, r, base);
+        let location = (status == StatusCode::CREATED)
+            .then(|| body["meta"]["location"].as_str().map(str::to_owned))
+            .flatten();
+        Reply {
+            status,
+            body: Some(projection.apply(kind, body)),
+            location,
+            etag: Some(r.etag()),
+        }
+    }
+
+    pub fn empty(status: StatusCode) -> Self {
+        Reply {
+            status,
+            body: None,
+            location: None,
+            etag: None,
+        }
+    }
+}
+
+/// The JSON body of a write. RFC 7644 §3.1 media types are accepted with or without parameters;
+/// a body with another declared type is 415. A missing Content-Type is tolerated.
+pub fn json_body(req: &Request<Bytes>) -> Result<Value, ScimError> {
+    if let Some(ct) = req.headers().get(CONTENT_TYPE) {
+        let ct = ct
+            .to_str()
+            .map_err(|_| ScimError::unsupported_media_type())?;
+        let media = ct.split(';').next().unwrap_or_default().trim();
+        if !media.eq_ignore_ascii_case(SCIM_CONTENT_TYPE)
+            && !media.eq_ignore_ascii_case("application/json")
+        {
+            return Err(ScimError::unsupported_media_type());
+        }
+    }
+    let bytes = req.body();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ScimError::invalid_syntax(
+            "The request body is empty; a JSON object is required.",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let what = if std::str::from_utf8(bytes).is_err() {
+            "is not valid UTF-8"
+        } else {
+            "is not valid JSON"
+        };
+        ScimError::invalid_syntax(format!(
+            "The request body {what} (line {}, column {}).",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+pub fn reply_response(reply: Reply) -> Response<Bytes> {
+    let body = reply
+        .body
+        .map(|b| Bytes::from(serde_json::to_vec(&b).unwrap_or_default()))
+        .unwrap_or_default();
+    let mut resp = Response::new(body);
+    *resp.status_mut() = reply.status;
+    let h = resp.headers_mut();
+    if reply.status != StatusCode::NO_CONTENT && reply.status != StatusCode::NOT_MODIFIED {
+        h.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    }
+    if let Some(loc) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        h.insert(LOCATION, loc);
+    }
+    if let Some(tag) = reply.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        h.insert(ETAG, tag);
+    }
+    resp
+}
+
+/// The SCIM error response for `e` (RFC 7644 §3.12), with the headers its status requires.
+pub fn error_response(e: &ScimError) -> Response<Bytes> {
+    let body = serde_json::to_vec(&e.body()).unwrap_or_default();
+    let mut resp = Response::new(Bytes::from(body));
+    *resp.status_mut() =
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    if e.status == 401 {
+        h.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"scim\""),
+        );
+    }
+    if let Some(secs) = e.retry_after_secs {
+        h.insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some(allow) = e.allow {
+        h.insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    resp
+}

@@ -1,0 +1,133 @@
+//! `/Users` routes (RFC 7644 §3.3 - §3.6, §3.4.3 `.search`).
+
+use http::{Method, StatusCode};
+use serde_json::Value;
+
+use super::query::{list_query, projection, Params};
+use super::reply::{json_body, Reply};
+use super::{clip, Ctx};
+use crate::error::ScimError;
+use crate::scim::resource::{etag_matches, list_response, render};
+use crate::scim::schema::ResourceKind;
+
+const KIND: ResourceKind = ResourceKind::User;
+
+pub async fn route(ctx: &mut Ctx<'_>, rest: &[&str]) -> Result<Reply, ScimError> {
+    match rest {
+        [] => match *ctx.method() {
+            Method::GET => {
+                ctx.log.operation = "users.list";
+                list(ctx, &ctx.params).await
+            }
+            Method::POST => {
+                ctx.log.operation = "users.create";
+                let body = json_body(ctx.req)?;
+                let proj = projection(KIND, &ctx.params)?;
+                let created = ctx.app.service.create_user(&ctx.tenant, &body).await?;
+                ctx.log.resource_id = Some(created.resource().id.clone());
+                Ok(Reply::resource(
+                    StatusCode::CREATED,
+                    KIND,
+                    created.resource(),
+                    &ctx.base,
+                    &proj,
+                ))
+            }
+            _ => Err(ScimError::method_not_allowed("GET, POST")),
+        },
+        [search] if *search == ".search" => {
+            ctx.log.operation = "users.search";
+            super::only(ctx.method(), &[Method::POST], "POST")?;
+            let params = Params::from_search_body(&json_body(ctx.req)?)?;
+            list(ctx, &params).await
+        }
+        [id] => {
+            ctx.log.resource_id = Some(clip(id));
+            let proj = projection(KIND, &ctx.params)?;
+            let if_match = ctx.header("if-match");
+            match *ctx.method() {
+                Method::GET => {
+                    ctx.log.operation = "users.get";
+                    let user = ctx.app.service.get_user(&ctx.tenant, id).await?;
+                    if ctx
+                        .header("if-none-match")
+                        .is_some_and(|h| etag_matches(h, user.version))
+                    {
+                        let mut reply = Reply::empty(StatusCode::NOT_MODIFIED);
+                        reply.etag = Some(user.etag());
+                        return Ok(reply);
+                    }
+                    Ok(Reply::resource(
+                        StatusCode::OK,
+                        KIND,
+                        &user,
+                        &ctx.base,
+                        &proj,
+                    ))
+                }
+                Method::PUT => {
+                    ctx.log.operation = "users.replace";
+                    let body = json_body(ctx.req)?;
+                    let user = ctx
+                        .app
+                        .service
+                        .replace_user(&ctx.tenant, id, &body, if_match)
+                        .await?;
+                    Ok(Reply::resource(
+                        StatusCode::OK,
+                        KIND,
+                        &user,
+                        &ctx.base,
+                        &proj,
+                    ))
+                }
+                Method::PATCH => {
+                    ctx.log.operation = "users.patch";
+                    let body = json_body(ctx.req)?;
+                    let user = ctx
+                        .app
+                        .service
+                        .patch_user(&ctx.tenant, id, &body, if_match)
+                        .await?;
+                    Ok(Reply::resource(
+                        StatusCode::OK,
+                        KIND,
+                        &user,
+                        &ctx.base,
+                        &proj,
+                    ))
+                }
+                Method::DELETE => {
+                    ctx.log.operation = "users.delete";
+                    ctx.app
+                        .service
+                        .delete_user(&ctx.tenant, id, if_match, ctx.request_id)
+                        .await?;
+                    Ok(Reply::empty(StatusCode::NO_CONTENT))
+                }
+                _ => Err(ScimError::method_not_allowed("GET, PUT, PATCH, DELETE")),
+            }
+        }
+        _ => Err(ScimError::not_found("No SCIM endpoint at this path.")),
+    }
+}
+
+/// A list or search answer: a ListResponse with projected resources (and `nextCursor` when
+/// the client pages with RFC 9865 cursors).
+async fn list(ctx: &Ctx<'_>, params: &Params) -> Result<Reply, ScimError> {
+    let q = list_query(params)?;
+    let proj = projection(KIND, params)?;
+    let result = ctx.app.service.list_users(&ctx.tenant, &q).await?;
+    let resources = result
+        .items
+        .iter()
+        .map(|u| proj.apply(KIND, render(KIND, u, &ctx.base)))
+        .collect();
+    let mut body = list_response(resources, result.total_results, result.start_index);
+    if q.cursor_requested {
+        if let Some(c) = result.next_cursor {
+            body["nextCursor"] = Value::String(c);
+        }
+    }
+    Ok(Reply::ok(body))
+}
