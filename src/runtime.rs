@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::{Authenticator, EmbeddedTokenSource, TokenSource};
+use crate::auth::{secrets, Authenticator, CacheSettings, CachedTokenSource, EmbeddedTokenSource, TokenSource};
 use crate::config::{Config, ConfigError};
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
@@ -31,13 +31,18 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
             let src = Arc::new(EmbeddedTokenSource::new());
             (src.clone(), Some(src))
         }
-        Some(_) => {
-            return Err(ConfigError(
-                "SCIM_SECRET_PREFIX is set, but this build has no Secrets Manager token source yet".into(),
-            ))
-        }
+        Some(prefix) => (secrets_manager_tokens(prefix).await?, None),
     };
     let settings = HttpSettings { public_base_url: config.public_base_url.clone(), default_scheme };
     let app = App::new(ScimService::new(users), Authenticator::new(tokens), settings);
     Ok(Built { app, embedded_tokens, store_kind })
+}
+
+/// The Secrets Manager token source behind the bounded cache. The SDK configuration (region,
+/// credentials, `AWS_ENDPOINT_URL` for emulators) comes from the environment, once, at init.
+async fn secrets_manager_tokens(prefix: &str) -> Result<Arc<dyn TokenSource>, ConfigError> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let source = secrets::SecretsManagerTokenSource::new(secrets::client(&sdk), prefix)
+        .map_err(|e| ConfigError(format!("SCIM_SECRET_PREFIX: {e}")))?;
+    Ok(Arc::new(CachedTokenSource::new(Arc::new(source), CacheSettings::default())))
 }
