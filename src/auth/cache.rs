@@ -5,10 +5,11 @@
 //! - A tenant's credentials are reused for `ttl` (default 30 s, never more than [`MAX_TTL`]): a
 //!   revoked or rotated-out token stops working at most `ttl` after the change.
 //! - A presented hash that the cached credentials do not contain (a token generated a moment ago)
-//!   triggers a re-read, at most once per tenant per `refresh_interval` (default 5 s, counted from
-//!   the last read caused by a request: a first look-up or an unknown hash; the periodic TTL
-//!   re-read does not count, so it cannot delay a new token). The result, negative or not, is
-//!   cached, so a flood of bad tokens for one tenant costs at most one call per interval.
+//!   triggers a re-read, at most once per tenant per `refresh_interval` (default 5 s). Only such
+//!   re-reads count for that limit, not the first read of a tenant nor the periodic TTL re-read,
+//!   so a new token is delayed (by at most the interval) only if another unknown token of the
+//!   same tenant was presented just before it. The result, negative or not, is cached: a flood of
+//!   bad tokens for one tenant costs at most one call per interval (two on a cold tenant).
 //! - Concurrent look-ups of one tenant wait for a single read (one async mutex per tenant; the
 //!   std mutex around the tenant map is never held across an `.await`).
 //! - A failed read is remembered for `error_backoff` (default 1 s), so an outage does not make
@@ -60,8 +61,7 @@ struct Snapshot {
 #[derive(Default)]
 struct SlotState {
     snapshot: Option<Snapshot>,
-    /// Last read caused by a first look-up or an unknown hash, successful or not: the refresh
-    /// rate limit.
+    /// Last read caused by an unknown hash, successful or not: the refresh rate limit.
     last_refresh: Option<Instant>,
     last_error: Option<(Instant, SourceError)>,
 }
@@ -171,7 +171,7 @@ impl CachedTokenSource {
             }
         }
         tracing::debug!(tenant = %tenant, reason, "reading token credentials");
-        if reason != "expired" {
+        if reason == "unknown_token" {
             st.last_refresh = Some(now);
         }
         match self.inner.credentials(tenant).await {
@@ -296,8 +296,7 @@ mod tests {
             .credentials_for(&t("acme"), &hash(&old))
             .await
             .unwrap();
-        tokio::time::advance(Duration::from_secs(6)).await;
-        // Generated after the tenant was cached: the unknown hash triggers one re-read.
+        // Generated just after the tenant was cached: the unknown hash triggers one re-read.
         let new = src.inner.generate(&t("acme"), None).unwrap();
         let creds = cache
             .credentials_for(&t("acme"), &hash(&new))
@@ -320,6 +319,25 @@ mod tests {
             cache.credentials_for(&t("acme"), &bad.hash).await.unwrap();
         }
         assert_eq!(src.calls(), 3, "one more read per refresh interval");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_of_bad_tokens_on_a_cold_tenant_costs_two_reads() {
+        let src = Counting::new(Duration::ZERO);
+        src.inner.generate(&t("acme"), None).unwrap();
+        let cache = cached(&src, CacheSettings::default());
+        for _ in 0..100 {
+            let bad = token::generate(&t("acme")).unwrap();
+            assert_eq!(
+                cache
+                    .credentials_for(&t("acme"), &bad.hash)
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+        }
+        assert_eq!(src.calls(), 2);
     }
 
     #[tokio::test(start_paused = true)]
