@@ -123,10 +123,11 @@ fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// `2025-06-01T10:00:00Z (in 10m)` / `(2h ago)`.
+/// `2025-06-01T10:00:00Z (in 10m)` / `(2h 5m ago)`: the relative part to its two largest units.
 fn until(unix: i64) -> String {
     let delta = unix - now();
-    let span = humantime::format_duration(Duration::from_secs(delta.unsigned_abs()));
+    let exact = humantime::format_duration(Duration::from_secs(delta.unsigned_abs())).to_string();
+    let span = exact.split(' ').take(2).collect::<Vec<_>>().join(" ");
     if delta >= 0 {
         format!("{} (in {span})", rfc3339(unix))
     } else {
@@ -231,7 +232,7 @@ fn status_text(tenant: &TenantId, list: &[CredentialStatus]) -> String {
         return format!("Tenant {tenant} has no active token (revoked or never generated).\n");
     }
     let mut out = format!(
-        "{:<10} {:<9} {:<22} {:<40} LABEL\n",
+        "{:<10} {:<9} {:<22} {:<44} LABEL\n",
         "ID", "ROLE", "CREATED", "VALID UNTIL"
     );
     for c in list {
@@ -246,7 +247,7 @@ fn status_text(tenant: &TenantId, list: &[CredentialStatus]) -> String {
         };
         let created = c.created.format(&Rfc3339).unwrap_or_default();
         out.push_str(&format!(
-            "{:<10} {:<9} {:<22} {:<40} {}\n",
+            "{:<10} {:<9} {:<22} {:<44} {}\n",
             c.id,
             role,
             created,
