@@ -46,7 +46,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("Bearer token: {given}");
         }
         (Some(tokens), None) => println!("Bearer token: {}", tokens.generate(&tenant, None)?),
-        (None, _) => println!("Bearer token: (tokens are in Secrets Manager: create one with `scimctl token generate --tenant {tenant}`)"),
+        (None, given) => {
+            if given.is_some() {
+                eprintln!("note: SCIM_LOCAL_TOKEN is ignored: with SCIM_SECRET_PREFIX set, tokens are verified against Secrets Manager");
+            }
+            println!("Bearer token: (tokens are in Secrets Manager: create one with `scimctl token generate --tenant {tenant}`)")
+        }
     }
     tracing::info!(store = built.store_kind, %addr, "serving");
     http::local::serve(built.app, listener).await?;
