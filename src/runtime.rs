@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::auth::{secrets, Authenticator, CacheSettings, CachedTokenSource, EmbeddedTokenSource, TokenSource};
+use crate::auth::{
+    secrets, Authenticator, CacheSettings, CachedTokenSource, EmbeddedTokenSource, TokenSource,
+};
 use crate::config::{Config, ConfigError};
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
@@ -44,5 +46,8 @@ async fn secrets_manager_tokens(prefix: &str) -> Result<Arc<dyn TokenSource>, Co
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let source = secrets::SecretsManagerTokenSource::new(secrets::client(&sdk), prefix)
         .map_err(|e| ConfigError(format!("SCIM_SECRET_PREFIX: {e}")))?;
-    Ok(Arc::new(CachedTokenSource::new(Arc::new(source), CacheSettings::default())))
+    Ok(Arc::new(CachedTokenSource::new(
+        Arc::new(source),
+        CacheSettings::default(),
+    )))
 }

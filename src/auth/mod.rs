@@ -57,7 +57,11 @@ pub trait TokenSource: Send + Sync {
     /// The credentials to check `presented` against. Same contract as `credentials`; the
     /// presented hash lets a caching source re-read when it does not know that hash (a token
     /// generated a moment ago must work at once). Plain sources need not override it.
-    async fn credentials_for(&self, tenant: &TenantId, presented: &TokenHash) -> Result<Vec<Credential>, SourceError> {
+    async fn credentials_for(
+        &self,
+        tenant: &TenantId,
+        presented: &TokenHash,
+    ) -> Result<Vec<Credential>, SourceError> {
         let _ = presented;
         self.credentials(tenant).await
     }
@@ -77,13 +81,19 @@ impl Authenticator {
 
     /// Check an `Authorization` header value.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, ScimError> {
-        let token = authorization.and_then(bearer_token).ok_or_else(ScimError::unauthorized)?;
+        let token = authorization
+            .and_then(bearer_token)
+            .ok_or_else(ScimError::unauthorized)?;
         let tenant = token::claimed_tenant(token).ok_or_else(ScimError::unauthorized)?;
         let presented = TokenHash::of(token);
-        let credentials = self.source.credentials_for(&tenant, &presented).await.map_err(|e| {
-            tracing::error!(tenant = %tenant, error = %e, "token source unavailable");
-            ScimError::unavailable(RETRY_AFTER_SECS)
-        })?;
+        let credentials = self
+            .source
+            .credentials_for(&tenant, &presented)
+            .await
+            .map_err(|e| {
+                tracing::error!(tenant = %tenant, error = %e, "token source unavailable");
+                ScimError::unavailable(RETRY_AFTER_SECS)
+            })?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         // Compare against every credential, without stopping early, so the time taken does not
         // depend on which one matched.
@@ -95,7 +105,10 @@ impl Authenticator {
             }
         }
         let credential = matched.ok_or_else(ScimError::unauthorized)?;
-        Ok(Principal { tenant, token_id: token::token_id(&credential.hash) })
+        Ok(Principal {
+            tenant,
+            token_id: token::token_id(&credential.hash),
+        })
     }
 }
 
@@ -131,18 +144,26 @@ mod tests {
         let source = Arc::new(EmbeddedTokenSource::new());
         let token = source.generate(&acme(), None).unwrap();
         let auth = Authenticator::new(source);
-        let p = auth.authenticate(Some(&format!("Bearer {token}"))).await.unwrap();
+        let p = auth
+            .authenticate(Some(&format!("Bearer {token}")))
+            .await
+            .unwrap();
         assert_eq!(p.tenant, acme());
         assert_eq!(p.token_id.len(), 8);
         // The scheme is case-insensitive.
-        assert!(auth.authenticate(Some(&format!("bearer {token}"))).await.is_ok());
+        assert!(auth
+            .authenticate(Some(&format!("bearer {token}")))
+            .await
+            .is_ok());
     }
 
     #[tokio::test]
     async fn every_failure_is_the_same_401() {
         let source = Arc::new(EmbeddedTokenSource::new());
         let token = source.generate(&acme(), None).unwrap();
-        let other = token::generate(&TenantId::parse("globex").unwrap()).unwrap().token;
+        let other = token::generate(&TenantId::parse("globex").unwrap())
+            .unwrap()
+            .token;
         let forged = token::generate(&acme()).unwrap().token;
         let auth = Authenticator::new(source);
         let basic = format!("Basic {token}");
@@ -173,7 +194,10 @@ mod tests {
         let past = time::OffsetDateTime::now_utc().unix_timestamp() - 1;
         let token = source.generate(&acme(), Some(past)).unwrap();
         let auth = Authenticator::new(source);
-        let e = auth.authenticate(Some(&format!("Bearer {token}"))).await.unwrap_err();
+        let e = auth
+            .authenticate(Some(&format!("Bearer {token}")))
+            .await
+            .unwrap_err();
         assert_eq!(e.status, 401);
     }
 
@@ -181,7 +205,10 @@ mod tests {
     async fn source_down_is_503_with_retry_after_not_401() {
         let auth = Authenticator::new(Arc::new(Down));
         let token = token::generate(&acme()).unwrap().token;
-        let e = auth.authenticate(Some(&format!("Bearer {token}"))).await.unwrap_err();
+        let e = auth
+            .authenticate(Some(&format!("Bearer {token}")))
+            .await
+            .unwrap_err();
         assert_eq!(e.status, 503);
         assert_eq!(e.retry_after_secs, Some(RETRY_AFTER_SECS));
     }

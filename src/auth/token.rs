@@ -88,7 +88,9 @@ pub fn claimed_tenant(token: &str) -> Option<TenantId> {
     let rest = token.strip_prefix(PREFIX)?;
     let (tenant, secret) = rest.split_once('_')?;
     if secret.len() != SECRET_CHARS
-        || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return None;
     }
