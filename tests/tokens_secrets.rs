@@ -406,3 +406,57 @@ async fn runtime_build_verifies_against_secrets_manager_when_a_prefix_is_configu
         .unwrap();
     assert!(e.to_string().contains("SCIM_SECRET_PREFIX"), "{e}");
 }
+
+#[tokio::test]
+async fn a_secret_scheduled_for_deletion_means_no_credentials() {
+    let s = sm_app(CacheSettings::default());
+    let tok = s.generate("acme", GenerateOptions::default()).await;
+    moto_client()
+        .delete_secret()
+        .secret_id(s.store.secret_name(&tenant("acme")))
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    // 401 (the tenant has no token), not 503 (Secrets Manager refuses to read such a secret).
+    s.t.call_as(&tok, Method::GET, "/Users", None)
+        .await
+        .assert_error(401, None);
+}
+
+#[tokio::test]
+async fn tenant_listing_follows_every_page_and_keeps_only_tenant_secrets() {
+    use scim_server::auth::credentials::CredentialStore;
+    let s = sm_app(CacheSettings::default());
+    let client = moto_client();
+    // More than one ListSecrets page (100 per page by default).
+    let mut expected = Vec::new();
+    for i in 0..105 {
+        let t = format!("t{i:03}");
+        client
+            .create_secret()
+            .name(s.store.secret_name(&tenant(&t)))
+            .secret_string("{}")
+            .send()
+            .await
+            .unwrap();
+        expected.push(tenant(&t));
+    }
+    // Not tenants: another id alphabet, and a name that only contains the prefix.
+    let other = format!("{}Not_A_Tenant", s.store.prefix());
+    client
+        .create_secret()
+        .name(other)
+        .secret_string("{}")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_secret()
+        .name(format!("x/{}t000", s.store.prefix()))
+        .secret_string("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(s.store.tenants().await.unwrap(), expected);
+}
