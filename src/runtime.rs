@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::auth::{Authenticator, EmbeddedTokenSource, TokenSource};
+use crate::auth::{
+    secrets, Authenticator, CacheSettings, CachedTokenSource, EmbeddedTokenSource, TokenSource,
+};
 use crate::config::{Config, ConfigError};
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
@@ -26,17 +28,13 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
             ))
         }
     };
-    let (tokens, embedded_tokens): (Arc<dyn TokenSource>, _) =
-        match &config.secret_prefix {
-            None => {
-                let src = Arc::new(EmbeddedTokenSource::new());
-                (src.clone(), Some(src))
-            }
-            Some(_) => return Err(ConfigError(
-                "SCIM_SECRET_PREFIX is set, but this build has no Secrets Manager token source yet"
-                    .into(),
-            )),
-        };
+    let (tokens, embedded_tokens): (Arc<dyn TokenSource>, _) = match &config.secret_prefix {
+        None => {
+            let src = Arc::new(EmbeddedTokenSource::new());
+            (src.clone(), Some(src))
+        }
+        Some(prefix) => (secrets_manager_tokens(prefix).await?, None),
+    };
     let settings = HttpSettings {
         public_base_url: config.public_base_url.clone(),
         default_scheme,
@@ -51,4 +49,16 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
         embedded_tokens,
         store_kind,
     })
+}
+
+/// The Secrets Manager token source behind the bounded cache. The SDK configuration (region,
+/// credentials, `AWS_ENDPOINT_URL` for emulators) comes from the environment, once, at init.
+async fn secrets_manager_tokens(prefix: &str) -> Result<Arc<dyn TokenSource>, ConfigError> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let source = secrets::SecretsManagerTokenSource::new(secrets::client(&sdk), prefix)
+        .map_err(|e| ConfigError(format!("SCIM_SECRET_PREFIX: {e}")))?;
+    Ok(Arc::new(CachedTokenSource::new(
+        Arc::new(source),
+        CacheSettings::default(),
+    )))
 }

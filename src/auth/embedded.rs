@@ -1,18 +1,23 @@
 //! The embedded token source: tenants' credentials in process memory, for the local server and
-//! tests. Secrets Manager is the production source.
+//! tests. Secrets Manager is the production source. It keeps the same [`CredentialDocument`] as
+//! the Secrets Manager source, so generate / rotate / revoke / status behave identically.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
+use super::credentials::{
+    CredentialDocument, CredentialStore, CredentialStoreError, StoredCredential,
+};
 use super::token::{self, TokenHash};
 use super::{Credential, SourceError, TokenSource};
 use crate::tenant::TenantId;
 
 #[derive(Default)]
 pub struct EmbeddedTokenSource {
-    tenants: RwLock<HashMap<TenantId, Vec<Credential>>>,
+    tenants: RwLock<HashMap<TenantId, CredentialDocument>>,
 }
 
 impl EmbeddedTokenSource {
@@ -21,20 +26,15 @@ impl EmbeddedTokenSource {
     }
 
     /// Generate a token for `tenant`, replacing any previous one (a new token invalidates the
-    /// old). Returns the token text, to be shown once.
+    /// old). Returns the token text, to be shown once. (`credentials::generate` offers overlap
+    /// and labels over the same store.)
     pub fn generate(
         &self,
         tenant: &TenantId,
         not_after: Option<i64>,
     ) -> Result<String, getrandom::Error> {
         let new = token::generate(tenant)?;
-        self.set(
-            tenant,
-            vec![Credential {
-                hash: new.hash,
-                not_after,
-            }],
-        );
+        self.set(tenant, stored(&new.hash, not_after));
         Ok(new.token)
     }
 
@@ -44,13 +44,7 @@ impl EmbeddedTokenSource {
         if token::claimed_tenant(token_text).as_ref() != Some(tenant) {
             return false;
         }
-        self.set(
-            tenant,
-            vec![Credential {
-                hash: TokenHash::of(token_text),
-                not_after: None,
-            }],
-        );
+        self.set(tenant, stored(&TokenHash::of(token_text), None));
         true
     }
 
@@ -61,19 +55,82 @@ impl EmbeddedTokenSource {
             .remove(tenant);
     }
 
-    fn set(&self, tenant: &TenantId, credentials: Vec<Credential>) {
+    fn set(&self, tenant: &TenantId, credential: StoredCredential) {
+        let doc = CredentialDocument {
+            credentials: vec![credential],
+            ..Default::default()
+        };
+        self.put(tenant, doc);
+    }
+
+    fn put(&self, tenant: &TenantId, doc: CredentialDocument) {
         self.tenants
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(tenant.clone(), credentials);
+            .insert(tenant.clone(), doc);
+    }
+
+    fn get(&self, tenant: &TenantId) -> Option<CredentialDocument> {
+        self.tenants
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .cloned()
+    }
+}
+
+fn stored(hash: &TokenHash, not_after: Option<i64>) -> StoredCredential {
+    let now = OffsetDateTime::now_utc();
+    StoredCredential {
+        hash: hash.to_hex(),
+        id: token::token_id(hash),
+        created: now.replace_nanosecond(0).unwrap_or(now),
+        not_after,
+        label: None,
     }
 }
 
 #[async_trait]
 impl TokenSource for EmbeddedTokenSource {
     async fn credentials(&self, tenant: &TenantId) -> Result<Vec<Credential>, SourceError> {
-        let map = self.tenants.read().unwrap_or_else(|p| p.into_inner());
-        Ok(map.get(tenant).cloned().unwrap_or_default())
+        match self.get(tenant) {
+            None => Ok(Vec::new()),
+            // Documents here were written by this process and are always well formed.
+            Some(doc) => doc
+                .verification_credentials()
+                .map_err(|e| SourceError::Unavailable(e.to_string())),
+        }
+    }
+}
+
+#[async_trait]
+impl CredentialStore for EmbeddedTokenSource {
+    async fn load(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<CredentialDocument>, CredentialStoreError> {
+        Ok(self.get(tenant))
+    }
+
+    async fn save(
+        &self,
+        tenant: &TenantId,
+        doc: &CredentialDocument,
+    ) -> Result<(), CredentialStoreError> {
+        self.put(tenant, doc.clone());
+        Ok(())
+    }
+
+    async fn tenants(&self) -> Result<Vec<TenantId>, CredentialStoreError> {
+        let mut all: Vec<TenantId> = self
+            .tenants
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        all.sort();
+        Ok(all)
     }
 }
 

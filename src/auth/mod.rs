@@ -6,7 +6,10 @@
 //! wrong secret, expired) is the same 401, so nothing reveals which tenants exist. A source that
 //! cannot be reached is a 503, never a 401: an IdP that sees 401 concludes its token is wrong.
 
+pub mod cache;
+pub mod credentials;
 pub mod embedded;
+pub mod secrets;
 pub mod token;
 
 use std::sync::Arc;
@@ -17,7 +20,9 @@ use crate::error::ScimError;
 use crate::tenant::TenantId;
 use token::TokenHash;
 
+pub use cache::{CacheSettings, CachedTokenSource};
 pub use embedded::EmbeddedTokenSource;
+pub use secrets::SecretsManagerTokenSource;
 
 /// One accepted token of a tenant, as stored: its hash and when it stops being accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +53,18 @@ pub enum SourceError {
 #[async_trait]
 pub trait TokenSource: Send + Sync {
     async fn credentials(&self, tenant: &TenantId) -> Result<Vec<Credential>, SourceError>;
+
+    /// The credentials to check `presented` against. Same contract as `credentials`; the
+    /// presented hash lets a caching source re-read when it does not know that hash (a token
+    /// generated a moment ago must work at once). Plain sources need not override it.
+    async fn credentials_for(
+        &self,
+        tenant: &TenantId,
+        presented: &TokenHash,
+    ) -> Result<Vec<Credential>, SourceError> {
+        let _ = presented;
+        self.credentials(tenant).await
+    }
 }
 
 /// Seconds a client is told to wait when the token source is down.
@@ -68,11 +85,15 @@ impl Authenticator {
             .and_then(bearer_token)
             .ok_or_else(ScimError::unauthorized)?;
         let tenant = token::claimed_tenant(token).ok_or_else(ScimError::unauthorized)?;
-        let credentials = self.source.credentials(&tenant).await.map_err(|e| {
-            tracing::error!(error = %e, "token source unavailable");
-            ScimError::unavailable(RETRY_AFTER_SECS)
-        })?;
         let presented = TokenHash::of(token);
+        let credentials = self
+            .source
+            .credentials_for(&tenant, &presented)
+            .await
+            .map_err(|e| {
+                tracing::error!(tenant = %tenant, error = %e, "token source unavailable");
+                ScimError::unavailable(RETRY_AFTER_SECS)
+            })?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         // Compare against every credential, without stopping early, so the time taken does not
         // depend on which one matched.

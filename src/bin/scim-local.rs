@@ -44,12 +44,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match (&built.embedded_tokens, &args.token) {
         (Some(tokens), Some(given)) => {
             if !tokens.install(&tenant, given) {
-                return Err(format!("SCIM_LOCAL_TOKEN is not a well-formed token of tenant {tenant}").into());
+                return Err(format!(
+                    "SCIM_LOCAL_TOKEN is not a well-formed token of tenant {tenant}"
+                )
+                .into());
             }
             println!("Bearer token: {given}");
         }
         (Some(tokens), None) => println!("Bearer token: {}", tokens.generate(&tenant, None)?),
-        (None, _) => println!("Bearer token: (tokens are in Secrets Manager: create one with `scimctl token generate --tenant {tenant}`)"),
+        (None, given) => {
+            if given.is_some() {
+                eprintln!("note: SCIM_LOCAL_TOKEN is ignored: with SCIM_SECRET_PREFIX set, tokens are verified against Secrets Manager");
+            }
+            println!("Bearer token: (tokens are in Secrets Manager: create one with `scimctl token generate --tenant {tenant}`)")
+        }
     }
     tracing::info!(store = built.store_kind, %addr, "serving");
     http::local::serve(built.app, listener).await?;

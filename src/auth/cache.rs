@@ -1,0 +1,456 @@
+//! A bounded, time-limited cache in front of any [`TokenSource`], so that a warm request makes no
+//! call to Secrets Manager.
+//!
+//! Rules (ARCHITECTURE.md, "Tokens and tenants"):
+//! - A tenant's credentials are reused for `ttl` (default 30 s, never more than [`MAX_TTL`]): a
+//!   revoked or rotated-out token stops working at most `ttl` after the change.
+//! - A presented hash that the cached credentials do not contain (a token generated a moment ago)
+//!   triggers a re-read, at most once per tenant per `refresh_interval` (default 5 s). Only such
+//!   re-reads count for that limit, not the first read of a tenant nor the periodic TTL re-read,
+//!   so a new token is delayed (by at most the interval) only if another unknown token of the
+//!   same tenant was presented just before it. The result, negative or not, is cached: a flood of
+//!   bad tokens for one tenant costs at most one call per interval (two on a cold tenant).
+//! - Concurrent look-ups of one tenant wait for a single read (one async mutex per tenant; the
+//!   std mutex around the tenant map is never held across an `.await`).
+//! - A failed read is remembered for `error_backoff` (default 1 s), so an outage does not make
+//!   every waiting request retry the source in turn; a stale entry is never served.
+//! - At most `max_tenants` tenants are kept; the oldest entry is evicted first.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::token::TokenHash;
+use super::{Credential, SourceError, TokenSource};
+use crate::tenant::TenantId;
+
+/// Upper bound of the TTL: the promise that a revoked token stops working within a minute.
+pub const MAX_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// How long credentials read from the source are used without asking again.
+    pub ttl: Duration,
+    /// Most tenants held; beyond it the oldest entry is dropped.
+    pub max_tenants: usize,
+    /// Least time between two reads of one tenant triggered by unknown hashes.
+    pub refresh_interval: Duration,
+    /// How long a failed read is answered from memory before the source is tried again.
+    pub error_backoff: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            ttl: Duration::from_secs(30),
+            max_tenants: 10_000,
+            refresh_interval: Duration::from_secs(5),
+            error_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+struct Snapshot {
+    credentials: Vec<Credential>,
+    fetched_at: Instant,
+}
+
+#[derive(Default)]
+struct SlotState {
+    snapshot: Option<Snapshot>,
+    /// Last read caused by an unknown hash, successful or not: the refresh rate limit.
+    last_refresh: Option<Instant>,
+    last_error: Option<(Instant, SourceError)>,
+}
+
+/// One tenant's entry. Its async mutex is what coalesces concurrent reads.
+#[derive(Default)]
+struct Slot {
+    state: tokio::sync::Mutex<SlotState>,
+}
+
+#[derive(Default)]
+struct Tenants {
+    slots: HashMap<TenantId, Arc<Slot>>,
+    /// Insertion order, for eviction. Holds exactly the keys of `slots`.
+    order: VecDeque<TenantId>,
+}
+
+/// A [`TokenSource`] that caches another one (see the module documentation for the rules).
+pub struct CachedTokenSource {
+    inner: Arc<dyn TokenSource>,
+    settings: CacheSettings,
+    tenants: Mutex<Tenants>,
+}
+
+impl CachedTokenSource {
+    /// Wrap `inner`. The TTL is capped at [`MAX_TTL`], the refresh interval at the TTL, and the
+    /// tenant bound is at least 1.
+    pub fn new(inner: Arc<dyn TokenSource>, settings: CacheSettings) -> Self {
+        let ttl = settings.ttl.min(MAX_TTL);
+        let settings = CacheSettings {
+            ttl,
+            refresh_interval: settings.refresh_interval.min(ttl),
+            max_tenants: settings.max_tenants.max(1),
+            error_backoff: settings.error_backoff,
+        };
+        CachedTokenSource {
+            inner,
+            settings,
+            tenants: Mutex::new(Tenants::default()),
+        }
+    }
+
+    pub fn settings(&self) -> CacheSettings {
+        self.settings
+    }
+
+    /// Number of tenants currently held.
+    pub fn len(&self) -> usize {
+        self.lock_tenants().slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock_tenants(&self) -> std::sync::MutexGuard<'_, Tenants> {
+        // The map is consistent after every statement, so a poisoned lock is still usable.
+        self.tenants.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The tenant's slot, created (and the oldest evicted) if needed. Never awaits.
+    fn slot(&self, tenant: &TenantId) -> Arc<Slot> {
+        let mut t = self.lock_tenants();
+        if let Some(slot) = t.slots.get(tenant) {
+            return Arc::clone(slot);
+        }
+        while t.slots.len() >= self.settings.max_tenants {
+            match t.order.pop_front() {
+                Some(oldest) => {
+                    t.slots.remove(&oldest);
+                }
+                None => break,
+            }
+        }
+        let slot = Arc::new(Slot::default());
+        t.slots.insert(tenant.clone(), Arc::clone(&slot));
+        t.order.push_back(tenant.clone());
+        slot
+    }
+
+    async fn lookup(
+        &self,
+        tenant: &TenantId,
+        presented: Option<&TokenHash>,
+    ) -> Result<Vec<Credential>, SourceError> {
+        let slot = self.slot(tenant);
+        let mut st = slot.state.lock().await;
+        let now = Instant::now();
+        let reason = match &st.snapshot {
+            None => "cold",
+            Some(snap) if now.duration_since(snap.fetched_at) >= self.settings.ttl => "expired",
+            Some(snap) => {
+                let known =
+                    presented.is_none_or(|h| snap.credentials.iter().any(|c| c.hash.ct_eq(h)));
+                let rate_limited = st
+                    .last_refresh
+                    .is_some_and(|t| now.duration_since(t) < self.settings.refresh_interval);
+                if known || rate_limited {
+                    return Ok(snap.credentials.clone());
+                }
+                "unknown_token"
+            }
+        };
+        if let Some((at, e)) = &st.last_error {
+            if now.duration_since(*at) < self.settings.error_backoff {
+                return Err(e.clone());
+            }
+        }
+        tracing::debug!(tenant = %tenant, reason, "reading token credentials");
+        if reason == "unknown_token" {
+            st.last_refresh = Some(now);
+        }
+        match self.inner.credentials(tenant).await {
+            Ok(credentials) => {
+                st.snapshot = Some(Snapshot {
+                    credentials: credentials.clone(),
+                    fetched_at: Instant::now(),
+                });
+                st.last_error = None;
+                Ok(credentials)
+            }
+            Err(e) => {
+                // A snapshot within its TTL stays usable; an expired one is never served again.
+                if reason == "expired" {
+                    st.snapshot = None;
+                }
+                st.last_error = Some((Instant::now(), e.clone()));
+                Err(e)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TokenSource for CachedTokenSource {
+    async fn credentials(&self, tenant: &TenantId) -> Result<Vec<Credential>, SourceError> {
+        self.lookup(tenant, None).await
+    }
+
+    async fn credentials_for(
+        &self,
+        tenant: &TenantId,
+        presented: &TokenHash,
+    ) -> Result<Vec<Credential>, SourceError> {
+        self.lookup(tenant, Some(presented)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::auth::{token, EmbeddedTokenSource};
+
+    /// Counts the reads that reach the wrapped source; optionally fails or takes time.
+    struct Counting {
+        inner: EmbeddedTokenSource,
+        calls: AtomicUsize,
+        down: std::sync::atomic::AtomicBool,
+        delay: Duration,
+    }
+
+    impl Counting {
+        fn new(delay: Duration) -> Arc<Self> {
+            Arc::new(Counting {
+                inner: EmbeddedTokenSource::new(),
+                calls: AtomicUsize::new(0),
+                down: Default::default(),
+                delay,
+            })
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl TokenSource for Counting {
+        async fn credentials(&self, tenant: &TenantId) -> Result<Vec<Credential>, SourceError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            if self.down.load(Ordering::SeqCst) {
+                return Err(SourceError::Unavailable("down".into()));
+            }
+            self.inner.credentials(tenant).await
+        }
+    }
+
+    fn t(s: &str) -> TenantId {
+        TenantId::parse(s).unwrap()
+    }
+
+    fn cached(src: &Arc<Counting>, settings: CacheSettings) -> CachedTokenSource {
+        CachedTokenSource::new(src.clone(), settings)
+    }
+
+    fn hash(tok: &str) -> TokenHash {
+        TokenHash::of(tok)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn warm_lookups_make_no_call_until_the_ttl_ends() {
+        let src = Counting::new(Duration::ZERO);
+        let tok = src.inner.generate(&t("acme"), None).unwrap();
+        let cache = cached(&src, CacheSettings::default());
+        for _ in 0..50 {
+            assert_eq!(
+                cache
+                    .credentials_for(&t("acme"), &hash(&tok))
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+        }
+        assert_eq!(src.calls(), 1);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        cache
+            .credentials_for(&t("acme"), &hash(&tok))
+            .await
+            .unwrap();
+        assert_eq!(src.calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_token_works_at_once_and_a_flood_of_bad_ones_costs_one_read() {
+        let src = Counting::new(Duration::ZERO);
+        let old = src.inner.generate(&t("acme"), None).unwrap();
+        let cache = cached(&src, CacheSettings::default());
+        cache
+            .credentials_for(&t("acme"), &hash(&old))
+            .await
+            .unwrap();
+        // Generated just after the tenant was cached: the unknown hash triggers one re-read.
+        let new = src.inner.generate(&t("acme"), None).unwrap();
+        let creds = cache
+            .credentials_for(&t("acme"), &hash(&new))
+            .await
+            .unwrap();
+        assert!(creds[0].hash.ct_eq(&hash(&new)));
+        assert_eq!(src.calls(), 2);
+        for _ in 0..100 {
+            let bad = token::generate(&t("acme")).unwrap();
+            cache.credentials_for(&t("acme"), &bad.hash).await.unwrap();
+        }
+        assert_eq!(
+            src.calls(),
+            2,
+            "bad tokens within the refresh interval make no call"
+        );
+        tokio::time::advance(Duration::from_secs(5)).await;
+        for _ in 0..100 {
+            let bad = token::generate(&t("acme")).unwrap();
+            cache.credentials_for(&t("acme"), &bad.hash).await.unwrap();
+        }
+        assert_eq!(src.calls(), 3, "one more read per refresh interval");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_of_bad_tokens_on_a_cold_tenant_costs_two_reads() {
+        let src = Counting::new(Duration::ZERO);
+        src.inner.generate(&t("acme"), None).unwrap();
+        let cache = cached(&src, CacheSettings::default());
+        for _ in 0..100 {
+            let bad = token::generate(&t("acme")).unwrap();
+            assert_eq!(
+                cache
+                    .credentials_for(&t("acme"), &bad.hash)
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+        }
+        assert_eq!(src.calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_periodic_re_read_does_not_delay_a_new_token() {
+        let src = Counting::new(Duration::ZERO);
+        let old = src.inner.generate(&t("acme"), None).unwrap();
+        let cache = cached(&src, CacheSettings::default());
+        cache
+            .credentials_for(&t("acme"), &hash(&old))
+            .await
+            .unwrap();
+        tokio::time::advance(Duration::from_secs(31)).await;
+        cache
+            .credentials_for(&t("acme"), &hash(&old))
+            .await
+            .unwrap();
+        let new = src.inner.generate(&t("acme"), None).unwrap();
+        let creds = cache
+            .credentials_for(&t("acme"), &hash(&new))
+            .await
+            .unwrap();
+        assert!(creds[0].hash.ct_eq(&hash(&new)));
+        assert_eq!(src.calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_misses_of_one_tenant_share_one_read() {
+        let src = Counting::new(Duration::from_millis(50));
+        let tok = src.inner.generate(&t("acme"), None).unwrap();
+        let cache = Arc::new(cached(&src, CacheSettings::default()));
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let cache = cache.clone();
+            let h = hash(&tok);
+            tasks.push(tokio::spawn(async move {
+                cache.credentials_for(&t("acme"), &h).await
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap().len(), 1);
+        }
+        assert_eq!(src.calls(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_oldest_tenant_is_evicted_beyond_the_bound() {
+        let src = Counting::new(Duration::ZERO);
+        let cache = cached(
+            &src,
+            CacheSettings {
+                max_tenants: 3,
+                ..Default::default()
+            },
+        );
+        for name in ["a", "b", "c", "d", "e"] {
+            cache.credentials(&t(name)).await.unwrap();
+        }
+        assert_eq!(cache.len(), 3);
+        cache.credentials(&t("e")).await.unwrap();
+        assert_eq!(src.calls(), 5);
+        cache.credentials(&t("a")).await.unwrap();
+        assert_eq!(src.calls(), 6, "an evicted tenant is read again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_are_errors_briefly_remembered_and_never_stale_data() {
+        let src = Counting::new(Duration::ZERO);
+        let tok = src.inner.generate(&t("acme"), None).unwrap();
+        let cache = cached(&src, CacheSettings::default());
+        cache
+            .credentials_for(&t("acme"), &hash(&tok))
+            .await
+            .unwrap();
+        src.down.store(true, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        for _ in 0..10 {
+            let e = cache
+                .credentials_for(&t("acme"), &hash(&tok))
+                .await
+                .unwrap_err();
+            assert!(matches!(e, SourceError::Unavailable(_)));
+        }
+        assert_eq!(src.calls(), 2, "the error is remembered for the backoff");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(cache
+            .credentials_for(&t("acme"), &hash(&tok))
+            .await
+            .is_err());
+        assert_eq!(src.calls(), 3);
+        src.down.store(false, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(
+            cache
+                .credentials_for(&t("acme"), &hash(&tok))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn the_ttl_is_capped() {
+        let src = Counting::new(Duration::ZERO);
+        let cache = cached(
+            &src,
+            CacheSettings {
+                ttl: Duration::from_secs(600),
+                max_tenants: 0,
+                ..Default::default()
+            },
+        );
+        assert_eq!(cache.settings().ttl, MAX_TTL);
+        assert_eq!(cache.settings().max_tenants, 1);
+    }
+}
