@@ -12,7 +12,11 @@
 //!   `current.version` the caller read, and with [`StoreError::NotFound`] when the resource is gone.
 //!   A failed write changes nothing.
 //! - Reads see every write that completed before them (read-your-writes).
+//! - A resource whose stored form exceeds [`MAX_RESOURCE_BYTES`] is refused with
+//!   [`StoreError::TooLarge`]; a cursor that this store did not issue to this tenant is refused
+//!   with [`StoreError::InvalidCursor`].
 
+pub mod cursor;
 pub mod memory;
 
 use async_trait::async_trait;
@@ -21,6 +25,10 @@ use crate::scim::resource::Resource;
 use crate::tenant::TenantId;
 
 pub use memory::MemoryStore;
+
+/// The largest stored resource: DynamoDB's item size limit (400 KB). The embedded store applies
+/// it too, so that local runs refuse what production would.
+pub const MAX_RESOURCE_BYTES: usize = 400 * 1024;
 
 /// Which unique attribute a write collided on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
