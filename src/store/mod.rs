@@ -1,7 +1,7 @@
 //! The storage port: what the service needs from a store, and nothing about how a store does it.
 //!
 //! Two adapters implement it: [`memory::MemoryStore`] (embedded, in process: local runs and fast
-//! tests) and the DynamoDB store (production). Both must pass the same contract suite
+//! tests) and [`dynamo::DynamoStore`] (production). Both must pass the same contract suite
 //! (`tests/store_contract.rs`).
 //!
 //! Contract, for every method:
@@ -17,6 +17,7 @@
 //!   with [`StoreError::InvalidCursor`].
 
 pub mod cursor;
+pub mod dynamo;
 pub mod memory;
 
 use async_trait::async_trait;
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 use crate::scim::resource::Resource;
 use crate::tenant::TenantId;
 
+pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
 
 /// The largest stored resource: DynamoDB's item size limit (400 KB). The embedded store applies
