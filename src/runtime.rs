@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
+use aws_config::{BehaviorVersion, SdkConfig};
+
 use crate::auth::{Authenticator, EmbeddedTokenSource, TokenSource};
 use crate::config::{Config, ConfigError};
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
-use crate::store::{MemoryStore, UserStore};
+use crate::store::{DynamoStore, MemoryStore, StoreError, UserStore};
 
 /// What `build` made, with handles the local server needs (to print a token).
 pub struct Built {
@@ -18,13 +20,15 @@ pub struct Built {
 }
 
 pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Built, ConfigError> {
-    let (users, store_kind): (Arc<dyn UserStore>, &'static str) = match &config.table_name {
-        None => (Arc::new(MemoryStore::new()), "embedded"),
-        Some(_) => {
-            return Err(ConfigError(
-                "SCIM_TABLE_NAME is set, but this build has no DynamoDB store yet; unset it to use the embedded store".into(),
-            ))
-        }
+    // One SDK configuration (region, credentials, `AWS_ENDPOINT_URL`) for every AWS client, loaded
+    // once at start and only when an AWS service is configured.
+    let aws: Option<SdkConfig> = match (&config.table_name, &config.secret_prefix) {
+        (None, None) => None,
+        _ => Some(aws_config::defaults(BehaviorVersion::latest()).load().await),
+    };
+    let (users, store_kind): (Arc<dyn UserStore>, &'static str) = match (&config.table_name, &aws) {
+        (Some(table), Some(aws)) => (Arc::new(dynamo_store(aws, table).await?), "dynamodb"),
+        _ => (Arc::new(MemoryStore::new()), "embedded"),
     };
     let (tokens, embedded_tokens): (Arc<dyn TokenSource>, _) =
         match &config.secret_prefix {
@@ -51,4 +55,21 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
         embedded_tokens,
         store_kind,
     })
+}
+
+/// The DynamoDB store, checked once at start: a missing table or missing permissions stop the
+/// process with a clear message (every request would fail otherwise), while a transient failure
+/// is only logged (the table may be fine a moment later, and requests answer 503 meanwhile).
+async fn dynamo_store(aws: &SdkConfig, table: &str) -> Result<DynamoStore, ConfigError> {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table);
+    match store.check_table().await {
+        Ok(()) => Ok(store),
+        Err(StoreError::Unavailable(cause)) => {
+            tracing::warn!(table, cause = %cause, "DynamoDB not reachable at start; continuing");
+            Ok(store)
+        }
+        Err(e) => Err(ConfigError(format!(
+            "SCIM_TABLE_NAME={table}: the table cannot be read ({e}). Create it with `scimctl table create --table {table}` (local) or deploy template.yaml, and check the credentials and region."
+        ))),
+    }
 }
