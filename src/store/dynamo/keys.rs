@@ -7,10 +7,11 @@
 //! purged, checked by a test) with one paged Query per partition, never a Scan.
 //!
 //! Reserved for Groups (a later issue; nothing here uses them yet): `GROUP` (sk = group id, like
-//! `USER`), `DISPLAYNAME` (guard, sk = digest of the folded displayName), `MEMBER` (sk =
-//! `<group id>#<member id>`, one item per membership: a group's members are a paged Query with
-//! `begins_with`) and `MEMBEROF` (sk = `<member id>#<group id>`, the reverse edge for a user's
-//! `groups` and for cleaning up on delete).
+//! `USER`), `DISPLAYNAME` (look-up, sk = `<digest of the folded displayName>#<group id>`: one
+//! Query with `begins_with` answers `displayName eq`), `MEMBER` (sk = `<group id>#<member id>`,
+//! one item per membership: a group's members are a paged Query with `begins_with`) and
+//! `MEMBEROF` (sk = `<member id>#<group id>`, the reverse edge for a user's `groups` and for
+//! cleaning up on delete).
 
 use std::collections::HashMap;
 
