@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use tokio::sync::OnceCell;
 
 use crate::auth::{Authenticator, EmbeddedTokenSource, TokenSource};
 use crate::config::{Config, ConfigError};
@@ -20,15 +21,16 @@ pub struct Built {
 }
 
 pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Built, ConfigError> {
-    // One SDK configuration (region, credentials, `AWS_ENDPOINT_URL`) for every AWS client, loaded
-    // once at start and only when an AWS service is configured.
-    let aws: Option<SdkConfig> = match (&config.table_name, &config.secret_prefix) {
-        (None, None) => None,
-        _ => Some(aws_config::defaults(BehaviorVersion::latest()).load().await),
-    };
-    let (users, store_kind): (Arc<dyn UserStore>, &'static str) = match (&config.table_name, &aws) {
-        (Some(table), Some(aws)) => (Arc::new(dynamo_store(aws, table).await?), "dynamodb"),
-        _ => (Arc::new(MemoryStore::new()), "embedded"),
+    // One SDK configuration (region, credentials, `AWS_ENDPOINT_URL`) for every AWS client: loaded
+    // at most once, and only if an AWS service is configured.
+    let aws = OnceCell::new();
+    let sdk_config = || aws.get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load());
+    let (users, store_kind): (Arc<dyn UserStore>, &'static str) = match &config.table_name {
+        None => (Arc::new(MemoryStore::new()), "embedded"),
+        Some(table) => (
+            Arc::new(dynamo_store(sdk_config().await, table).await?),
+            "dynamodb",
+        ),
     };
     let (tokens, embedded_tokens): (Arc<dyn TokenSource>, _) =
         match &config.secret_prefix {
