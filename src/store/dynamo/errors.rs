@@ -198,6 +198,8 @@ fn rank(e: &StoreError) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
     use aws_sdk_dynamodb::types::AttributeValue;
 
     fn reason(code: &str) -> CancellationReason {
@@ -261,6 +263,53 @@ mod tests {
             reason("ConditionalCheckFailed"),
         ];
         assert_eq!(cancellation(&roles, &r), failed(StoreError::NotFound));
+    }
+
+    fn service(code: &str, message: &str) -> SdkError<GetItemError, ()> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        SdkError::service_error(GetItemError::generic(meta), ())
+    }
+
+    #[test]
+    fn operation_errors_map_to_store_errors() {
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "InternalServerError",
+        ] {
+            assert!(
+                matches!(
+                    sdk_error("GetItem", service(code, "slow down")),
+                    StoreError::Unavailable(_)
+                ),
+                "{code}"
+            );
+        }
+        let big = service(
+            "ValidationException",
+            "Item size has exceeded the maximum allowed size",
+        );
+        assert_eq!(sdk_error("PutItem", big), StoreError::TooLarge);
+        let other = service(
+            "ValidationException",
+            "One or more parameter values were invalid",
+        );
+        assert!(matches!(
+            sdk_error("GetItem", other),
+            StoreError::Internal(_)
+        ));
+        let missing = service("ResourceNotFoundException", "Requested resource not found");
+        match sdk_error("GetItem", missing) {
+            StoreError::Internal(cause) => {
+                assert!(cause.contains("ResourceNotFoundException"), "{cause}")
+            }
+            e => panic!("{e:?}"),
+        }
+        let timeout: SdkError<GetItemError, ()> = SdkError::timeout_error("took too long");
+        assert!(matches!(
+            sdk_error("GetItem", timeout),
+            StoreError::Unavailable(_)
+        ));
     }
 
     #[test]
