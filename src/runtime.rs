@@ -3,13 +3,16 @@
 
 use std::sync::Arc;
 
+use aws_config::{BehaviorVersion, SdkConfig};
+use tokio::sync::OnceCell;
+
 use crate::auth::{
     secrets, Authenticator, CacheSettings, CachedTokenSource, EmbeddedTokenSource, TokenSource,
 };
 use crate::config::{Config, ConfigError};
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
-use crate::store::{MemoryStore, UserStore};
+use crate::store::{DynamoStore, MemoryStore, StoreError, UserStore};
 
 /// What `build` made, with handles the local server needs (to print a token).
 pub struct Built {
@@ -20,20 +23,23 @@ pub struct Built {
 }
 
 pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Built, ConfigError> {
+    // One SDK configuration (region, credentials, `AWS_ENDPOINT_URL`) for every AWS client: loaded
+    // at most once, and only if an AWS service is configured.
+    let aws = OnceCell::new();
+    let sdk_config = || aws.get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load());
     let (users, store_kind): (Arc<dyn UserStore>, &'static str) = match &config.table_name {
         None => (Arc::new(MemoryStore::new()), "embedded"),
-        Some(_) => {
-            return Err(ConfigError(
-                "SCIM_TABLE_NAME is set, but this build has no DynamoDB store yet; unset it to use the embedded store".into(),
-            ))
-        }
+        Some(table) => (
+            Arc::new(dynamo_store(sdk_config().await, table).await?),
+            "dynamodb",
+        ),
     };
     let (tokens, embedded_tokens): (Arc<dyn TokenSource>, _) = match &config.secret_prefix {
         None => {
             let src = Arc::new(EmbeddedTokenSource::new());
             (src.clone(), Some(src))
         }
-        Some(prefix) => (secrets_manager_tokens(prefix).await?, None),
+        Some(prefix) => (secrets_manager_tokens(sdk_config().await, prefix)?, None),
     };
     let settings = HttpSettings {
         public_base_url: config.public_base_url.clone(),
@@ -51,14 +57,32 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
     })
 }
 
-/// The Secrets Manager token source behind the bounded cache. The SDK configuration (region,
-/// credentials, `AWS_ENDPOINT_URL` for emulators) comes from the environment, once, at init.
-async fn secrets_manager_tokens(prefix: &str) -> Result<Arc<dyn TokenSource>, ConfigError> {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let source = secrets::SecretsManagerTokenSource::new(secrets::client(&sdk), prefix)
+/// The Secrets Manager token source behind the bounded cache.
+fn secrets_manager_tokens(
+    aws: &SdkConfig,
+    prefix: &str,
+) -> Result<Arc<dyn TokenSource>, ConfigError> {
+    let source = secrets::SecretsManagerTokenSource::new(secrets::client(aws), prefix)
         .map_err(|e| ConfigError(format!("SCIM_SECRET_PREFIX: {e}")))?;
     Ok(Arc::new(CachedTokenSource::new(
         Arc::new(source),
         CacheSettings::default(),
     )))
+}
+
+/// The DynamoDB store, checked once at start: a missing table or missing permissions stop the
+/// process with a clear message (every request would fail otherwise), while a transient failure
+/// is only logged (the table may be fine a moment later, and requests answer 503 meanwhile).
+async fn dynamo_store(aws: &SdkConfig, table: &str) -> Result<DynamoStore, ConfigError> {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table);
+    match store.check_table().await {
+        Ok(()) => Ok(store),
+        Err(StoreError::Unavailable(cause)) => {
+            tracing::warn!(table, cause = %cause, "DynamoDB not reachable at start; continuing");
+            Ok(store)
+        }
+        Err(e) => Err(ConfigError(format!(
+            "SCIM_TABLE_NAME={table}: the table cannot be read ({e}). Create it with `scimctl table create --table {table}` (local) or deploy template.yaml, and check the credentials and region."
+        ))),
+    }
 }

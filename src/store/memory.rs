@@ -7,10 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 
-use super::{Deletion, Page, PageRequest, StoreError, UniqueAttr, UserStore};
+use super::cursor::{decode as decode_cursor, encode as encode_cursor};
+use super::{Deletion, Page, PageRequest, StoreError, UniqueAttr, UserStore, MAX_RESOURCE_BYTES};
 use crate::scim::resource::{fold_user_name, Resource};
 use crate::tenant::TenantId;
 
@@ -49,23 +48,14 @@ impl MemoryStore {
     }
 }
 
-/// Cursors are the base64url of `<tenant>\n<last id>`: opaque to clients, checked on use.
-fn encode_cursor(tenant: &TenantId, last_id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{tenant}\n{last_id}"))
-}
-
-fn decode_cursor(tenant: &TenantId, cursor: &str) -> Result<String, StoreError> {
-    let raw = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| StoreError::InvalidCursor)?;
-    let text = String::from_utf8(raw).map_err(|_| StoreError::InvalidCursor)?;
-    match text.split_once('\n') {
-        // Ids are UUIDs: anything else was not written by us.
-        Some((t, id)) if t == tenant.as_str() && uuid::Uuid::parse_str(id).is_ok() => {
-            Ok(id.to_owned())
-        }
-        _ => Err(StoreError::InvalidCursor),
+/// Refuse what DynamoDB would refuse, so that local runs fail where production would.
+fn check_size(user: &Resource) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(&user.attributes)
+        .map_err(|e| StoreError::Internal(format!("cannot serialise a user: {e}")))?;
+    if bytes.len() > MAX_RESOURCE_BYTES {
+        return Err(StoreError::TooLarge);
     }
+    Ok(())
 }
 
 impl TenantData {
@@ -112,6 +102,7 @@ impl TenantData {
 #[async_trait]
 impl UserStore for MemoryStore {
     async fn create_user(&self, tenant: &TenantId, user: &Resource) -> Result<(), StoreError> {
+        check_size(user)?;
         let mut tenants = self.lock();
         let t = tenants.entry(tenant.clone()).or_default();
         if t.users.contains_key(&user.id) {
@@ -163,6 +154,7 @@ impl UserStore for MemoryStore {
         current: &Resource,
         next: &Resource,
     ) -> Result<(), StoreError> {
+        check_size(next)?;
         let mut tenants = self.lock();
         let t = tenants.get_mut(tenant).ok_or(StoreError::NotFound)?;
         let stored = t.expect_version(current)?.clone();

@@ -1,7 +1,7 @@
 //! The storage port: what the service needs from a store, and nothing about how a store does it.
 //!
 //! Two adapters implement it: [`memory::MemoryStore`] (embedded, in process: local runs and fast
-//! tests) and the DynamoDB store (production). Both must pass the same contract suite
+//! tests) and [`dynamo::DynamoStore`] (production). Both must pass the same contract suite
 //! (`tests/store_contract.rs`).
 //!
 //! Contract, for every method:
@@ -12,7 +12,12 @@
 //!   `current.version` the caller read, and with [`StoreError::NotFound`] when the resource is gone.
 //!   A failed write changes nothing.
 //! - Reads see every write that completed before them (read-your-writes).
+//! - A resource whose stored form exceeds [`MAX_RESOURCE_BYTES`] is refused with
+//!   [`StoreError::TooLarge`]; a cursor that this store did not issue to this tenant is refused
+//!   with [`StoreError::InvalidCursor`].
 
+pub mod cursor;
+pub mod dynamo;
 pub mod memory;
 
 use async_trait::async_trait;
@@ -20,7 +25,12 @@ use async_trait::async_trait;
 use crate::scim::resource::Resource;
 use crate::tenant::TenantId;
 
+pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
+
+/// The largest stored resource: DynamoDB's item size limit (400 KB). The embedded store applies
+/// it too, so that local runs refuse what production would.
+pub const MAX_RESOURCE_BYTES: usize = 400 * 1024;
 
 /// Which unique attribute a write collided on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

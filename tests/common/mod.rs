@@ -1,6 +1,9 @@
 //! Shared test harness: an `App` on the embedded store with a token, and a request helper that
-//! goes through the same router the Lambda and the local server use.
+//! goes through the same router the Lambda and the local server use. `moto` has the DynamoDB
+//! helpers (a fresh table per test on the moto server that `make test` starts).
 #![allow(dead_code)]
+
+pub mod moto;
 
 use std::sync::Arc;
 

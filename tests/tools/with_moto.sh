@@ -46,7 +46,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$MOTO_SERVER" -H 127.0.0.1 -p "$PORT" > "$LOG" 2>&1 &
+# moto_server's own entry point handles requests concurrently without isolation; this launcher
+# runs the same moto application one request at a time (see the script for why).
+"$PYTHON" "$(dirname "${BASH_SOURCE[0]}")/moto_serial.py" -H 127.0.0.1 -p "$PORT" > "$LOG" 2>&1 &
 MOTO_PID=$!
 
 # Bounded readiness poll: 100 x 0.1 s. Uses python (always in the venv) rather

@@ -1,0 +1,355 @@
+//! From SDK errors to [`StoreError`]: the one place that reads DynamoDB's error codes.
+//!
+//! A cancelled transaction says, per item and in request order, which condition failed. Each
+//! transaction is built with a parallel list of [`Role`]s, so a reason is read as what it means
+//! for that item: a taken guard is `Uniqueness`, a changed user is `VersionConflict`, a missing
+//! user is `NotFound`.
+
+use std::fmt::Debug;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::CancellationReason;
+
+use crate::store::{StoreError, UniqueAttr};
+
+/// What one item of a transaction is there for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A user item put with `attribute_not_exists`.
+    NewUser,
+    /// A user item written or deleted on condition of the version read. Its condition failure
+    /// carries the old item (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) when it exists.
+    StoredUser,
+    /// A guard put with `attribute_not_exists` (or already held by the same user).
+    NewGuard(UniqueAttr),
+    /// A guard deleted on condition that it belongs to the user.
+    OldGuard,
+    /// The counter item (unconditional `ADD`).
+    Counter,
+    /// A deletion record put with `attribute_not_exists`.
+    DeletionRecord,
+}
+
+/// Why a transaction did not commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxFailure {
+    /// Another transaction held one of the items (`TransactionConflict`) and no condition failed:
+    /// nothing was written and the same transaction may be tried again.
+    Conflict,
+    Failed(StoreError),
+}
+
+/// Error codes that mean "try again later": answered 503, never 500.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    "LimitExceededException",
+];
+
+/// Cancellation reason codes that mean the same.
+const TRANSIENT_REASONS: &[&str] = &[
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+];
+
+/// DynamoDB's "Item size has exceeded the maximum allowed size" (and "Item size to update ...").
+fn is_item_size_message(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.to_ascii_lowercase().contains("item size"))
+}
+
+/// Map the error of any operation (`op` names it in the logged cause).
+pub fn sdk_error<E, R>(op: &str, err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    let cause = || format!("{op}: {}", DisplayErrorContext(&err));
+    match &err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            // The code and message say it all; the raw response would only add noise to logs.
+            let cause = || {
+                let code = e.code().unwrap_or("unknown error");
+                format!("{op}: {code}: {}", e.message().unwrap_or_default())
+            };
+            match e.code() {
+                Some(code) if TRANSIENT_CODES.contains(&code) => StoreError::Unavailable(cause()),
+                Some("ValidationException") if is_item_size_message(e.message()) => {
+                    StoreError::TooLarge
+                }
+                _ => StoreError::Internal(cause()),
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(cause())
+        }
+        _ => StoreError::Internal(cause()),
+    }
+}
+
+/// Map the error of a `TransactWriteItems` whose items have these `roles`.
+pub fn transaction_error(roles: &[Role], err: SdkError<TransactWriteItemsError>) -> TxFailure {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            cancellation(roles, c.cancellation_reasons())
+        }
+        _ => TxFailure::Failed(sdk_error("TransactWriteItems", err)),
+    }
+}
+
+/// Read a cancellation: a failed condition decides (the caller's view is stale, or a value is
+/// taken); otherwise a conflict may be retried; otherwise throttling is transient.
+pub fn cancellation(roles: &[Role], reasons: &[CancellationReason]) -> TxFailure {
+    if reasons.is_empty() {
+        return TxFailure::Failed(StoreError::Internal(
+            "transaction cancelled without reasons".into(),
+        ));
+    }
+    let mut decided: Option<StoreError> = None;
+    let mut conflict = false;
+    let mut transient = None;
+    let mut too_large = false;
+    let mut unexpected = Vec::new();
+    for (i, reason) in reasons.iter().enumerate() {
+        let role = roles.get(i).copied();
+        match reason.code().unwrap_or("None") {
+            "None" => {}
+            "ConditionalCheckFailed" => {
+                let e = condition_failed(role, reason);
+                if decided.as_ref().is_none_or(|d| rank(&e) < rank(d)) {
+                    decided = Some(e);
+                }
+            }
+            "TransactionConflict" => conflict = true,
+            code if TRANSIENT_REASONS.contains(&code) => transient = Some(code.to_owned()),
+            "ValidationError" if is_item_size_message(reason.message()) => too_large = true,
+            code => unexpected.push(format!(
+                "item {i} ({role:?}): {code} {:?}",
+                reason.message()
+            )),
+        }
+    }
+    if let Some(e) = decided {
+        return TxFailure::Failed(e);
+    }
+    if too_large {
+        return TxFailure::Failed(StoreError::TooLarge);
+    }
+    if !unexpected.is_empty() {
+        return TxFailure::Failed(StoreError::Internal(format!(
+            "transaction cancelled: {}",
+            unexpected.join("; ")
+        )));
+    }
+    if conflict {
+        return TxFailure::Conflict;
+    }
+    match transient {
+        Some(code) => TxFailure::Failed(StoreError::Unavailable(format!(
+            "transaction cancelled: {code}"
+        ))),
+        None => TxFailure::Failed(StoreError::Internal(
+            "transaction cancelled, every reason None".into(),
+        )),
+    }
+}
+
+fn condition_failed(role: Option<Role>, reason: &CancellationReason) -> StoreError {
+    match role {
+        Some(Role::StoredUser) => {
+            if reason.item().is_some_and(|old| !old.is_empty()) {
+                StoreError::VersionConflict
+            } else {
+                StoreError::NotFound
+            }
+        }
+        Some(Role::NewGuard(attr)) => StoreError::Uniqueness(attr),
+        Some(Role::NewUser) => StoreError::Internal("user id already exists".into()),
+        Some(Role::OldGuard) => {
+            StoreError::Internal("a guard of the user is missing or held by another user".into())
+        }
+        Some(Role::DeletionRecord) => {
+            StoreError::Internal("a deletion record with this key exists".into())
+        }
+        Some(Role::Counter) | None => {
+            StoreError::Internal(format!("unexpected condition failure on {role:?}"))
+        }
+    }
+}
+
+/// Which failed condition explains the outcome best: the caller's stale view first (retrying
+/// from a fresh read may resolve everything else), then the uniqueness of userName, externalId.
+fn rank(e: &StoreError) -> u8 {
+    match e {
+        StoreError::NotFound => 0,
+        StoreError::VersionConflict => 1,
+        StoreError::Uniqueness(UniqueAttr::UserName) => 2,
+        StoreError::Uniqueness(UniqueAttr::ExternalId) => 3,
+        _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    fn reason(code: &str) -> CancellationReason {
+        CancellationReason::builder().code(code).build()
+    }
+
+    fn failed(e: StoreError) -> TxFailure {
+        TxFailure::Failed(e)
+    }
+
+    const CREATE: [Role; 4] = [
+        Role::NewUser,
+        Role::NewGuard(UniqueAttr::UserName),
+        Role::NewGuard(UniqueAttr::ExternalId),
+        Role::Counter,
+    ];
+
+    #[test]
+    fn a_taken_guard_is_uniqueness_with_user_name_first() {
+        let r = [
+            reason("None"),
+            reason("None"),
+            reason("ConditionalCheckFailed"),
+            reason("None"),
+        ];
+        assert_eq!(
+            cancellation(&CREATE, &r),
+            failed(StoreError::Uniqueness(UniqueAttr::ExternalId))
+        );
+        let r = [
+            reason("None"),
+            reason("ConditionalCheckFailed"),
+            reason("ConditionalCheckFailed"),
+            reason("None"),
+        ];
+        assert_eq!(
+            cancellation(&CREATE, &r),
+            failed(StoreError::Uniqueness(UniqueAttr::UserName))
+        );
+    }
+
+    #[test]
+    fn a_stored_user_condition_is_version_conflict_or_not_found() {
+        let roles = [
+            Role::StoredUser,
+            Role::NewGuard(UniqueAttr::UserName),
+            Role::OldGuard,
+        ];
+        let changed = CancellationReason::builder()
+            .code("ConditionalCheckFailed")
+            .item("version", AttributeValue::N("4".into()))
+            .build();
+        let r = [changed, reason("ConditionalCheckFailed"), reason("None")];
+        assert_eq!(
+            cancellation(&roles, &r),
+            failed(StoreError::VersionConflict)
+        );
+        let r = [
+            reason("ConditionalCheckFailed"),
+            reason("None"),
+            reason("ConditionalCheckFailed"),
+        ];
+        assert_eq!(cancellation(&roles, &r), failed(StoreError::NotFound));
+    }
+
+    fn service(code: &str, message: &str) -> SdkError<GetItemError, ()> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        SdkError::service_error(GetItemError::generic(meta), ())
+    }
+
+    #[test]
+    fn operation_errors_map_to_store_errors() {
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "InternalServerError",
+        ] {
+            assert!(
+                matches!(
+                    sdk_error("GetItem", service(code, "slow down")),
+                    StoreError::Unavailable(_)
+                ),
+                "{code}"
+            );
+        }
+        let big = service(
+            "ValidationException",
+            "Item size has exceeded the maximum allowed size",
+        );
+        assert_eq!(sdk_error("PutItem", big), StoreError::TooLarge);
+        let other = service(
+            "ValidationException",
+            "One or more parameter values were invalid",
+        );
+        assert!(matches!(
+            sdk_error("GetItem", other),
+            StoreError::Internal(_)
+        ));
+        let missing = service("ResourceNotFoundException", "Requested resource not found");
+        match sdk_error("GetItem", missing) {
+            StoreError::Internal(cause) => {
+                assert!(cause.contains("ResourceNotFoundException"), "{cause}")
+            }
+            e => panic!("{e:?}"),
+        }
+        let timeout: SdkError<GetItemError, ()> = SdkError::timeout_error("took too long");
+        assert!(matches!(
+            sdk_error("GetItem", timeout),
+            StoreError::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn conflicts_throttling_and_size_are_told_apart() {
+        let r = [
+            reason("None"),
+            reason("TransactionConflict"),
+            reason("None"),
+            reason("None"),
+        ];
+        assert_eq!(cancellation(&CREATE, &r), TxFailure::Conflict);
+        let r = [
+            reason("ThrottlingError"),
+            reason("None"),
+            reason("None"),
+            reason("None"),
+        ];
+        assert!(matches!(
+            cancellation(&CREATE, &r),
+            TxFailure::Failed(StoreError::Unavailable(_))
+        ));
+        let big = CancellationReason::builder()
+            .code("ValidationError")
+            .message("Item size to update has exceeded the maximum allowed size")
+            .build();
+        let r = [big, reason("None"), reason("None"), reason("None")];
+        assert_eq!(cancellation(&CREATE, &r), failed(StoreError::TooLarge));
+        assert!(matches!(
+            cancellation(&CREATE, &[]),
+            TxFailure::Failed(StoreError::Internal(_))
+        ));
+        let r = [
+            reason("Surprise"),
+            reason("None"),
+            reason("None"),
+            reason("None"),
+        ];
+        assert!(matches!(
+            cancellation(&CREATE, &r),
+            TxFailure::Failed(StoreError::Internal(_))
+        ));
+    }
+}

@@ -1,0 +1,281 @@
+//! The stored shape of each item type, and its (de)serialisation with serde_dynamo.
+//!
+//! A user's SCIM attributes are one JSON string attribute (`attrs`), not a DynamoDB map: it is
+//! compact, keeps JSON exactly as it was (number forms, nulls inside values, empty arrays), has no
+//! nesting-depth limit, and nothing ever needs to address an attribute inside DynamoDB (filters
+//! are evaluated in the service). The fields that DynamoDB does need (`version` for conditions,
+//! keys) are top-level attributes.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+use serde_json::{Map, Value};
+
+use super::keys::{self, Key};
+use crate::scim::resource::Resource;
+use crate::store::{Deletion, StoreError, MAX_RESOURCE_BYTES};
+use crate::tenant::TenantId;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Attribute names used in expressions (kept in one place so expressions and items agree).
+pub const VERSION: &str = "version";
+pub const USER_ID: &str = "user_id";
+pub const USERS: &str = "users";
+
+/// Item type tags (`type` attribute): lets a reader of a raw export tell items apart.
+const USER_TYPE: &str = "User";
+const USER_NAME_GUARD_TYPE: &str = "UserNameGuard";
+const EXTERNAL_ID_GUARD_TYPE: &str = "ExternalIdGuard";
+const USER_DELETION_TYPE: &str = "UserDeletion";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct UserItem {
+    pk: String,
+    sk: String,
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+    version: u64,
+    created: String,
+    last_modified: String,
+    /// The SCIM attributes as a JSON object (see the module documentation).
+    attrs: String,
+}
+
+#[derive(Debug, Serialize)]
+struct GuardItem<'a> {
+    pk: &'a str,
+    sk: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    user_id: &'a str,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct DeletionItem {
+    pk: String,
+    sk: String,
+    #[serde(rename = "type")]
+    kind: String,
+    tenant: String,
+    id: String,
+    user_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    external_id: Option<String>,
+    deleted_at: String,
+    request_id: String,
+    /// Epoch seconds after which DynamoDB's TTL may remove the record.
+    ttl: i64,
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(format!("unreadable {what} item: {e}"))
+}
+
+fn unserialisable(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(format!("cannot serialise a {what} item: {e}"))
+}
+
+/// The user item for `user`, refused with `TooLarge` before any call if DynamoDB would refuse it.
+pub fn user_item(tenant: &TenantId, user: &Resource) -> Result<Item, StoreError> {
+    let attrs = serde_json::to_string(&user.attributes).map_err(|e| unserialisable("user", e))?;
+    let Key { pk, sk } = keys::user(tenant, &user.id);
+    let item = to_item(UserItem {
+        pk,
+        sk,
+        kind: USER_TYPE.to_owned(),
+        id: user.id.clone(),
+        version: user.version,
+        created: user.created.clone(),
+        last_modified: user.last_modified.clone(),
+        attrs,
+    })
+    .map_err(|e| unserialisable("user", e))?;
+    if item_size(&item) > MAX_RESOURCE_BYTES {
+        return Err(StoreError::TooLarge);
+    }
+    Ok(item)
+}
+
+pub fn user_from_item(item: Item) -> Result<Resource, StoreError> {
+    let u: UserItem = from_item(item).map_err(|e| corrupt("user", e))?;
+    let attributes: Map<String, Value> =
+        serde_json::from_str(&u.attrs).map_err(|e| corrupt("user", e))?;
+    Ok(Resource {
+        id: u.id,
+        version: u.version,
+        created: u.created,
+        last_modified: u.last_modified,
+        attributes,
+    })
+}
+
+/// Which unique value a guard item reserves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardKind {
+    UserName,
+    ExternalId,
+}
+
+pub fn guard_item(kind: GuardKind, key: &Key, user_id: &str) -> Result<Item, StoreError> {
+    to_item(GuardItem {
+        pk: &key.pk,
+        sk: &key.sk,
+        kind: match kind {
+            GuardKind::UserName => USER_NAME_GUARD_TYPE,
+            GuardKind::ExternalId => EXTERNAL_ID_GUARD_TYPE,
+        },
+        user_id,
+    })
+    .map_err(|e| unserialisable("guard", e))
+}
+
+/// The user id a guard item points to.
+pub fn guard_owner(item: &Item) -> Result<&str, StoreError> {
+    match item.get(USER_ID) {
+        Some(AttributeValue::S(id)) => Ok(id),
+        _ => Err(corrupt("guard", "no user_id")),
+    }
+}
+
+/// The audit record of a user's deletion, kept until `expires_at` (epoch seconds).
+pub fn deletion_item(
+    tenant: &TenantId,
+    user: &Resource,
+    deletion: &Deletion,
+    expires_at: i64,
+) -> Result<Item, StoreError> {
+    let Key { pk, sk } = keys::deletion(tenant, &deletion.deleted_at, &user.id);
+    to_item(DeletionItem {
+        pk,
+        sk,
+        kind: USER_DELETION_TYPE.to_owned(),
+        tenant: tenant.to_string(),
+        id: user.id.clone(),
+        user_name: user.user_name().to_owned(),
+        external_id: user.external_id().map(str::to_owned),
+        deleted_at: deletion.deleted_at.clone(),
+        request_id: deletion.request_id.clone(),
+        ttl: expires_at,
+    })
+    .map_err(|e| unserialisable("deletion", e))
+}
+
+/// A deletion record as (user id, what the store keeps of the deletion).
+pub fn deletion_from_item(item: Item) -> Result<(String, Deletion), StoreError> {
+    let d: DeletionItem = from_item(item).map_err(|e| corrupt("deletion", e))?;
+    Ok((
+        d.id,
+        Deletion {
+            request_id: d.request_id,
+            deleted_at: d.deleted_at,
+        },
+    ))
+}
+
+/// The user count held by a counter item (0 when the tenant has none yet).
+pub fn counter_users(item: Option<&Item>) -> Result<usize, StoreError> {
+    match item.and_then(|i| i.get(USERS)) {
+        None => Ok(0),
+        Some(AttributeValue::N(n)) => n
+            .parse::<i64>()
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(|e| corrupt("counter", e)),
+        Some(_) => Err(corrupt("counter", "users is not a number")),
+    }
+}
+
+/// DynamoDB's size of an item: attribute name lengths plus value sizes, by the rules of the
+/// developer guide ("Item sizes and formats"). Slightly pessimistic for numbers, exact for the
+/// strings that make up nearly all of a user item.
+pub fn item_size(item: &Item) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &AttributeValue) -> usize {
+    match v {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
+        AttributeValue::Ns(v) => v.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
+        AttributeValue::L(v) => 3 + v.iter().map(|e| 1 + value_size(e)).sum::<usize>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, e)| 1 + k.len() + value_size(e))
+                .sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(attrs: Value) -> Resource {
+        Resource {
+            id: "u1".into(),
+            version: 3,
+            created: "2024-01-01T00:00:00Z".into(),
+            last_modified: "2024-01-02T00:00:00Z".into(),
+            attributes: attrs.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn user_items_round_trip_exactly() {
+        let acme = TenantId::parse("acme").unwrap();
+        let u = user(json!({
+            "userName": "bjensen", "externalId": "x1", "active": true,
+            "emails": [], "name": {"givenName": ""}, "x:y": {"n": 1.5, "i": 7, "z": null}
+        }));
+        let item = user_item(&acme, &u).unwrap();
+        assert_eq!(
+            item.get("pk"),
+            Some(&AttributeValue::S("T#acme#USER".into()))
+        );
+        assert_eq!(item.get(VERSION), Some(&AttributeValue::N("3".into())));
+        assert_eq!(user_from_item(item).unwrap(), u);
+    }
+
+    #[test]
+    fn oversized_users_are_refused_before_any_call() {
+        let acme = TenantId::parse("acme").unwrap();
+        let big = user(json!({"userName": "b", "title": "x".repeat(MAX_RESOURCE_BYTES)}));
+        assert_eq!(user_item(&acme, &big), Err(StoreError::TooLarge));
+        let fits = user(json!({"userName": "b", "title": "x".repeat(MAX_RESOURCE_BYTES - 500)}));
+        assert!(user_item(&acme, &fits).is_ok());
+    }
+
+    #[test]
+    fn deletion_records_skip_a_missing_external_id() {
+        let acme = TenantId::parse("acme").unwrap();
+        let u = user(json!({"userName": "bjensen"}));
+        let d = Deletion {
+            request_id: "r1".into(),
+            deleted_at: "2024-01-03T00:00:00Z".into(),
+        };
+        let item = deletion_item(&acme, &u, &d, 42).unwrap();
+        assert!(!item.contains_key("external_id"));
+        assert_eq!(item.get("ttl"), Some(&AttributeValue::N("42".into())));
+        assert_eq!(deletion_from_item(item).unwrap(), ("u1".to_owned(), d));
+    }
+
+    #[test]
+    fn a_corrupt_item_is_an_error_not_a_panic() {
+        let mut item = user_item(&TenantId::parse("acme").unwrap(), &user(json!({}))).unwrap();
+        item.insert("attrs".into(), AttributeValue::S("{not json".into()));
+        assert!(matches!(user_from_item(item), Err(StoreError::Internal(_))));
+        let item: Item = HashMap::from([("users".to_owned(), AttributeValue::S("x".into()))]);
+        assert!(counter_users(Some(&item)).is_err());
+        assert_eq!(counter_users(None), Ok(0));
+    }
+}

@@ -1,0 +1,387 @@
+//! The DynamoDB store (production): one table, every key scoped by the tenant.
+//!
+//! - `keys.rs`: where each item lives (the key design, also in ARCHITECTURE.md).
+//! - `item.rs`: what each item holds, and its size against DynamoDB's 400 KB limit.
+//! - `tx.rs`: the write transactions and their conditions.
+//! - `errors.rs`: SDK errors and cancellation reasons to [`StoreError`].
+//! - `calls.rs`: the round-trip counter the tests use.
+//! - `table.rs`: the table definition shared by `scimctl table create` and the tests.
+//!
+//! Round trips per store call: `get_user` 1 GetItem; `find_user_by_*` 2 GetItems (guard, then
+//! user); `create_user`, `update_user`, `delete_user` 1 TransactWriteItems; `list_users` 1 Query
+//! and 1 GetItem (the counter) issued concurrently, plus keys-only Queries to skip to a
+//! `startIndex` > 1 when no cursor is given. Every read is strongly consistent. There is no Scan.
+
+pub mod calls;
+pub mod errors;
+pub mod item;
+pub mod keys;
+pub mod table;
+pub mod tx;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+
+use self::calls::CallCounter;
+use self::errors::{sdk_error, transaction_error, TxFailure};
+use self::item::{Item, USERS};
+use self::keys::{Key, Partition, PK, SK};
+use super::cursor;
+use super::{Deletion, Page, PageRequest, StoreError, UserStore};
+use crate::scim::resource::{fold_user_name, Resource};
+use crate::tenant::TenantId;
+
+/// How long a deletion record is kept before DynamoDB's TTL removes it: over a year, so that a
+/// yearly access review can still see who was deprovisioned and when.
+pub const DELETION_RECORD_RETENTION: Duration = Duration::from_secs(400 * 24 * 60 * 60);
+
+/// How often a transaction is sent again after DynamoDB cancelled it for a `TransactionConflict`
+/// alone (another transaction held one of its items; nothing was written). Every write of a
+/// tenant's users updates the tenant's counter item, so concurrent creates can conflict there.
+const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// The DynamoDB adapter of [`UserStore`]. Cheap to clone (the SDK client is shared).
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table`, which must have the [`table::TABLE`] definition.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A store whose every DynamoDB operation is recorded by the returned counter (tests and
+    /// diagnostics): the same client configuration plus a [`CallCounter`] interceptor.
+    pub fn with_call_counter(client: &Client, table: impl Into<String>) -> (Self, CallCounter) {
+        let counter = CallCounter::new();
+        let config = client
+            .config()
+            .to_builder()
+            .interceptor(counter.clone())
+            .build();
+        (Self::new(Client::from_conf(config), table), counter)
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Read a key that no tenant can own: proves the table exists and is readable with these
+    /// credentials, and opens the connection (at Lambda init, not in the first request).
+    pub async fn check_table(&self) -> Result<(), StoreError> {
+        let probe = Key {
+            pk: keys::PROBE_PK.to_owned(),
+            sk: "-".to_owned(),
+        };
+        self.get_item(&probe).await.map(|_| ())
+    }
+
+    /// The deletion records of a tenant, oldest first: (user id, record).
+    pub async fn deletions(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<(String, Deletion)>, StoreError> {
+        self.partition_items(tenant, Partition::Deletions)
+            .await?
+            .into_iter()
+            .map(item::deletion_from_item)
+            .collect()
+    }
+
+    /// Every item of one of a tenant's partitions, in sort-key order (audit, diagnostics and the
+    /// tests: with [`Partition::ALL`] this reads all of a tenant's data without a Scan).
+    pub async fn partition_items(
+        &self,
+        tenant: &TenantId,
+        partition: Partition,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", AttributeValue::S(partition.pk(tenant)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn get_item(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_attrs()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// Send a transaction; on a bare `TransactionConflict`, send it again after a short random
+    /// pause. Each send has a fresh `ClientRequestToken`: the SDK's own retries of one send reuse
+    /// it (so a retried commit is not applied twice), while a send after a cancellation is a new
+    /// transaction.
+    async fn transact(&self, tx: tx::Tx) -> Result<(), StoreError> {
+        for attempt in 1..=CONFLICT_ATTEMPTS {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(tx.items.clone()))
+                .client_request_token(uuid::Uuid::new_v4().to_string())
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(e) => match transaction_error(&tx.roles, e) {
+                    TxFailure::Failed(e) => return Err(e),
+                    TxFailure::Conflict => pause(attempt).await,
+                },
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "transaction conflicted {CONFLICT_ATTEMPTS} times"
+        )))
+    }
+
+    /// The user a guard points to, if it still has the guarded value (`matches`): between the two
+    /// reads the user may have been renamed or deleted, and then the guard is read again.
+    async fn follow_guard(
+        &self,
+        tenant: &TenantId,
+        guard: Key,
+        matches: impl Fn(&Resource) -> bool,
+    ) -> Result<Option<Resource>, StoreError> {
+        for _ in 0..2 {
+            let Some(g) = self.get_item(&guard).await? else {
+                return Ok(None);
+            };
+            let owner = item::guard_owner(&g)?;
+            match self.get_user(tenant, owner).await? {
+                Some(user) if matches(&user) => return Ok(Some(user)),
+                _ => continue,
+            }
+        }
+        Ok(None)
+    }
+
+    async fn user_count(&self, tenant: &TenantId) -> Result<usize, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::counter(tenant).to_attrs()))
+            .projection_expression("#users")
+            .expression_attribute_names("#users", USERS)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        item::counter_users(out.item.as_ref())
+    }
+
+    /// Where a page starts: after the user `after` (from a cursor), or after the first
+    /// `start_index - 1` users. `Ok(None)`: there are not that many users, the page is empty.
+    async fn page_start(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        start_index: usize,
+    ) -> Result<Option<Option<Item>>, StoreError> {
+        if let Some(last_id) = after {
+            // Built from the caller's tenant: a cursor only ever contributes an id.
+            return Ok(Some(Some(keys::user(tenant, last_id).to_attrs())));
+        }
+        let mut to_skip = start_index.saturating_sub(1);
+        let mut start: Option<Item> = None;
+        // RFC 7644 §3.4.2.4 index paging has no key to start from: read past the first users'
+        // keys (keys only: 50 to 120 bytes a user, so one 1 MB Query skips 8,000 or more).
+        while to_skip > 0 {
+            let out = self
+                .users_query(tenant, start.take(), to_skip)
+                .projection_expression("#pk, #sk")
+                .expression_attribute_names("#sk", SK)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            to_skip = to_skip.saturating_sub(out.items.as_ref().map_or(0, Vec::len));
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(start))
+    }
+
+    fn users_query(
+        &self,
+        tenant: &TenantId,
+        start: Option<Item>,
+        limit: usize,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", AttributeValue::S(Partition::Users.pk(tenant)))
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+    }
+
+    /// One page of users. Asks for one user more than the page so that the last page is known
+    /// to be the last (no cursor) without another round trip.
+    async fn users_page(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<(Vec<Resource>, Option<String>), StoreError> {
+        if page.count == 0 {
+            return Ok((Vec::new(), None));
+        }
+        let Some(start) = self.page_start(tenant, after, page.start_index).await? else {
+            return Ok((Vec::new(), None));
+        };
+        let out = self
+            .users_query(tenant, start, page.count.saturating_add(1))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        let mut items = out.items.unwrap_or_default();
+        // A 1 MB response can end before `count`: then DynamoDB's LastEvaluatedKey says more may
+        // follow, and the page is shorter (RFC 7644 §3.4.2.4 allows fewer than `count`).
+        let more =
+            items.len() > page.count || out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        items.truncate(page.count);
+        let users = items
+            .into_iter()
+            .map(item::user_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match users.last() {
+            Some(last) if more => Some(cursor::encode(tenant, &last.id)),
+            _ => None,
+        };
+        Ok((users, next))
+    }
+}
+
+/// A short random pause before sending a conflicted transaction again.
+async fn pause(attempt: u32) {
+    let mut b = [0u8; 1];
+    let jitter = getrandom::fill(&mut b).map_or(5, |_| u64::from(b[0] % 20));
+    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
+}
+
+fn epoch_seconds_after(d: Duration) -> i64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from((now + d).as_secs()).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn create_user(&self, tenant: &TenantId, user: &Resource) -> Result<(), StoreError> {
+        self.transact(tx::create(&self.table, tenant, user)?).await
+    }
+
+    async fn get_user(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError> {
+        if !cursor::plausible_id(id) {
+            return Ok(None);
+        }
+        match self.get_item(&keys::user(tenant, id)).await? {
+            Some(item) => item::user_from_item(item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn find_user_by_user_name(
+        &self,
+        tenant: &TenantId,
+        user_name: &str,
+    ) -> Result<Option<Resource>, StoreError> {
+        let folded = fold_user_name(user_name);
+        let guard = keys::user_name_guard(tenant, user_name);
+        self.follow_guard(tenant, guard, |u| fold_user_name(u.user_name()) == folded)
+            .await
+    }
+
+    async fn find_user_by_external_id(
+        &self,
+        tenant: &TenantId,
+        external_id: &str,
+    ) -> Result<Option<Resource>, StoreError> {
+        let guard = keys::external_id_guard(tenant, external_id);
+        self.follow_guard(tenant, guard, |u| u.external_id() == Some(external_id))
+            .await
+    }
+
+    async fn update_user(
+        &self,
+        tenant: &TenantId,
+        current: &Resource,
+        next: &Resource,
+    ) -> Result<(), StoreError> {
+        self.transact(tx::update(&self.table, tenant, current, next)?)
+            .await
+    }
+
+    async fn delete_user(
+        &self,
+        tenant: &TenantId,
+        current: &Resource,
+        deletion: &Deletion,
+    ) -> Result<(), StoreError> {
+        let expires_at = epoch_seconds_after(DELETION_RECORD_RETENTION);
+        self.transact(tx::delete(
+            &self.table,
+            tenant,
+            current,
+            deletion,
+            expires_at,
+        )?)
+        .await
+    }
+
+    async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
+        // A bad cursor is refused before any call.
+        let after = match &page.cursor {
+            Some(c) => Some(cursor::decode(tenant, c)?),
+            None => None,
+        };
+        let (users, total) = tokio::join!(
+            self.users_page(tenant, after.as_deref(), page),
+            self.user_count(tenant)
+        );
+        let (items, next_cursor) = users?;
+        Ok(Page {
+            items,
+            total_results: total?,
+            next_cursor,
+        })
+    }
+}

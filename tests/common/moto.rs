@@ -1,0 +1,63 @@
+//! Tests against moto (the AWS emulator `make test` starts): SDK clients and a fresh DynamoDB
+//! table per test, created by the same code as `scimctl table create`.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::Client;
+
+use scim_server::store::dynamo::calls::CallCounter;
+use scim_server::store::dynamo::table::create_table;
+use scim_server::store::DynamoStore;
+
+/// The moto endpoint. Not set means the tests were not started by `make test`: fail loudly (CI
+/// always sets it; a silent skip would hide that DynamoDB was never tested).
+pub fn endpoint() -> String {
+    match std::env::var("SCIM_TEST_AWS_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e,
+        _ => panic!(
+            "SCIM_TEST_AWS_ENDPOINT is not set: the DynamoDB tests need the moto server. Run them via \
+             `make test`, or `VENV=.venv tests/tools/with_moto.sh cargo test ...`"
+        ),
+    }
+}
+
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .load()
+        .await
+}
+
+pub async fn dynamo_client() -> Client {
+    Client::new(&sdk_config().await)
+}
+
+/// A new, uniquely named table with the project's definition.
+pub async fn new_table(client: &Client) -> String {
+    let name = format!("scim-test-{}", uuid::Uuid::new_v4());
+    create_table(client, &name, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("create table {name}: {e}"));
+    name
+}
+
+/// A store on a fresh table, with a counter of its DynamoDB calls.
+pub struct DynamoFixture {
+    pub store: DynamoStore,
+    pub calls: CallCounter,
+    pub client: Client,
+    pub table: String,
+}
+
+pub async fn dynamo_fixture() -> DynamoFixture {
+    let client = dynamo_client().await;
+    let table = new_table(&client).await;
+    let (store, calls) = DynamoStore::with_call_counter(&client, table.clone());
+    DynamoFixture {
+        store,
+        calls,
+        client,
+        table,
+    }
+}
