@@ -2,6 +2,8 @@
 //! goes through the same router the Lambda and the local server use.
 #![allow(dead_code)]
 
+pub mod replay;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
