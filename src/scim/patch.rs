@@ -9,6 +9,8 @@
 //! `null` as removal (row 14). Value coercions (`"False"`, bare-string manager, JSON-encoded
 //! roles) happen in the final validation, which every PATCH result goes through.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::filter::{self, CompValue, CompareOp, Filter};
@@ -88,11 +90,12 @@ fn parse_operation(raw: &Value) -> Result<Operation, ScimError> {
             "each operation must be a JSON object.",
         ));
     };
-    let op = match get_ci(m, "op")
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+    let raw_op = get_ci(m, "op").and_then(Value::as_str);
+    if raw_op.is_some_and(|o| o.bytes().any(|b| b.is_ascii_uppercase())) {
+        // Row 1: Entra sends `Replace`, `Add`, `Remove`.
+        tracing::debug!(rule = "capitalised-op", "normalised the case of a PATCH op");
+    }
+    let op = match raw_op.map(str::to_ascii_lowercase).as_deref() {
         Some("add") => Op::Add,
         Some("replace") => Op::Replace,
         Some("remove") => Op::Remove,
@@ -121,11 +124,17 @@ fn parse_operation(raw: &Value) -> Result<Operation, ScimError> {
             "\"replace\" without a \"path\" needs an object \"value\".",
         )),
         // Replacing with null makes the attribute unassigned (RFC 7643 §2.5).
-        (Op::Replace, Some(_), Some(Value::Null) | None) => Ok(Operation {
-            op: Op::Remove,
-            path,
-            value: None,
-        }),
+        (Op::Replace, Some(_), Some(Value::Null) | None) => {
+            tracing::debug!(
+                rule = "null-as-remove",
+                "read a replace with a null value as a remove"
+            );
+            Ok(Operation {
+                op: Op::Remove,
+                path,
+                value: None,
+            })
+        }
         _ => Ok(Operation { op, path, value }),
     }
 }
@@ -151,42 +160,126 @@ fn apply_one(
 ) -> Result<(), ScimError> {
     match (&op.path, &op.value) {
         (Some(path), value) => apply_at(kind, current, doc, op.op, path, value.as_ref()),
-        (None, Some(Value::Object(values))) => {
-            // Rows 3 and 4: each key is an attribute path, an extension URN, or a read-only
-            // attribute echoed back (ignored).
-            for (key, value) in values.iter() {
-                let key: &str = key;
-                if let Some(ext) = extension_urn(kind, key) {
-                    merge_extension(doc, ext, op.op, value)?;
-                    continue;
-                }
-                if is_ignored_key(key) {
-                    continue;
-                }
-                let path = parse_patch_path(key)?;
-                if attribute_def(kind, &path.attr).is_none() {
-                    // Same rule as PUT: unknown attributes in a body are ignored.
-                    tracing::debug!(attribute = %key, "ignoring unknown attribute in PATCH value");
-                    continue;
-                }
-                if value.is_null() {
-                    apply_at(kind, current, doc, Op::Remove, &path, None)?;
-                } else {
-                    apply_at(kind, current, doc, op.op, &path, Some(value))?;
-                }
-            }
-            Ok(())
-        }
+        (None, Some(Value::Object(values))) => apply_no_path(kind, current, doc, op.op, values),
         (None, _) => Err(ScimError::invalid_value(
             "Without a \"path\", \"value\" must be an object of attribute names and values.",
         )),
     }
 }
 
+/// `add`/`replace` without a path (RFC 7644 §3.5.2.1, §3.5.2.3; rows 3 and 4): each key is an
+/// attribute path, an extension URN, the core schema URN, or a read-only attribute echoed back
+/// (ignored).
+fn apply_no_path(
+    kind: ResourceKind,
+    current: &Resource,
+    doc: &mut Map<String, Value>,
+    op: Op,
+    values: &Map<String, Value>,
+) -> Result<(), ScimError> {
+    for (key, value) in values {
+        let key: &str = key;
+        if let Some(ext) = extension_urn(kind, key) {
+            merge_extension(doc, ext, op, value)?;
+            continue;
+        }
+        if urn::canonical_schema_urn(key) == Some(kind.core_schema().id) {
+            // `{"urn:...:core:2.0:User": {"title": "x"}}`: the core attributes, spelled out.
+            let Value::Object(inner) = value else {
+                return Err(ScimError::invalid_value(format!(
+                    "The value of {key} must be an object."
+                )));
+            };
+            apply_no_path(kind, current, doc, op, inner)?;
+            continue;
+        }
+        if is_ignored_key(key) {
+            // Row 5: Okta and Entra echo read-only attributes back.
+            tracing::debug!(rule = "read-only-ignored", attribute = %key, "ignoring a read-only attribute in a PATCH value");
+            continue;
+        }
+        let path = parse_patch_path(key)?;
+        let Some((def, path)) = resolve(kind, &path) else {
+            // Same rule as PUT: unknown attributes in a body are ignored.
+            tracing::debug!(rule = "unknown-attribute-ignored", attribute = %path.attr, "ignoring unknown attribute in PATCH value");
+            continue;
+        };
+        if targets_read_only(def, &path) {
+            // Row 5 again, for echoed read-only values under a path key (`meta.version`).
+            tracing::debug!(
+                rule = "read-only-ignored",
+                attribute = def.name,
+                "ignoring a read-only attribute in a PATCH value"
+            );
+            continue;
+        }
+        if path.attr.urn.is_some() {
+            tracing::debug!(
+                rule = "no-path-urn-key",
+                attribute = def.name,
+                "no-path PATCH value key is a URN-qualified path"
+            );
+        } else if path.filter.is_some() || path.attr.sub_attr.is_some() {
+            tracing::debug!(
+                rule = "no-path-dotted-key",
+                attribute = def.name,
+                "no-path PATCH value key is an attribute path"
+            );
+        }
+        if value.is_null() {
+            apply_at(kind, current, doc, Op::Remove, &path, None)?;
+        } else {
+            apply_at(kind, current, doc, op, &path, Some(value))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` names a readOnly attribute or a readOnly sub-attribute (`manager.displayName`).
+fn targets_read_only(def: &AttributeDef, path: &PatchPath) -> bool {
+    let sub = path.attr.sub_attr.as_deref().or(path.sub_attr.as_deref());
+    def.mutability == Mutability::ReadOnly
+        || sub
+            .and_then(|s| def.sub_attribute(s))
+            .is_some_and(|s| s.mutability == Mutability::ReadOnly)
+}
+
 fn is_ignored_key(key: &str) -> bool {
     ["schemas", "meta", "id", "groups"]
         .iter()
         .any(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// The definition `path` names, and the path to apply. A name that is not in the core schema but
+/// belongs to exactly one extension is read as that extension's attribute: Entra sends
+/// `manager[value eq "x"]` for the enterprise `manager` (row 11). RFC 7644 §3.10 only defines
+/// unqualified names for the core schema, so this is leniency, never ambiguity.
+fn resolve<'p>(
+    kind: ResourceKind,
+    path: &'p PatchPath,
+) -> Option<(&'static AttributeDef, Cow<'p, PatchPath>)> {
+    if let Some(def) = attribute_def(kind, &path.attr) {
+        return Some((def, Cow::Borrowed(path)));
+    }
+    if path.attr.urn.is_some() {
+        return None;
+    }
+    let mut owners = kind
+        .extensions()
+        .iter()
+        .filter_map(|e| e.attribute(&path.attr.name).map(|d| (e.id, d)));
+    let (ext, def) = owners.next()?;
+    if owners.next().is_some() {
+        return None;
+    }
+    tracing::debug!(
+        rule = "unqualified-extension-attribute",
+        attribute = def.name,
+        "read an unqualified PATCH path as an extension attribute"
+    );
+    let mut qualified = path.clone();
+    qualified.attr.urn = Some(ext.to_owned());
+    Some((def, Cow::Owned(qualified)))
 }
 
 /// The canonical URN if `key` names one of `kind`'s extension schemas.
@@ -278,38 +371,53 @@ fn apply_at(
     path: &PatchPath,
     value: Option<&Value>,
 ) -> Result<(), ScimError> {
-    let Some(def) = attribute_def(kind, &path.attr) else {
+    let Some((def, path)) = resolve(kind, path) else {
         return Err(ScimError::invalid_path(format!(
             "\"{path}\" is not an attribute of a {}.",
             kind.name()
         )));
     };
+    let path: &PatchPath = &path;
+    let key = def.name;
+    let sub = path.attr.sub_attr.as_deref().or(path.sub_attr.as_deref());
+    let sub_def = match sub {
+        Some(s) => Some(def.sub_attribute(s).ok_or_else(|| {
+            ScimError::invalid_path(format!("\"{s}\" is not a sub-attribute of {key}."))
+        })?),
+        None => None,
+    };
+    let whole = path.filter.is_none() && sub.is_none();
     if def.mutability == Mutability::ReadOnly {
-        // Row 5: an echoed `id` that matches is harmless; anything else is an attempt to change a
-        // read-only attribute.
-        let harmless =
-            def.name == "id" && value.and_then(Value::as_str) == Some(current.id.as_str());
-        return if harmless || op == Op::Remove && def.name != "id" && path.filter.is_none() {
-            Ok(())
-        } else {
-            Err(ScimError::mutability(format!(
-                "{} is read-only and cannot be changed.",
-                def.name
-            )))
-        };
+        // Row 5: `id` set to its own value is an echo (Okta, Entra), not a change.
+        if def.name == "id"
+            && whole
+            && op != Op::Remove
+            && value.and_then(Value::as_str) == Some(current.id.as_str())
+        {
+            tracing::debug!(
+                rule = "read-only-ignored",
+                attribute = def.name,
+                "ignoring a PATCH that sets id to its own value"
+            );
+            return Ok(());
+        }
+        // RFC 7644 §3.5.2: a client MUST NOT modify a readOnly attribute, and an operation
+        // incompatible with an attribute's mutability fails (§3.12 `mutability`). Only values
+        // echoed inside a no-path value object are ignored (row 5); a path is a deliberate target.
+        return Err(read_only_error(def.name));
+    }
+    if let Some(s) = sub_def.filter(|s| s.mutability == Mutability::ReadOnly) {
+        return Err(read_only_error(&format!("{key}.{}", s.name)));
+    }
+    if op == Op::Remove && whole && def.required {
+        // RFC 7644 §3.5.2.2: removing a required attribute fails with `mutability`.
+        return Err(ScimError::mutability(format!(
+            "{key} is required and cannot be removed; replace it with a new value instead."
+        )));
     }
     let Some(target) = container(kind, doc, path, op != Op::Remove)? else {
         return Ok(());
     };
-    let key = def.name;
-    let sub = path.attr.sub_attr.as_deref().or(path.sub_attr.as_deref());
-    if let Some(s) = sub {
-        if def.sub_attribute(s).is_none() {
-            return Err(ScimError::invalid_path(format!(
-                "\"{s}\" is not a sub-attribute of {key}."
-            )));
-        }
-    }
     let existing = take_ci(target, key);
     let result = match &path.filter {
         None => apply_plain(def, existing, op, sub, value),
@@ -321,6 +429,18 @@ fn apply_at(
     Ok(())
 }
 
+/// Okta shows `detail` to the customer's admin: say what to do.
+fn read_only_error(name: &str) -> ScimError {
+    let hint = if name.starts_with("groups") {
+        " Group membership is changed through /Groups."
+    } else {
+        ""
+    };
+    ScimError::mutability(format!(
+        "{name} is read-only and cannot be changed; remove this operation from the request.{hint}"
+    ))
+}
+
 fn is_truthy(v: Option<&Value>) -> bool {
     match v {
         Some(Value::Bool(b)) => *b,
@@ -329,27 +449,51 @@ fn is_truthy(v: Option<&Value>) -> bool {
     }
 }
 
-/// Keep at most one `primary` (RFC 7643 §2.4): when one of `touched` is primary, clear the rest.
+/// Keep at most one `primary` (RFC 7643 §2.4): when one of `touched` is primary, every other
+/// value that was primary gets `"primary": false` (RFC 7644 §3.5.2: "the server SHALL
+/// automatically set 'primary' to 'false' for any other values in the array"). Values that were
+/// not primary are left as they are.
 fn enforce_single_primary(items: &mut [Value], touched: &[usize]) {
-    let Some(&winner) = touched
-        .iter()
-        .rev()
-        .find(|&&i| is_truthy(items.get(i).and_then(|v| v.get("primary"))))
-    else {
+    let Some(&winner) = touched.iter().rev().find(|&&i| {
+        is_truthy(
+            items
+                .get(i)
+                .and_then(|v| v.as_object())
+                .and_then(|m| get_ci(m, "primary")),
+        )
+    }) else {
         return;
     };
     for (i, item) in items.iter_mut().enumerate() {
-        if i != winner {
-            if let Value::Object(m) = item {
+        if i == winner {
+            continue;
+        }
+        if let Value::Object(m) = item {
+            if is_truthy(get_ci(m, "primary")) {
                 take_ci(m, "primary");
+                m.insert("primary".to_owned(), Value::Bool(false));
             }
         }
     }
 }
 
+/// The values of a multi-valued attribute an operation carries: an array, one value, or (Entra,
+/// row 12) an array sent as JSON text, read as POST and PUT read it.
 fn as_list(v: &Value) -> Vec<Value> {
     match v {
         Value::Array(a) => a.clone(),
+        Value::String(s) if s.trim_start().starts_with('[') => {
+            match serde_json::from_str::<Vec<Value>>(s) {
+                Ok(a) => {
+                    tracing::debug!(
+                        rule = "json-encoded-role",
+                        "decoded a JSON-encoded list of values"
+                    );
+                    a
+                }
+                Err(_) => vec![v.clone()],
+            }
+        }
         other => vec![other.clone()],
     }
 }
@@ -416,6 +560,11 @@ fn apply_plain(
         Op::Remove => match (def.multi_valued, value, existing) {
             // Row 6: remove only the listed values; row 17: no value clears the attribute.
             (true, Some(listed), Some(Value::Array(items))) => {
+                tracing::debug!(
+                    rule = "value-list-removal",
+                    attribute = def.name,
+                    "removing only the listed values"
+                );
                 let listed = as_list(listed);
                 let kept: Vec<Value> = items
                     .into_iter()
@@ -478,6 +627,13 @@ fn apply_filtered(
 ) -> Result<Option<Value>, ScimError> {
     // A single complex attribute (manager) is filtered as a list of one (row 11).
     let single = !def.multi_valued;
+    if single {
+        tracing::debug!(
+            rule = "filtered-single-complex",
+            attribute = def.name,
+            "filtering a single complex attribute as a list of one"
+        );
+    }
     let mut items = match existing {
         Some(Value::Array(a)) => a,
         Some(v @ Value::Object(_)) => vec![v],
@@ -514,7 +670,9 @@ fn apply_filtered(
             let value =
                 value.ok_or_else(|| ScimError::invalid_value("a \"value\" is required."))?;
             if matched.is_empty() {
-                // Rows 8 and 9: create the element the filter describes.
+                // Rows 8 and 9: create the element the filter describes. (RFC 7644 §3.5.2.3 says
+                // noTarget here; Entra relies on the upsert, so only filters that cannot describe
+                // an element get noTarget.)
                 let Some(mut element) = equalities(f) else {
                     return Err(ScimError::no_target(format!(
                         "No value of {} matches the filter, and the filter does not describe a value to create (use eq conditions).",
@@ -533,6 +691,11 @@ fn apply_filtered(
                         )))
                     }
                 }
+                tracing::debug!(
+                    rule = "filtered-upsert",
+                    attribute = def.name,
+                    "created the element a filtered path describes"
+                );
                 items.push(Value::Object(element));
                 touched = vec![items.len() - 1];
             } else {
@@ -592,5 +755,206 @@ fn equalities(f: &Filter) -> Option<Map<String, Value>> {
             Some(m)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::urn::ENTERPRISE_USER;
+    use serde_json::json;
+    use std::sync::{Arc, Mutex};
+
+    fn user(attributes: Value) -> Resource {
+        Resource {
+            id: "u1".into(),
+            version: 1,
+            created: "2024-01-01T00:00:00Z".into(),
+            last_modified: "2024-01-01T00:00:00Z".into(),
+            attributes: attributes.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    fn run(current: &Resource, ops: Value) -> Result<Value, ScimError> {
+        let ops = parse_request(&json!({ "Operations": ops }))?;
+        apply(ResourceKind::User, current, &ops).map(Value::Object)
+    }
+
+    #[test]
+    fn a_new_primary_sets_the_old_one_to_false() {
+        let mut items = vec![
+            json!({"value": "a", "primary": true}),
+            json!({"value": "b", "primary": false}),
+            json!({"value": "c"}),
+            json!({"value": "d", "PRIMARY": "True"}),
+        ];
+        enforce_single_primary(&mut items, &[2, 3]);
+        assert_eq!(
+            items,
+            [
+                json!({"value": "a", "primary": false}),
+                json!({"value": "b", "primary": false}),
+                json!({"value": "c"}),
+                json!({"value": "d", "PRIMARY": "True"}),
+            ]
+        );
+        // No touched value is primary: nothing changes.
+        let before = items.clone();
+        enforce_single_primary(&mut items, &[1, 2]);
+        assert_eq!(items, before);
+    }
+
+    #[test]
+    fn unqualified_extension_attributes_resolve() {
+        let p = parse_patch_path("manager[value eq \"1\"]").unwrap_or_else(|e| panic!("{e}"));
+        let (def, resolved) = resolve(ResourceKind::User, &p).expect("manager");
+        assert_eq!(def.name, "manager");
+        assert_eq!(resolved.attr.urn.as_deref(), Some(ENTERPRISE_USER));
+        for unknown in ["nope", "urn:acme:x:manager"] {
+            let p = parse_patch_path(unknown).unwrap_or_else(|e| panic!("{e}"));
+            assert!(resolve(ResourceKind::User, &p).is_none(), "{unknown}");
+        }
+        // Core names are never rewritten.
+        let p = parse_patch_path("title").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            resolve(ResourceKind::User, &p),
+            Some((_, Cow::Borrowed(_)))
+        ));
+    }
+
+    #[test]
+    fn required_and_read_only_targets_are_mutability_errors() {
+        let u = user(json!({"userName": "a", "title": "t"}));
+        for ops in [
+            json!([{"op": "remove", "path": "userName"}]),
+            json!([{"op": "replace", "path": "userName", "value": null}]),
+            json!([{"op": "remove", "path": "meta"}]),
+            json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}]),
+            json!([{"op": "replace", "path": "id", "value": "u2"}]),
+            json!([{"op": "remove", "path": "id"}]),
+            json!([{"op": "replace", "path": format!("{ENTERPRISE_USER}:manager.displayName"), "value": "x"}]),
+        ] {
+            let e = run(&u, ops.clone()).expect_err(&ops.to_string());
+            assert_eq!(
+                e.scim_type,
+                Some(crate::error::ScimType::Mutability),
+                "{ops}: {}",
+                e.detail
+            );
+        }
+        // Echoes are ignored: `id` with its own value, read-only keys in a no-path value.
+        let same = run(
+            &u,
+            json!([
+                {"op": "replace", "path": "id", "value": "u1"},
+                {"op": "replace", "value": {"id": "zzz", "meta.version": "W/\"3\"", "groups": [],
+                    format!("{ENTERPRISE_USER}:manager.displayName"): "Boss"}}
+            ]),
+        );
+        assert_eq!(same, Ok(json!({"userName": "a", "title": "t"})));
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut v) = self.0.lock() {
+                v.extend_from_slice(b);
+            }
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Every IdP-dialect normalisation logs the rule that fired, and never the value.
+    #[test]
+    fn normalisations_log_their_rule_and_never_the_value() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let current = user(json!({
+            "userName": "a",
+            "emails": [{"value": "old-secret@example.com", "type": "home", "primary": true}],
+            "entitlements": [{"value": "ent-secret-1"}, {"value": "ent-secret-2"}],
+            ENTERPRISE_USER: {"manager": {"value": "mgr-secret-1"}}
+        }));
+        let result = tracing::subscriber::with_default(subscriber, || {
+            run(
+                &current,
+                json!([
+                    {"op": "Replace", "path": "active", "value": "False"},
+                    {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "new-secret@example.com"},
+                    {"op": "Add", "path": "emails[type eq \"work\"].primary", "value": "True"},
+                    {"op": "Remove", "path": "entitlements", "value": [{"value": "ent-secret-1"}]},
+                    {"op": "Remove", "path": "manager[value eq \"mgr-secret-1\"]"},
+                    {"op": "Add", "path": format!("{ENTERPRISE_USER}:manager"), "value": "mgr-secret-2"},
+                    {"op": "Add", "path": "roles", "value": [{"value": "{\"value\":\"role-secret\",\"displayName\":\"R\"}"}]},
+                    {"op": "Replace", "path": "title", "value": null},
+                    {"op": "Replace", "value": {
+                        "name.givenName": "given-secret",
+                        "urn:scim:schemas:extension:enterprise:2.0:department": "dept-secret",
+                        "id": "id-secret",
+                        "password": "pw-secret",
+                        "customThing": "custom-secret"
+                    }}
+                ]),
+            )
+        });
+        let out = result.unwrap_or_else(|e| panic!("{}", e.detail));
+        assert_eq!(out["active"], false);
+        assert_eq!(
+            out[ENTERPRISE_USER]["manager"],
+            json!({"value": "mgr-secret-2"})
+        );
+        assert_eq!(
+            out["roles"],
+            json!([{"value": "role-secret", "display": "R"}])
+        );
+        assert_eq!(out[ENTERPRISE_USER]["department"], "dept-secret");
+        assert_eq!(out["name"], json!({"givenName": "given-secret"}));
+        assert_eq!(
+            out["emails"],
+            json!([
+                {"value": "old-secret@example.com", "type": "home", "primary": false},
+                {"type": "work", "value": "new-secret@example.com", "primary": true}
+            ])
+        );
+        assert_eq!(out["entitlements"], json!([{"value": "ent-secret-2"}]));
+        assert!(out.get("title").is_none() && out.get("password").is_none());
+        let log = captured
+            .0
+            .lock()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        for rule in [
+            "capitalised-op",
+            "string-boolean",
+            "filtered-upsert",
+            "value-list-removal",
+            "unqualified-extension-attribute",
+            "filtered-single-complex",
+            "bare-string-manager",
+            "json-encoded-role",
+            "null-as-remove",
+            "no-path-dotted-key",
+            "no-path-urn-key",
+            "urn-alias",
+            "read-only-ignored",
+            "write-only-dropped",
+            "unknown-attribute-ignored",
+        ] {
+            assert!(
+                log.contains(&format!("rule=\"{rule}\"")),
+                "rule {rule} not logged:\n{log}"
+            );
+        }
+        assert!(!log.contains("secret"), "a value was logged:\n{log}");
     }
 }

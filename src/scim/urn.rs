@@ -76,11 +76,18 @@ pub fn canonical_schema_urn(s: &str) -> Option<&'static str> {
         .copied()
         .find(|c| c.eq_ignore_ascii_case(s))
         .or_else(|| {
-            ALIASES
-                .iter()
-                .find(|(a, _)| a.eq_ignore_ascii_case(s))
-                .map(|(_, c)| *c)
+            let (_, canonical) = ALIASES.iter().find(|(a, _)| a.eq_ignore_ascii_case(s))?;
+            log_alias();
+            Some(*canonical)
         })
+}
+
+/// Row 15: a non-standard URN was read as its canonical one (the rule, never the request).
+fn log_alias() {
+    tracing::debug!(
+        rule = "urn-alias",
+        "read a non-standard schema URN as the canonical one"
+    );
 }
 
 /// Whether `s` is a schema URN that is accepted in requests but carries nothing we keep.
@@ -99,21 +106,24 @@ pub fn is_ignorable_schema_urn(s: &str) -> bool {
 pub fn split_qualified_attribute(s: &str) -> Option<(&'static str, &str)> {
     let candidates = CANONICAL
         .iter()
-        .map(|c| (*c, *c))
-        .chain(ALIASES.iter().copied());
-    let mut best: Option<(usize, &'static str)> = None;
-    for (spelling, canonical) in candidates {
+        .map(|c| (*c, *c, false))
+        .chain(ALIASES.iter().map(|(a, c)| (*a, *c, true)));
+    let mut best: Option<(usize, &'static str, bool)> = None;
+    for (spelling, canonical, alias) in candidates {
         let n = spelling.len();
         let matches = s.get(..n).is_some_and(|p| p.eq_ignore_ascii_case(spelling))
             && s.as_bytes().get(n) == Some(&b':');
-        if matches && best.is_none_or(|(m, _)| n > m) {
-            best = Some((n, canonical));
+        if matches && best.is_none_or(|(m, _, _)| n > m) {
+            best = Some((n, canonical, alias));
         }
     }
-    let (n, canonical) = best?;
+    let (n, canonical, alias) = best?;
     let rest = s.get(n + 1..)?;
     if rest.is_empty() || rest.contains(':') {
         return None;
+    }
+    if alias {
+        log_alias();
     }
     Some((canonical, rest))
 }

@@ -41,7 +41,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::ScimError;
-use crate::scim::schema::{common_attribute, AttrType, AttributeDef, ResourceKind, SchemaDef};
+use crate::scim::schema::{
+    common_attribute, AttrType, AttributeDef, Mutability, ResourceKind, SchemaDef,
+};
 use crate::scim::urn;
 
 /// RFC 7643 §2.3.6 asks for RFC 4648 §4 base64; padding is often stripped by IdP templates.
@@ -176,9 +178,19 @@ pub fn normalize_attribute(
         Value::String(s) if def.ty == AttrType::Complex => decode_json_array(s),
         _ => None,
     };
+    if decoded.is_some() {
+        log_json_encoded(def);
+    }
     let items: Vec<&Value> = match (value, &decoded) {
         (_, Some(a)) | (Value::Array(a), None) => a.iter().collect(),
-        (other, None) => vec![other],
+        (other, None) => {
+            tracing::debug!(
+                rule = "single-value-wrapped",
+                attribute = def.name,
+                "read a single value of a multi-valued attribute as a list of one"
+            );
+            vec![other]
+        }
     };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
@@ -345,7 +357,24 @@ fn qualified(target: &SchemaDef, core: &SchemaDef, name: &str) -> String {
 
 fn ignore_unknown(kind: ResourceKind, name: &str) {
     let shown: String = name.chars().take(120).collect();
-    tracing::debug!(resource = kind.name(), attribute = %shown, "ignoring unknown attribute");
+    tracing::debug!(rule = "unknown-attribute-ignored", resource = kind.name(), attribute = %shown, "ignoring unknown attribute");
+}
+
+/// Entra's JSON text for complex values (row 12): named for roles, where Entra sends it.
+fn log_json_encoded(def: &AttributeDef) {
+    if def.name == "roles" {
+        tracing::debug!(
+            rule = "json-encoded-role",
+            attribute = def.name,
+            "decoded a JSON-encoded value"
+        );
+    } else {
+        tracing::debug!(
+            rule = "json-encoded-complex",
+            attribute = def.name,
+            "decoded a JSON-encoded value"
+        );
+    }
 }
 
 /// Normalise `value` for `def` and store it under the canonical name, refusing two different
@@ -358,6 +387,13 @@ fn put(
     value: &Value,
 ) -> Result<(), ScimError> {
     if !def.is_client_settable() {
+        // Row 5 (readOnly echoed back) and row 14 (`password` is writeOnly and never kept).
+        let rule = if def.mutability == Mutability::WriteOnly {
+            "write-only-dropped"
+        } else {
+            "read-only-ignored"
+        };
+        tracing::debug!(rule, attribute = %path, "dropping an attribute the client may not set");
         return Ok(());
     }
     if def.required {
@@ -371,6 +407,9 @@ fn put(
         }
     }
     let Some(v) = normalize_attribute(def, path, value)? else {
+        if !value.is_null() {
+            tracing::debug!(rule = "unassigned-dropped", attribute = %path, "dropping an empty value (RFC 7643 §2.5 unassigned)");
+        }
         return Ok(());
     };
     match out.get(def.name) {
@@ -408,8 +447,17 @@ fn normalize_single(
         },
         AttrType::Boolean => match value {
             Value::Bool(_) => Ok(Some(value.clone())),
-            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(Value::Bool(true))),
-            Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(Value::Bool(false))),
+            Value::String(s) => {
+                let b = if s.eq_ignore_ascii_case("true") {
+                    true
+                } else if s.eq_ignore_ascii_case("false") {
+                    false
+                } else {
+                    return Err(mismatch());
+                };
+                tracing::debug!(rule = "string-boolean", attribute = %path, "read a string as a boolean");
+                Ok(Some(Value::Bool(b)))
+            }
             _ => Err(mismatch()),
         },
         AttrType::Integer => match value {
@@ -438,9 +486,18 @@ fn normalize_single(
             let obj: Cow<'_, Map<String, Value>> = match value {
                 Value::Object(m) => Cow::Borrowed(m),
                 Value::String(s) => match decode_json_object(s) {
-                    Some(m) => Cow::Owned(m),
+                    Some(m) => {
+                        log_json_encoded(def);
+                        Cow::Owned(m)
+                    }
                     None if s.trim().is_empty() => return Ok(None),
                     None if def.sub_attribute("value").is_some() => {
+                        let rule = if def.name == "manager" {
+                            "bare-string-manager"
+                        } else {
+                            "bare-string-value"
+                        };
+                        tracing::debug!(rule, attribute = %path, "read a bare string as the value of a complex attribute");
                         let mut m = Map::new();
                         m.insert("value".to_owned(), value.clone());
                         Cow::Owned(m)
@@ -449,7 +506,25 @@ fn normalize_single(
                 },
                 _ => return Err(mismatch()),
             };
+            let obj = match decode_value_sub_attribute(def, &obj) {
+                Some(m) => {
+                    log_json_encoded(def);
+                    Cow::Owned(m)
+                }
+                None => obj,
+            };
             let m = normalize_complex(def, path, &obj)?;
+            if def.sub_attribute("value").is_some()
+                && m.get("value")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.trim().is_empty())
+            {
+                // A value whose `value` is empty says nothing: an IdP template placeholder that
+                // resolved to nothing (OneLogin's `"manager": {"value": ""}`). Unassigned, like
+                // Entra's bare `""`.
+                tracing::debug!(rule = "empty-template-value", attribute = %path, "dropping a complex value with an empty value");
+                return Ok(None);
+            }
             Ok((!m.is_empty()).then_some(Value::Object(m)))
         }
     }
@@ -461,6 +536,51 @@ fn decode_json_object(s: &str) -> Option<Map<String, Value>> {
         return None;
     }
     serde_json::from_str::<Map<String, Value>>(s).ok()
+}
+
+/// Entra's AppRoleAssignmentsComplex PATCH puts a whole role, as JSON text, in the element's
+/// `value`: `{"value": "{\"id\":\"..\",\"value\":\"Admin\",\"displayName\":\"Admin\"}"}`
+/// (row 12). Returns the element to normalise instead: the decoded object (its `displayName` read
+/// as `display`) plus the outer element's other sub-attributes.
+///
+/// Only when the decoded `value` is itself plain text, so that normalising twice gives the same
+/// result (a decoded value is never decoded again).
+fn decode_value_sub_attribute(
+    def: &AttributeDef,
+    obj: &Map<String, Value>,
+) -> Option<Map<String, Value>> {
+    def.sub_attribute("value")?;
+    let (outer_key, text) = obj
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("value"))
+        .and_then(|(k, v)| v.as_str().map(|s| (k, s)))?;
+    let mut inner = decode_json_object(text)?;
+    let plain = inner
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("value"))
+        .and_then(|(_, v)| v.as_str())
+        .is_some_and(|v| !v.trim_start().starts_with('{'));
+    if !plain {
+        return None;
+    }
+    let has = |m: &Map<String, Value>, key: &str| m.keys().any(|k| k.eq_ignore_ascii_case(key));
+    if def.sub_attribute("display").is_some() && !has(&inner, "display") {
+        if let Some(k) = inner
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case("displayName"))
+            .cloned()
+        {
+            if let Some(d) = inner.remove(&k) {
+                inner.insert("display".to_owned(), d);
+            }
+        }
+    }
+    for (k, v) in obj {
+        if k != outer_key && !has(&inner, k) {
+            inner.insert(k.clone(), v.clone());
+        }
+    }
+    Some(inner)
 }
 
 fn decode_json_array(s: &str) -> Option<Vec<Value>> {
@@ -1024,6 +1144,48 @@ mod tests {
                 json!({"displayName": "g", "members": ["u1", {"value": "u2", "type": "User", "display": "Bo", "$ref": "https://x/Users/u2"}]}),
                 json!({"displayName": "g", "members": [{"value": "u1"}, {"value": "u2", "type": "User", "display": "Bo", "$ref": "https://x/Users/u2"}]}),
             )],
+        );
+    }
+
+    /// Entra's AppRoleAssignmentsComplex PATCH (row 12) and template placeholders that resolved to
+    /// an empty `value` (OneLogin).
+    #[test]
+    fn role_json_in_value_and_empty_values() {
+        check_ok(
+            ResourceKind::User,
+            &[
+                (
+                    "role object as JSON text in value",
+                    json!({"userName": "a", "roles": [
+                        {"value": "{\"id\":\"827f\",\"value\":\"Admin\",\"displayName\":\"Admin role\"}"},
+                        {"value": "{\"value\":\"Reader\",\"display\":\"R\",\"displayName\":\"ignored\"}", "primary": "True"}
+                    ]}),
+                    json!({"userName": "a", "roles": [
+                        {"value": "Admin", "display": "Admin role"},
+                        {"value": "Reader", "display": "R", "primary": true}
+                    ]}),
+                ),
+                (
+                    "JSON whose value is JSON again is kept as text",
+                    json!({"userName": "a", "roles": [{"value": "{\"value\":\"{\\\"value\\\":1}\"}"}]}),
+                    json!({"userName": "a", "roles": [{"value": "{\"value\":\"{\\\"value\\\":1}\"}"}]}),
+                ),
+                (
+                    "JSON without a value is kept as text",
+                    json!({"userName": "a", "roles": [{"value": "{\"id\":\"1\"}"}]}),
+                    json!({"userName": "a", "roles": [{"value": "{\"id\":\"1\"}"}]}),
+                ),
+                (
+                    "empty manager value is unassigned",
+                    json!({"userName": "a", ENTERPRISE_USER: {"manager": {"value": ""}, "department": "d"}}),
+                    json!({"userName": "a", ENTERPRISE_USER: {"department": "d"}}),
+                ),
+                (
+                    "email with an empty value is dropped",
+                    json!({"userName": "a", "emails": [{"value": " ", "type": "work"}, {"value": "x@y.z"}]}),
+                    json!({"userName": "a", "emails": [{"value": "x@y.z"}]}),
+                ),
+            ],
         );
     }
 

@@ -142,7 +142,7 @@ impl ScimService {
         };
         match self.users.update_user(tenant, &existing, &next).await {
             Ok(()) => {
-                tracing::info!(user_id = %next.id, "restored a deactivated user on create");
+                tracing::info!(rule = "reprovision-deactivated", user_id = %next.id, "restored a deactivated user on create");
                 Ok(Created::Restored(next))
             }
             // Lost a race with another writer: the client may retry its create.
@@ -175,6 +175,10 @@ impl ScimService {
         self.modify_user(tenant, id, if_match, |current| {
             let mut next = attributes.clone();
             if !next.contains_key("active") {
+                tracing::debug!(
+                    rule = "put-keeps-active",
+                    "PUT without active keeps the current value"
+                );
                 next.insert("active".into(), Value::Bool(current.active()));
             }
             Ok(next)

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod moto;
+pub mod replay;
 
 use std::sync::Arc;
 
