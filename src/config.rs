@@ -64,21 +64,36 @@ impl Config {
     }
 }
 
-/// Install the global tracing subscriber. `RUST_LOG` sets the level (default `info`).
-pub fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// The subscriber the binaries install: `filter` levels, `format` lines, written to `writer`
+/// (stderr in the binaries; a buffer in tests, so they check the exact production format).
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: &str,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = tracing_subscriber::EnvFilter::new(filter);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
+        .with_writer(writer);
+    match format {
         // Lambda adds its own timestamp and request id to each record.
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .without_time()
-            .try_init(),
-        LogFormat::Text => builder.with_ansi(false).try_init(),
-    };
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .without_time()
+                .finish(),
+        ),
+        LogFormat::Text => Box::new(builder.with_ansi(false).finish()),
+    }
+}
+
+/// Install the global tracing subscriber. `RUST_LOG` sets the level (default `info`).
+pub fn init_tracing(format: LogFormat) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let _ = tracing::subscriber::set_global_default(subscriber(format, &filter, std::io::stderr));
 }

@@ -3,6 +3,7 @@
 //! service, and renders SCIM JSON. Business rules live in `service` and `scim`, not here.
 
 mod discovery;
+mod idp;
 pub mod lambda;
 pub mod local;
 mod query;
@@ -18,6 +19,7 @@ use http::{HeaderMap, Method, Request, Response};
 
 use crate::auth::{Authenticator, Principal};
 use crate::error::ScimError;
+use crate::metrics::{self, RequestStats};
 use crate::service::ScimService;
 use crate::tenant::TenantId;
 use query::Params;
@@ -89,7 +91,8 @@ impl App {
         let started = Instant::now();
         let request_id = request_id(req.headers());
         let mut log = LogContext::default();
-        let outcome = self.route(&req, &request_id, &mut log).await;
+        let stats = Arc::new(RequestStats::default());
+        let outcome = metrics::scope(stats.clone(), self.route(&req, &request_id, &mut log)).await;
         let (response, scim_type) = match outcome {
             Ok(reply) => (reply::reply_response(reply), ""),
             Err(e) => (
@@ -103,11 +106,14 @@ impl App {
             request_id = %request_id,
             tenant = log.principal.as_ref().map(|p| p.tenant.as_str()).unwrap_or("-"),
             token_id = log.principal.as_ref().map(|p| p.token_id.as_str()).unwrap_or("-"),
+            idp = idp::detect(header_str(req.headers(), "user-agent")),
             method = %req.method(),
             operation = log.operation,
             resource_id = log.resource_id.as_deref().unwrap_or("-"),
             status,
             scim_type,
+            ddb_calls = stats.ddb_calls(),
+            ddb_capacity = stats.ddb_capacity(),
             latency_us = started.elapsed().as_micros() as u64,
             "request"
         );

@@ -71,3 +71,24 @@ impl Intercept for CallCounter {
         Ok(())
     }
 }
+
+/// Adds every DynamoDB operation to the current request's measurements ([`crate::metrics`]), for
+/// the request log line. Attached to every [`super::DynamoStore`] client.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestMetrics;
+
+impl Intercept for RequestMetrics {
+    fn name(&self) -> &'static str {
+        "RequestMetrics"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        crate::metrics::record_ddb_call();
+        Ok(())
+    }
+}

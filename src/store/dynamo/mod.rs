@@ -51,10 +51,16 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
-    /// A store on `table`, which must have the [`table::TABLE`] definition.
+    /// A store on `table`, which must have the [`table::TABLE`] definition. Its operations are
+    /// counted in the current request's measurements ([`calls::RequestMetrics`]).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        let config = client
+            .config()
+            .to_builder()
+            .interceptor(calls::RequestMetrics)
+            .build();
         DynamoStore {
-            client,
+            client: Client::from_conf(config),
             table: table.into(),
         }
     }
