@@ -17,6 +17,7 @@ use bytes::Bytes;
 use http::header::HeaderValue;
 use http::{HeaderMap, Method, Request, Response};
 
+use crate::audit;
 use crate::auth::{Authenticator, Principal};
 use crate::error::ScimError;
 use crate::metrics::{self, RequestStats};
@@ -92,7 +93,15 @@ impl App {
         let request_id = request_id(req.headers());
         let mut log = LogContext::default();
         let stats = Arc::new(RequestStats::default());
-        let outcome = metrics::scope(stats.clone(), self.route(&req, &request_id, &mut log)).await;
+        let idp = idp::detect(header_str(req.headers(), "user-agent"));
+        let actor = audit::Actor {
+            request_id: request_id.clone(),
+            token_id: "-".into(),
+            idp: idp.into(),
+            operation: "-".into(),
+        };
+        let routed = metrics::scope(stats.clone(), self.route(&req, &request_id, &mut log));
+        let outcome = audit::scope(actor, routed).await;
         let (response, scim_type) = match outcome {
             Ok(reply) => (reply::reply_response(reply), ""),
             Err(e) => (
@@ -106,7 +115,7 @@ impl App {
             request_id = %request_id,
             tenant = log.principal.as_ref().map(|p| p.tenant.as_str()).unwrap_or("-"),
             token_id = log.principal.as_ref().map(|p| p.token_id.as_str()).unwrap_or("-"),
-            idp = idp::detect(header_str(req.headers(), "user-agent")),
+            idp,
             method = %req.method(),
             operation = log.operation,
             resource_id = log.resource_id.as_deref().unwrap_or("-"),
@@ -138,6 +147,7 @@ impl App {
             .authenticate(header_str(req.headers(), "authorization"))
             .await?;
         let tenant = principal.tenant.clone();
+        audit::set_token_id(&principal.token_id);
         log.principal = Some(principal);
         if req.body().len() > MAX_BODY_BYTES {
             return Err(ScimError::payload_too_large(MAX_BODY_BYTES));

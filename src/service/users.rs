@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::{store_error, ScimService, FILTER_EVALUATION_LIMIT};
+use crate::audit;
 use crate::error::ScimError;
 use crate::scim::filter::{self, Filter, IndexedAttr};
 use crate::scim::resource::{etag_matches, now_rfc3339, render, Resource};
@@ -80,6 +81,7 @@ async fn backoff(attempt: u32) {
 
 impl ScimService {
     pub async fn create_user(&self, tenant: &TenantId, body: &Value) -> Result<Created, ScimError> {
+        audit::set_operation("users.create");
         let mut attributes = validate::normalize_resource(KIND, body)?;
         attributes.entry("active").or_insert(Value::Bool(true));
         let now = now_rfc3339();
@@ -171,6 +173,7 @@ impl ScimService {
         body: &Value,
         if_match: Option<&str>,
     ) -> Result<Resource, ScimError> {
+        audit::set_operation("users.replace");
         let attributes = validate::normalize_resource(KIND, body)?;
         self.modify_user(tenant, id, if_match, |current| {
             let mut next = attributes.clone();
@@ -194,6 +197,7 @@ impl ScimService {
         body: &Value,
         if_match: Option<&str>,
     ) -> Result<Resource, ScimError> {
+        audit::set_operation("users.patch");
         let ops = patch::parse_request(body)?;
         self.modify_user(tenant, id, if_match, |current| {
             patch::apply(KIND, current, &ops)
@@ -245,6 +249,7 @@ impl ScimService {
         if_match: Option<&str>,
         request_id: &str,
     ) -> Result<(), ScimError> {
+        audit::set_operation("users.delete");
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             let current = self.get_user(tenant, id).await?;
             check_if_match(if_match, &current)?;
