@@ -108,9 +108,16 @@ fn check_lines(t: &common::TestApp, id: &str, buffer: &Buffer, expect_ddb_calls:
     assert!(ok["latency_us"].is_u64());
     if expect_ddb_calls {
         assert_eq!(ok["ddb_calls"], 1, "create is one transaction");
+        // moto reports capacity for single-item operations (not for transactions).
+        let get = &lines[2];
+        assert!(
+            get["ddb_capacity"].as_f64().unwrap() > 0.0,
+            "consumed capacity is reported: {get}"
+        );
         assert_eq!(lines[2]["ddb_calls"], 1, "GET is one GetItem");
     } else {
         assert_eq!(ok["ddb_calls"], 0);
+        assert_eq!(ok["ddb_capacity"], 0.0);
     }
     let conflict = &lines[1];
     assert_eq!(

@@ -6,7 +6,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
+    BeforeSerializationInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -72,23 +75,102 @@ impl Intercept for CallCounter {
     }
 }
 
-/// Adds every DynamoDB operation to the current request's measurements ([`crate::metrics`]), for
-/// the request log line. Attached to every [`super::DynamoStore`] client.
+/// Adds every DynamoDB operation, and the capacity it consumed, to the current request's
+/// measurements ([`crate::metrics`]), for the request log line. Attached to every
+/// [`super::DynamoStore`] client. It asks DynamoDB to report consumed capacity
+/// (`ReturnConsumedCapacity=TOTAL`, free of charge) on the operations the store uses.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestMetrics;
+
+/// Set `return_consumed_capacity` on whichever operation input this is.
+fn ask_for_capacity(input: &mut aws_smithy_runtime_api::client::interceptors::context::Input) {
+    use aws_sdk_dynamodb::operation::*;
+    use aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total;
+    macro_rules! ask {
+        ($($ty:ty),*) => {
+            $(if let Some(i) = input.downcast_mut::<$ty>() {
+                i.return_consumed_capacity = Some(Total);
+                return;
+            })*
+        };
+    }
+    ask!(
+        get_item::GetItemInput,
+        put_item::PutItemInput,
+        update_item::UpdateItemInput,
+        delete_item::DeleteItemInput,
+        query::QueryInput,
+        transact_write_items::TransactWriteItemsInput,
+        transact_get_items::TransactGetItemsInput,
+        batch_get_item::BatchGetItemInput,
+        batch_write_item::BatchWriteItemInput
+    );
+}
+
+/// The capacity units an operation output reports, if any.
+fn reported_capacity(
+    output: &aws_smithy_runtime_api::client::interceptors::context::Output,
+) -> f64 {
+    use aws_sdk_dynamodb::operation::*;
+    use aws_sdk_dynamodb::types::ConsumedCapacity;
+    fn units(c: &ConsumedCapacity) -> f64 {
+        c.capacity_units.unwrap_or(0.0)
+    }
+    macro_rules! one {
+        ($($ty:ty),*) => {
+            $(if let Some(o) = output.downcast_ref::<$ty>() {
+                return o.consumed_capacity.as_ref().map(units).unwrap_or(0.0);
+            })*
+        };
+    }
+    macro_rules! many {
+        ($($ty:ty),*) => {
+            $(if let Some(o) = output.downcast_ref::<$ty>() {
+                return o.consumed_capacity.iter().flatten().map(units).sum();
+            })*
+        };
+    }
+    one!(
+        get_item::GetItemOutput,
+        put_item::PutItemOutput,
+        update_item::UpdateItemOutput,
+        delete_item::DeleteItemOutput,
+        query::QueryOutput
+    );
+    many!(
+        transact_write_items::TransactWriteItemsOutput,
+        transact_get_items::TransactGetItemsOutput,
+        batch_get_item::BatchGetItemOutput,
+        batch_write_item::BatchWriteItemOutput
+    );
+    0.0
+}
 
 impl Intercept for RequestMetrics {
     fn name(&self) -> &'static str {
         "RequestMetrics"
     }
 
-    fn read_before_serialization(
+    fn modify_before_serialization(
         &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        context: &mut BeforeSerializationInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         crate::metrics::record_ddb_call();
+        ask_for_capacity(context.input_mut());
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Ok(output) = context.output_or_error() {
+            crate::metrics::record_ddb_capacity(reported_capacity(output));
+        }
         Ok(())
     }
 }
