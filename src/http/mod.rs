@@ -89,6 +89,14 @@ impl App {
     /// Handle one request. Always produces a response: an error escaping here would become an
     /// opaque gateway 500.
     pub async fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
+        self.handle_measured(req).await.0
+    }
+
+    /// [`App::handle`], also returning what the request cost downstream (for benchmarks).
+    pub async fn handle_measured(
+        &self,
+        req: Request<Bytes>,
+    ) -> (Response<Bytes>, Arc<RequestStats>) {
         let started = Instant::now();
         let request_id = request_id(req.headers());
         let mut log = LogContext::default();
@@ -126,7 +134,7 @@ impl App {
             latency_us = started.elapsed().as_micros() as u64,
             "request"
         );
-        with_request_id(response, &request_id)
+        (with_request_id(response, &request_id), stats)
     }
 
     async fn route(

@@ -22,6 +22,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 pub struct CallCounter {
     total: Arc<AtomicUsize>,
     names: Arc<Mutex<Vec<String>>>,
+    transaction_items: Arc<Mutex<Vec<usize>>>,
 }
 
 impl CallCounter {
@@ -38,6 +39,17 @@ impl CallCounter {
     /// order they started.
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.names.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The item counts of the `TransactWriteItems` executed since the last call (benchmarks
+    /// estimate write capacity from them).
+    pub fn take_transaction_items(&self) -> Vec<usize> {
+        std::mem::take(
+            &mut *self
+                .transaction_items
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
     }
 }
 
@@ -58,11 +70,19 @@ impl Intercept for CallCounter {
     /// (`read_before_execution` runs before that, for client-level interceptors).
     fn read_before_serialization(
         &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.total.fetch_add(1, Ordering::SeqCst);
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+        if let Some(t) = context.input().downcast_ref::<TransactWriteItemsInput>() {
+            let n = t.transact_items.as_ref().map(Vec::len).unwrap_or(0);
+            self.transaction_items
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(n);
+        }
         let name = cfg
             .load::<Metadata>()
             .map(|m| m.name().to_owned())
