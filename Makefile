@@ -62,6 +62,7 @@ run:
 # nextest does not support them and the crate does not rely on them.
 test: venv
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	if cargo nextest --version >/dev/null 2>&1; then \
 	  VENV=$(VENV) tests/tools/with_moto.sh cargo nextest run --no-fail-fast; \
 	else \
@@ -87,8 +88,20 @@ deploy: tools-venv
 	  echo "samconfig.toml not found: run once '$(VENV)/bin/sam deploy --guided --config-env $(STAGE)' to create it"; \
 	  exit 1; \
 	fi
-	$(SAM) $(TOOLS_PATH) sam build
+	$(SAM) $(TOOLS_PATH) sam build --config-env $(STAGE)
 	$(SAM) $(TOOLS_PATH) sam deploy --config-env $(STAGE)
+
+# Self-cleaning user lifecycle (tests/tools/smoke.py, standard library only) against a deployed or
+# local base URL. The token reaches the script through the environment only (exported at the end
+# of this file): make never echoes it and it is not on the script's command line.
+.PHONY: smoke
+export SCIM_URL
+smoke:
+	@if [ -z "$${SCIM_URL:-}" ] || [ -z "$${SCIM_TOKEN:-}" ]; then \
+	  echo "usage: make smoke SCIM_URL=https://<api>/scim/v2 SCIM_TOKEN=<tenant bearer token>" >&2; \
+	  exit 2; \
+	fi
+	@$(PYTHON) tests/tools/smoke.py
 
 # Needs a container runtime (sam local). The event's placeholders are replaced in a copy.
 invoke: tools-venv
