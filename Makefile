@@ -35,6 +35,7 @@ help:
 	@echo "make lint        rustfmt, clippy, cfn-lint, sam validate --lint"
 	@echo "make deploy      sam build + sam deploy --config-env STAGE=$(STAGE)"
 	@echo "make invoke      sam local invoke ScimFunction -e EVENT SCIM_TOKEN=... [USER_ID=...] (needs Docker)"
+	@echo "make smoke       SCIM lifecycle check against SCIM_URL=... SCIM_TOKEN=..."
 	@echo "make bench       benchmarks"
 	@echo "make clean       remove build outputs; distclean also removes $(VENV)"
 
@@ -60,8 +61,11 @@ run:
 
 # Fresh machine: only the test venv (no SAM, no cargo-lambda). Doc tests are not run:
 # nextest does not support them and the crate does not rely on them.
-test: venv
+# The whole suite: template lint (cfn-lint and SAM's own validation), the CI workflow's schema,
+# then every Rust test against a private moto server that with_moto.sh starts and stops.
+test: venv tools-venv
 	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM_VALIDATE) $(VENV)/bin/sam validate --lint
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	if cargo nextest --version >/dev/null 2>&1; then \
 	  VENV=$(VENV) tests/tools/with_moto.sh cargo nextest run --no-fail-fast; \
