@@ -1,6 +1,7 @@
 //! Administration behind `scimctl`: each submodule owns one command group (its clap arguments
 //! and its implementation), so the binary stays a thin dispatcher.
 
+pub mod audit;
 pub mod table;
 pub mod tokens;
 

@@ -28,6 +28,8 @@ enum Command {
     /// DynamoDB tables (for local emulators and tests).
     #[command(subcommand)]
     Table(TableCommand),
+    /// What the IdPs changed in a tenant, and when (the audit trail).
+    Audit(admin::audit::AuditArgs),
 }
 
 #[tokio::main]
@@ -38,6 +40,7 @@ async fn main() {
         Command::Token(c) => tokens::run_token(c, output).await,
         Command::Tenant(c) => tokens::run_tenant(c, output).await,
         Command::Table(c) => admin::table::run(c, output).await,
+        Command::Audit(a) => admin::audit::run(a, output).await,
     };
     if let Err(e) = result {
         eprintln!("scimctl: {e}");

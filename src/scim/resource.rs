@@ -80,11 +80,16 @@ pub fn fold_user_name(user_name: &str) -> String {
 }
 
 /// The current time as an RFC 3339 string with millisecond precision.
+///
+/// Always exactly three fractional digits in UTC (`2026-11-29T10:00:05.120Z`), so that timestamps
+/// sort as strings in time order: they are parts of sort keys (audit and deletion records).
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(FORMAT)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
 }
 
 /// The JSON a client sees for a stored resource. `base_url` ends in `/scim/v2` with no slash.
@@ -158,6 +163,8 @@ mod tests {
     #[test]
     fn now_is_rfc3339_utc() {
         let now = now_rfc3339();
+        assert_eq!(now.len(), "2026-11-29T10:00:05.120Z".len(), "{now}");
+        assert!(now.ends_with('Z'));
         assert!(
             time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
                 .is_ok(),

@@ -8,6 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use crate::audit::AuditRecord;
+use crate::store::audit::{selected, AuditLog, AuditQuery};
+
 use super::cursor::{decode as decode_cursor, encode as encode_cursor};
 use super::{Deletion, Page, PageRequest, StoreError, UniqueAttr, UserStore, MAX_RESOURCE_BYTES};
 use crate::scim::resource::{fold_user_name, Resource};
@@ -20,6 +23,8 @@ struct TenantData {
     by_user_name: HashMap<String, String>,
     by_external_id: HashMap<String, String>,
     deletions: Vec<(String, Deletion)>,
+    /// The audit trail, oldest first, appended under the same lock as each change.
+    audit: Vec<AuditRecord>,
 }
 
 /// The in-process store. Cheap to create; one per local server or test.
@@ -114,6 +119,13 @@ impl UserStore for MemoryStore {
         t.check_unique(user)?;
         t.index(user);
         t.users.insert(user.id.clone(), user.clone());
+        t.audit.push(AuditRecord::new(
+            tenant.as_str(),
+            "User",
+            &user.id,
+            None,
+            Some(&user.attributes),
+        ));
         Ok(())
     }
 
@@ -162,6 +174,13 @@ impl UserStore for MemoryStore {
         t.unindex(&stored);
         t.index(next);
         t.users.insert(next.id.clone(), next.clone());
+        t.audit.push(AuditRecord::new(
+            tenant.as_str(),
+            "User",
+            &next.id,
+            Some(&stored.attributes),
+            Some(&next.attributes),
+        ));
         Ok(())
     }
 
@@ -176,6 +195,13 @@ impl UserStore for MemoryStore {
         let stored = t.expect_version(current)?.clone();
         t.unindex(&stored);
         t.users.remove(&stored.id);
+        t.audit.push(AuditRecord::new(
+            tenant.as_str(),
+            "User",
+            &stored.id,
+            Some(&stored.attributes),
+            None,
+        ));
         t.deletions.push((stored.id, deletion.clone()));
         Ok(())
     }
@@ -225,5 +251,27 @@ impl UserStore for MemoryStore {
             total_results: t.users.len(),
             next_cursor,
         })
+    }
+}
+
+#[async_trait]
+impl AuditLog for MemoryStore {
+    async fn audit_records(
+        &self,
+        tenant: &TenantId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let tenants = self.lock();
+        Ok(tenants
+            .get(tenant)
+            .map(|t| {
+                t.audit
+                    .iter()
+                    .filter(|r| selected(r, query))
+                    .take(query.limit)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }

@@ -29,6 +29,8 @@ pub enum Role {
     Counter,
     /// A deletion record put with `attribute_not_exists`.
     DeletionRecord,
+    /// The audit record of the change, put with `attribute_not_exists` (its key is unique).
+    AuditRecord,
 }
 
 /// Why a transaction did not commit.
@@ -177,7 +179,7 @@ fn condition_failed(role: Option<Role>, reason: &CancellationReason) -> StoreErr
         Some(Role::DeletionRecord) => {
             StoreError::Internal("a deletion record with this key exists".into())
         }
-        Some(Role::Counter) | None => {
+        Some(Role::Counter | Role::AuditRecord) | None => {
             StoreError::Internal(format!("unexpected condition failure on {role:?}"))
         }
     }

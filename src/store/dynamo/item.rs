@@ -10,6 +10,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditRecord;
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 use serde_json::{Map, Value};
 
@@ -162,6 +164,48 @@ pub fn deletion_item(
         ttl: expires_at,
     })
     .map_err(|e| unserialisable("deletion", e))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AuditItem {
+    pk: String,
+    sk: String,
+    #[serde(rename = "type")]
+    kind: String,
+    resource_id: String,
+    /// The record as JSON: names of changed attributes, never their values.
+    record: String,
+    ttl: i64,
+}
+
+const AUDIT_TYPE: &str = "audit";
+
+/// The audit record of a change, kept until `expires_at` (epoch seconds).
+pub fn audit_item(
+    tenant: &TenantId,
+    record: &AuditRecord,
+    expires_at: i64,
+) -> Result<Item, StoreError> {
+    let Key { pk, sk } = keys::audit(
+        tenant,
+        &record.at,
+        &uuid::Uuid::new_v4().simple().to_string(),
+    );
+    let json = serde_json::to_string(record).map_err(|e| unserialisable("audit", e))?;
+    to_item(AuditItem {
+        pk,
+        sk,
+        kind: AUDIT_TYPE.to_owned(),
+        resource_id: record.resource_id.clone(),
+        record: json,
+        ttl: expires_at,
+    })
+    .map_err(|e| unserialisable("audit", e))
+}
+
+pub fn audit_from_item(item: Item) -> Result<AuditRecord, StoreError> {
+    let a: AuditItem = from_item(item).map_err(|e| corrupt("audit", e))?;
+    serde_json::from_str(&a.record).map_err(|e| corrupt("audit", e))
 }
 
 /// A deletion record as (user id, what the store keeps of the deletion).

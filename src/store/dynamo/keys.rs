@@ -50,16 +50,19 @@ pub enum Partition {
     Meta,
     /// Deletion (audit) records; sk = `<deleted_at>#<user id>`, so they read oldest first.
     Deletions,
+    /// The audit trail; sk = `<at>#<unique>`, so it reads oldest first and `--since` is a range.
+    Audit,
 }
 
 impl Partition {
     /// Every partition a tenant's data can be in today.
-    pub const ALL: [Partition; 5] = [
+    pub const ALL: [Partition; 6] = [
         Partition::Users,
         Partition::UserNames,
         Partition::ExternalIds,
         Partition::Meta,
         Partition::Deletions,
+        Partition::Audit,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -69,6 +72,7 @@ impl Partition {
             Partition::ExternalIds => "EXTERNALID",
             Partition::Meta => "META",
             Partition::Deletions => "DELETED",
+            Partition::Audit => "AUDIT",
         }
     }
 
@@ -122,6 +126,11 @@ pub fn external_id_guard(tenant: &TenantId, external_id: &str) -> Key {
 
 pub fn counter(tenant: &TenantId) -> Key {
     Key::new(Partition::Meta, tenant, COUNTER_SK.to_owned())
+}
+
+/// An audit record: time first, then a unique suffix (several records can share a millisecond).
+pub fn audit(tenant: &TenantId, at: &str, unique: &str) -> Key {
+    Key::new(Partition::Audit, tenant, format!("{at}#{unique}"))
 }
 
 pub fn deletion(tenant: &TenantId, deleted_at: &str, id: &str) -> Key {

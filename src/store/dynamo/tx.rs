@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::{
 use super::errors::Role;
 use super::item::{self, GuardKind, Item, USERS, USER_ID, VERSION};
 use super::keys::{self, Key, PK};
+use crate::audit::{self, AuditRecord};
 use crate::scim::resource::{fold_user_name, Resource};
 use crate::store::{Deletion, StoreError, UniqueAttr};
 use crate::tenant::TenantId;
@@ -127,6 +128,16 @@ impl Tx {
         Ok(())
     }
 
+    /// Record the change in the audit trail, in this same transaction.
+    fn audit(&mut self, tenant: &TenantId, record: &AuditRecord) -> Result<(), StoreError> {
+        let expires_at = audit::expiry_epoch_seconds();
+        self.put(
+            Role::AuditRecord,
+            item::audit_item(tenant, record, expires_at)?,
+            Condition::absent(),
+        )
+    }
+
     /// Add `delta` to the tenant's user count (`ADD` creates the counter on first use).
     fn count_users(&mut self, tenant: &TenantId, delta: i64) -> Result<(), StoreError> {
         let update = Update::builder()
@@ -177,6 +188,16 @@ pub fn create(table: &str, tenant: &TenantId, user: &Resource) -> Result<Tx, Sto
         tx.claim(UniqueAttr::ExternalId, &key, &user.id, Condition::absent())?;
     }
     tx.count_users(tenant, 1)?;
+    tx.audit(
+        tenant,
+        &AuditRecord::new(
+            tenant.as_str(),
+            "User",
+            &user.id,
+            None,
+            Some(&user.attributes),
+        ),
+    )?;
     Ok(tx)
 }
 
@@ -221,6 +242,14 @@ pub fn update(
             tx.delete(Role::OldGuard, &key, Condition::owned_by(id))?;
         }
     }
+    let record = AuditRecord::new(
+        tenant.as_str(),
+        "User",
+        id,
+        Some(&current.attributes),
+        Some(&next.attributes),
+    );
+    tx.audit(tenant, &record)?;
     Ok(tx)
 }
 
@@ -249,6 +278,10 @@ pub fn delete(
     tx.count_users(tenant, -1)?;
     let record = item::deletion_item(tenant, current, deletion, expires_at)?;
     tx.put(Role::DeletionRecord, record, Condition::absent())?;
+    tx.audit(
+        tenant,
+        &AuditRecord::new(tenant.as_str(), "User", id, Some(&current.attributes), None),
+    )?;
     Ok(tx)
 }
 
@@ -279,20 +312,23 @@ mod tests {
         use Role::*;
         let un = NewGuard(UniqueAttr::UserName);
         let ex = NewGuard(UniqueAttr::ExternalId);
-        assert_eq!(tx.roles, vec![NewUser, un, ex, Counter]);
+        assert_eq!(tx.roles, vec![NewUser, un, ex, Counter, AuditRecord]);
 
         // Only the case changed: same folded guard, nothing moves.
         let b = user("BOB", Some("x"), 2);
-        assert_eq!(update("tbl", &t, &a, &b).unwrap().roles, vec![StoredUser]);
+        assert_eq!(
+            update("tbl", &t, &a, &b).unwrap().roles,
+            vec![StoredUser, AuditRecord]
+        );
         let c = user("carol", None, 2);
         assert_eq!(
             update("tbl", &t, &a, &c).unwrap().roles,
-            vec![StoredUser, un, OldGuard, OldGuard]
+            vec![StoredUser, un, OldGuard, OldGuard, AuditRecord]
         );
         let d = user("Bob", Some("y"), 2);
         assert_eq!(
             update("tbl", &t, &a, &d).unwrap().roles,
-            vec![StoredUser, ex, OldGuard]
+            vec![StoredUser, ex, OldGuard, AuditRecord]
         );
         let del = Deletion {
             request_id: "r".into(),
@@ -300,7 +336,14 @@ mod tests {
         };
         assert_eq!(
             delete("tbl", &t, &a, &del, 1).unwrap().roles,
-            vec![StoredUser, OldGuard, OldGuard, Counter, DeletionRecord]
+            vec![
+                StoredUser,
+                OldGuard,
+                OldGuard,
+                Counter,
+                DeletionRecord,
+                AuditRecord
+            ]
         );
         assert_eq!(tx.items.len(), tx.roles.len());
     }
