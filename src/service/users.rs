@@ -317,7 +317,7 @@ impl ScimService {
                 IndexedAttr::ExternalId => {
                     self.users.find_user_by_external_id(tenant, &value).await
                 }
-                IndexedAttr::DisplayName => continue,
+                IndexedAttr::DisplayName | IndexedAttr::Members | IndexedAttr::Groups => continue,
             };
             return Ok(Some(found.map_err(store_error)?.into_iter().collect()));
         }
