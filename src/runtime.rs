@@ -7,7 +7,7 @@ use crate::auth::{Authenticator, EmbeddedTokenSource, TokenSource};
 use crate::config::{Config, ConfigError};
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
-use crate::store::{MemoryStore, UserStore};
+use crate::store::{MemoryStore, Store};
 
 /// What `build` made, with handles the local server needs (to print a token).
 pub struct Built {
@@ -18,7 +18,7 @@ pub struct Built {
 }
 
 pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Built, ConfigError> {
-    let (users, store_kind): (Arc<dyn UserStore>, &'static str) = match &config.table_name {
+    let (store, store_kind): (Arc<dyn Store>, &'static str) = match &config.table_name {
         None => (Arc::new(MemoryStore::new()), "embedded"),
         Some(_) => {
             return Err(ConfigError(
@@ -42,7 +42,7 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
         default_scheme,
     };
     let app = App::new(
-        ScimService::new(users),
+        ScimService::new(store),
         Authenticator::new(tokens),
         settings,
     );

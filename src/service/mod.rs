@@ -9,7 +9,7 @@ pub mod users;
 use std::sync::Arc;
 
 use crate::error::ScimError;
-use crate::store::{StoreError, UserStore};
+use crate::store::{Store, StoreError};
 
 pub use users::{ListQuery, ListResult};
 
@@ -22,12 +22,13 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const FILTER_EVALUATION_LIMIT: usize = 10_000;
 
 pub struct ScimService {
-    users: Arc<dyn UserStore>,
+    /// One store holds users, groups and memberships.
+    users: Arc<dyn Store>,
 }
 
 impl ScimService {
-    pub fn new(users: Arc<dyn UserStore>) -> Self {
-        ScimService { users }
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        ScimService { users: store }
     }
 }
 

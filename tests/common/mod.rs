@@ -2,6 +2,8 @@
 //! goes through the same router the Lambda and the local server use.
 #![allow(dead_code)]
 
+pub mod counting;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,14 +13,17 @@ use serde_json::Value;
 use scim_server::auth::{Authenticator, EmbeddedTokenSource};
 use scim_server::http::{App, HttpSettings};
 use scim_server::service::ScimService;
-use scim_server::store::{MemoryStore, UserStore};
+use scim_server::store::{MemoryStore, Store};
 use scim_server::tenant::TenantId;
 
+#[derive(Clone)]
 pub struct TestApp {
     pub app: Arc<App>,
     pub tokens: Arc<EmbeddedTokenSource>,
     pub token: String,
     pub tenant: TenantId,
+    /// The store behind the app, for seeding large data sets and checking what was written.
+    pub store: Arc<dyn Store>,
 }
 
 pub struct Answer {
@@ -53,7 +58,8 @@ impl Answer {
     }
 }
 
-pub fn new_app_with_store(store: Arc<dyn UserStore>) -> TestApp {
+/// An app on `store` (one store holds users, groups and memberships).
+pub fn new_app_with_store(store: Arc<dyn Store>) -> TestApp {
     let tokens = Arc::new(EmbeddedTokenSource::new());
     let tenant = TenantId::parse("acme").unwrap();
     let token = tokens.generate(&tenant, None).unwrap();
@@ -62,7 +68,7 @@ pub fn new_app_with_store(store: Arc<dyn UserStore>) -> TestApp {
         default_scheme: "https",
     };
     let app = App::new(
-        ScimService::new(store),
+        ScimService::new(Arc::clone(&store)),
         Authenticator::new(tokens.clone()),
         settings,
     );
@@ -71,6 +77,7 @@ pub fn new_app_with_store(store: Arc<dyn UserStore>) -> TestApp {
         tokens,
         token,
         tenant,
+        store,
     }
 }
 
