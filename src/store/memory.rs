@@ -3,13 +3,16 @@
 //! It serves `make run` and fast tests, and passes the same contract suite as DynamoDB. Every
 //! operation takes the lock once and never awaits while holding it, so each is atomic.
 
-use std::collections::{BTreeMap, HashMap};
+mod groups;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use super::cursor::{decode as decode_cursor, encode as encode_cursor};
 use super::{Deletion, Page, PageRequest, StoreError, UniqueAttr, UserStore, MAX_RESOURCE_BYTES};
+use crate::scim::members::Member;
 use crate::scim::resource::{fold_user_name, Resource};
 use crate::tenant::TenantId;
 
@@ -19,7 +22,16 @@ struct TenantData {
     users: BTreeMap<String, Resource>,
     by_user_name: HashMap<String, String>,
     by_external_id: HashMap<String, String>,
+    /// Users and groups, oldest first.
     deletions: Vec<(String, Deletion)>,
+    /// Group records (never with members), ordered by id.
+    groups: BTreeMap<String, Resource>,
+    /// Case-folded displayName -> ids of the groups that have it (not unique, RFC 7643 §4.2).
+    groups_by_name: HashMap<String, BTreeSet<String>>,
+    /// Group id -> its members by member id: the group->member membership items.
+    members: HashMap<String, BTreeMap<String, Member>>,
+    /// Member id -> the groups it is in: the member->group membership items.
+    member_of: HashMap<String, BTreeSet<String>>,
 }
 
 /// The in-process store. Cheap to create; one per local server or test.
@@ -39,7 +51,7 @@ impl MemoryStore {
         self.tenants.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The deletion records kept for a tenant, oldest first: (user id, record).
+    /// The deletion records kept for a tenant, oldest first: (user or group id, record).
     pub fn deletions(&self, tenant: &TenantId) -> Vec<(String, Deletion)> {
         self.lock()
             .get(tenant)
@@ -176,54 +188,56 @@ impl UserStore for MemoryStore {
         let stored = t.expect_version(current)?.clone();
         t.unindex(&stored);
         t.users.remove(&stored.id);
+        t.leave_all_groups(&stored.id, &deletion.deleted_at);
         t.deletions.push((stored.id, deletion.clone()));
         Ok(())
     }
 
     async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
-        let after = match &page.cursor {
-            Some(c) => Some(decode_cursor(tenant, c)?),
-            None => None,
-        };
         let tenants = self.lock();
-        let Some(t) = tenants.get(tenant) else {
-            return Ok(Page {
-                items: Vec::new(),
-                total_results: 0,
-                next_cursor: None,
-            });
-        };
-        let iter: Box<dyn Iterator<Item = &Resource>> = match &after {
-            Some(last) => Box::new(
-                t.users
-                    .range::<String, _>((
-                        std::ops::Bound::Excluded(last),
-                        std::ops::Bound::Unbounded,
-                    ))
-                    .map(|(_, u)| u),
-            ),
-            None => Box::new(t.users.values().skip(page.start_index.saturating_sub(1))),
-        };
-        let items: Vec<Resource> = iter.take(page.count).cloned().collect();
-        let next_cursor = match items.last() {
-            Some(last)
-                if page.count > 0
-                    && t.users
-                        .range::<String, _>((
-                            std::ops::Bound::Excluded(&last.id),
-                            std::ops::Bound::Unbounded,
-                        ))
-                        .next()
-                        .is_some() =>
-            {
-                Some(encode_cursor(tenant, &last.id))
-            }
-            _ => None,
-        };
-        Ok(Page {
-            items,
-            total_results: t.users.len(),
-            next_cursor,
-        })
+        match tenants.get(tenant) {
+            Some(t) => page_of(&t.users, tenant, page),
+            None => page_of(&BTreeMap::new(), tenant, page),
+        }
     }
+}
+
+/// A page of `items` (ordered by id) for `page`, with the total: the list order of users and
+/// groups alike.
+fn page_of(
+    items: &BTreeMap<String, Resource>,
+    tenant: &TenantId,
+    page: &PageRequest,
+) -> Result<Page, StoreError> {
+    use std::ops::Bound::{Excluded, Unbounded};
+    let after = match &page.cursor {
+        Some(c) => Some(decode_cursor(tenant, c)?),
+        None => None,
+    };
+    let iter: Box<dyn Iterator<Item = &Resource>> = match &after {
+        Some(last) => Box::new(
+            items
+                .range::<String, _>((Excluded(last), Unbounded))
+                .map(|(_, r)| r),
+        ),
+        None => Box::new(items.values().skip(page.start_index.saturating_sub(1))),
+    };
+    let out: Vec<Resource> = iter.take(page.count).cloned().collect();
+    let next_cursor = match out.last() {
+        Some(last)
+            if page.count > 0
+                && items
+                    .range::<String, _>((Excluded(&last.id), Unbounded))
+                    .next()
+                    .is_some() =>
+        {
+            Some(encode_cursor(tenant, &last.id))
+        }
+        _ => None,
+    };
+    Ok(Page {
+        items: out,
+        total_results: items.len(),
+        next_cursor,
+    })
 }

@@ -14,6 +14,7 @@
 
 pub mod calls;
 pub mod errors;
+mod groups;
 pub mod item;
 pub mod keys;
 pub mod table;
