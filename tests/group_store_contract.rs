@@ -37,7 +37,7 @@ async fn user(s: &dyn Store, t: &TenantId, name: &str) -> String {
 async fn group(s: &dyn Store, t: &TenantId, name: &str, members: &[&str]) -> Resource {
     let g = resource(json!({"displayName": name}));
     let ms: Vec<Member> = members.iter().map(|m| member(m)).collect();
-    s.create_group(t, &g, &ms).await.unwrap();
+    assert_eq!(s.create_group(t, &g, &ms).await, Ok(g.version));
     g
 }
 
@@ -134,6 +134,7 @@ pub async fn updates_are_versioned_and_conditional(s: &dyn Store) {
         add: &[],
         remove: &[],
         last_modified: T1,
+        current: None,
     };
     assert_eq!(s.update_group(&t, &update).await, Ok(2));
     let got = s.get_group(&t, &g.id).await.unwrap().unwrap();
@@ -368,6 +369,7 @@ pub async fn tenants_do_not_see_each_other(s: &dyn Store) {
         add: &[],
         remove: std::slice::from_ref(&u),
         last_modified: T1,
+        current: None,
     };
     assert_eq!(
         s.update_group(&globex, &attempt).await,

@@ -88,12 +88,13 @@ impl ScimService {
             last_modified: now,
             attributes,
         };
-        self.groups
+        let version = self
+            .groups
             .create_group(tenant, &group, &members)
             .await
             .map_err(store_error)?;
         Ok(GroupView {
-            group,
+            group: Resource { version, ..group },
             members: Some(members),
         })
     }
@@ -322,6 +323,7 @@ impl ScimService {
                 add: &diff.add,
                 remove: &diff.remove,
                 last_modified: &now,
+                current: Some(&current),
             };
             match self.groups.update_group(tenant, &update).await {
                 Ok(version) => {

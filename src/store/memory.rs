@@ -61,9 +61,9 @@ impl MemoryStore {
 }
 
 /// Refuse what DynamoDB would refuse, so that local runs fail where production would.
-fn check_size(user: &Resource) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec(&user.attributes)
-        .map_err(|e| StoreError::Internal(format!("cannot serialise a user: {e}")))?;
+fn check_size(resource: &Resource) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(&resource.attributes)
+        .map_err(|e| StoreError::Internal(format!("cannot serialise a resource: {e}")))?;
     if bytes.len() > MAX_RESOURCE_BYTES {
         return Err(StoreError::TooLarge);
     }

@@ -168,6 +168,11 @@ pub struct GroupUpdate<'a> {
     pub remove: &'a [String],
     /// The new `meta.lastModified`.
     pub last_modified: &'a str,
+    /// The group as the caller last read it, if it did. Only a hint, never a condition: an
+    /// adapter that cannot learn a version from its writes (DynamoDB returns nothing from a
+    /// transaction) starts from it instead of reading the group again, and finds the
+    /// displayName whose look-up entry moves. A stale hint costs a re-read, not a wrong write.
+    pub current: Option<&'a Resource>,
 }
 
 impl GroupUpdate<'_> {
@@ -208,13 +213,16 @@ impl GroupUpdate<'_> {
 /// - `displayName` is not unique (RFC 7643 §4.2); look-ups by it are case-insensitive.
 #[async_trait]
 pub trait GroupStore: Send + Sync {
-    /// Insert a new group with its initial members (all existing, `kind` resolved).
+    /// Insert a new group with its initial members (all existing, `kind` resolved) and return
+    /// its version: `group.version`, or higher when the members took more than one transaction
+    /// (each later chunk bumps the version like any membership change, so the ETag the client
+    /// gets describes the group with all its initial members).
     async fn create_group(
         &self,
         tenant: &TenantId,
         group: &Resource,
         members: &[Member],
-    ) -> Result<(), StoreError>;
+    ) -> Result<u64, StoreError>;
 
     /// The group record (attributes without members), one read whatever the group's size.
     async fn get_group(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError>;
@@ -301,6 +309,7 @@ pub trait GroupStore: Send + Sync {
             add: members,
             remove: &[],
             last_modified,
+            current: None,
         };
         self.update_group(tenant, &update).await
     }
@@ -321,6 +330,7 @@ pub trait GroupStore: Send + Sync {
             add: &[],
             remove: member_ids,
             last_modified,
+            current: None,
         };
         self.update_group(tenant, &update).await
     }
@@ -363,6 +373,7 @@ pub trait GroupStore: Send + Sync {
             add: &add,
             remove: &remove,
             last_modified,
+            current: Some(current),
         };
         self.update_group(tenant, &update).await
     }

@@ -100,7 +100,7 @@ impl GroupStore for CountingStore {
         tenant: &TenantId,
         group: &Resource,
         members: &[Member],
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         self.hit("create_group");
         self.inner.create_group(tenant, group, members).await
     }

@@ -23,7 +23,7 @@ impl GroupStore for DynamoStore {
         _tenant: &TenantId,
         _group: &Resource,
         _members: &[Member],
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         Err(unsupported())
     }
 

@@ -111,7 +111,8 @@ impl GroupStore for MemoryStore {
         tenant: &TenantId,
         group: &Resource,
         members: &[Member],
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
+        super::check_size(group)?;
         let mut tenants = self.lock();
         let t = tenants.entry(tenant.clone()).or_default();
         if t.groups.contains_key(&group.id) || t.users.contains_key(&group.id) {
@@ -125,7 +126,7 @@ impl GroupStore for MemoryStore {
         for m in members {
             t.add_member(&group.id, m);
         }
-        Ok(())
+        Ok(group.version)
     }
 
     async fn get_group(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError> {
@@ -167,6 +168,10 @@ impl GroupStore for MemoryStore {
         }
         let mut changed = false;
         if let Some(attributes) = update.attributes {
+            super::check_size(&Resource {
+                attributes: attributes.clone(),
+                ..stored.clone()
+            })?;
             t.unindex_group(&stored);
             let next = Resource {
                 attributes: attributes.clone(),
