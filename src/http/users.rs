@@ -11,6 +11,7 @@ use crate::scim::members::render_user;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag_matches, list_response, Resource};
 use crate::scim::schema::ResourceKind;
+use crate::service::users::Created;
 
 const KIND: ResourceKind = ResourceKind::User;
 
@@ -27,7 +28,23 @@ pub async fn route(ctx: &mut Ctx<'_>, rest: &[&str]) -> Result<Reply, ScimError>
                 let proj = projection(KIND, &ctx.params)?;
                 let created = ctx.app.service.create_user(&ctx.tenant, &body).await?;
                 ctx.log.resource_id = Some(created.resource().id.clone());
-                user_reply(ctx, StatusCode::CREATED, created.resource(), &proj).await
+                match &created {
+                    // A new id is in no group yet: its `groups` need no read (Okta creates
+                    // users one by one on every assignment). A restored user keeps its groups.
+                    Created::New(user) => {
+                        let body = render_user(user, Some(&[]), &ctx.base);
+                        Ok(Reply::rendered(
+                            StatusCode::CREATED,
+                            KIND,
+                            user,
+                            body,
+                            &proj,
+                        ))
+                    }
+                    Created::Restored(user) => {
+                        user_reply(ctx, StatusCode::CREATED, user, &proj).await
+                    }
+                }
             }
             _ => Err(ScimError::method_not_allowed("GET, POST")),
         },
