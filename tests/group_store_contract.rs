@@ -1,5 +1,7 @@
-//! The `GroupStore` contract (src/store/mod.rs), as functions over any `Store`: what the
-//! DynamoDB adapter must pass as well as the embedded one.
+//! The `GroupStore` contract (src/store/mod.rs), as functions over any `Store`, run on the
+//! embedded store and on DynamoDB (moto, a fresh table per test).
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -395,6 +397,18 @@ macro_rules! on_store {
 on_store!(
     embedded,
     crate::Arc::new(crate::MemoryStore::new()),
+    [
+        records_lookups_and_lists,
+        updates_are_versioned_and_conditional,
+        memberships_are_idempotent_items,
+        deletes_cascade_to_memberships,
+        tenants_do_not_see_each_other,
+    ]
+);
+
+on_store!(
+    dynamodb,
+    crate::Arc::new(crate::common::moto::dynamo_fixture().await.store),
     [
         records_lookups_and_lists,
         updates_are_versioned_and_conditional,
