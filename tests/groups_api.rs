@@ -897,9 +897,39 @@ on_store!(
     ]
 );
 
+on_store!(
+    dynamodb,
+    crate::common::moto::dynamo_app().await,
+    [
+        every_route_answers,
+        patch_accepts_every_member_shape,
+        bad_members_are_invalid_value_and_change_nothing,
+        memberships_agree_from_both_sides,
+        concurrent_member_patches_lose_nothing,
+        groups_are_tenant_isolated,
+        root_search_spans_users_then_groups,
+    ]
+);
+
+/// The same scenario on DynamoDB needs 10,001 users and memberships on moto (about 3 minutes,
+/// most of it creating the users one transaction at a time): run by `make test-scale`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "10,001 users on moto take minutes: make test-scale"]
+async fn dynamodb_large_groups_stay_within_the_response_bound() {
+    large_groups_stay_within_the_response_bound(&common::moto::dynamo_app().await).await;
+}
+
 #[tokio::test]
 async fn embedded_member_free_reads_do_not_read_members() {
     let counts = Arc::new(CountingStore::new(Arc::new(MemoryStore::new())));
+    let t = common::new_app_with_store(counts.clone());
+    member_free_reads_do_not_read_members(&t, &counts).await;
+}
+
+#[tokio::test]
+async fn dynamodb_member_free_reads_do_not_read_members() {
+    let store = common::moto::dynamo_fixture().await.store;
+    let counts = Arc::new(CountingStore::new(Arc::new(store)));
     let t = common::new_app_with_store(counts.clone());
     member_free_reads_do_not_read_members(&t, &counts).await;
 }

@@ -176,3 +176,9 @@ on_store!(
     crate::common::new_app(),
     [okta_group_push, entra_group_sync, rfc_member_removal]
 );
+
+on_store!(
+    dynamodb,
+    crate::common::moto::dynamo_app().await,
+    [okta_group_push, entra_group_sync, rfc_member_removal]
+);
