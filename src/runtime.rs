@@ -12,7 +12,7 @@ use crate::auth::{
 use crate::config::{Config, ConfigError};
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
-use crate::store::{DynamoStore, MemoryStore, StoreError, UserStore};
+use crate::store::{DynamoStore, MemoryStore, Store, StoreError};
 
 /// What `build` made, with handles the local server needs (to print a token).
 pub struct Built {
@@ -27,7 +27,7 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
     // at most once, and only if an AWS service is configured.
     let aws = OnceCell::new();
     let sdk_config = || aws.get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load());
-    let (users, store_kind): (Arc<dyn UserStore>, &'static str) = match &config.table_name {
+    let (store, store_kind): (Arc<dyn Store>, &'static str) = match &config.table_name {
         None => (Arc::new(MemoryStore::new()), "embedded"),
         Some(table) => (
             Arc::new(dynamo_store(sdk_config().await, table).await?),
@@ -46,7 +46,7 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
         default_scheme,
     };
     let app = App::new(
-        ScimService::new(users),
+        ScimService::new(store),
         Authenticator::new(tokens),
         settings,
     );

@@ -262,3 +262,97 @@ async fn audit_trail_on_dynamodb_and_through_scimctl() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "a bad --since is a usage error");
 }
+
+/// Group changes: create with a member, rename, add and remove members, a failed write, delete.
+async fn replay_groups(t: &TestApp) -> (String, Vec<String>) {
+    let u1 = t.create_user("member.one@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let u2 = t.create_user("member.two@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let g = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Auditors", "members": [{"value": u1}]});
+    let a = send(t, Method::POST, "/Groups", Some(g), "g-1", None).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let gid = a.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/Groups/{gid}");
+    let rename = json!({"Operations": [{"op": "replace", "value": {"id": gid, "displayName": "Auditors EU"}}]});
+    assert!(send(t, Method::PATCH, &path, Some(rename), "g-2", None)
+        .await
+        .status
+        .is_success());
+    let add = json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": u2}]}]});
+    assert!(send(t, Method::PATCH, &path, Some(add), "g-3", None)
+        .await
+        .status
+        .is_success());
+    let bad = json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]});
+    assert_eq!(
+        send(t, Method::PATCH, &path, Some(bad), "g-f1", None)
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let remove =
+        json!({"Operations": [{"op": "remove", "path": format!("members[value eq \"{u1}\"]")}]});
+    assert!(send(t, Method::PATCH, &path, Some(remove), "g-4", None)
+        .await
+        .status
+        .is_success());
+    assert_eq!(
+        send(t, Method::DELETE, &path, None, "g-5", None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    (gid, vec![u1, u2])
+}
+
+async fn check_groups(store: &dyn AuditLog, t: &TestApp) {
+    let (gid, _) = replay_groups(t).await;
+    let q = AuditQuery {
+        resource_id: Some(gid.clone()),
+        ..all()
+    };
+    let records = store.audit_records(&t.tenant, &q).await.unwrap();
+    let summary: Vec<(&str, Action, Vec<&str>)> = records
+        .iter()
+        .map(|r| {
+            (
+                r.request_id.as_str(),
+                r.action,
+                r.changed.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("g-1", Action::Create, vec!["displayName", "members"]),
+            ("g-2", Action::Patch, vec!["displayName"]),
+            ("g-3", Action::MembershipChange, vec!["members"]),
+            ("g-4", Action::MembershipChange, vec!["members"]),
+            ("g-5", Action::Delete, vec!["displayName"]),
+        ]
+    );
+    assert!(records
+        .iter()
+        .all(|r| r.resource_type == "Group" && r.idp == "okta"));
+}
+
+#[tokio::test]
+async fn group_audit_trail_on_the_embedded_store() {
+    let store = Arc::new(scim_server::store::MemoryStore::new());
+    let t = common::new_app_with_store(store.clone());
+    check_groups(store.as_ref(), &t).await;
+}
+
+#[tokio::test]
+async fn group_audit_trail_on_dynamodb() {
+    let fx = common::moto::dynamo_fixture().await;
+    let store = Arc::new(fx.store.clone());
+    let t = common::new_app_with_store(store.clone());
+    check_groups(store.as_ref(), &t).await;
+}

@@ -116,3 +116,14 @@ on_store!(
         onelogin_user_put,
     ]
 );
+
+on_store!(
+    dynamodb,
+    crate::common::moto::dynamo_app().await,
+    [
+        okta_user_lifecycle,
+        entra_user_lifecycle,
+        entra_compliant_dialect,
+        onelogin_user_put,
+    ]
+);

@@ -416,3 +416,16 @@ on_store!(
         service_provider_config_tells_the_truth,
     ]
 );
+
+on_store!(
+    dynamodb,
+    crate::common::moto::dynamo_app().await,
+    [
+        filters_cover_the_rfc_grammar,
+        projection_applies_everywhere,
+        sorting_and_paging,
+        cursors_walk_every_page_and_are_validated,
+        search_posts_match_get,
+        service_provider_config_tells_the_truth,
+    ]
+);

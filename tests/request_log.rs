@@ -114,7 +114,10 @@ fn check_lines(t: &common::TestApp, id: &str, buffer: &Buffer, expect_ddb_calls:
             get["ddb_capacity"].as_f64().unwrap() > 0.0,
             "consumed capacity is reported: {get}"
         );
-        assert_eq!(lines[2]["ddb_calls"], 1, "GET is one GetItem");
+        assert_eq!(
+            lines[2]["ddb_calls"], 2,
+            "GET is one GetItem, plus one Query for the read-only groups attribute"
+        );
     } else {
         assert_eq!(ok["ddb_calls"], 0);
         assert_eq!(ok["ddb_capacity"], 0.0);

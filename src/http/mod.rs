@@ -3,11 +3,13 @@
 //! service, and renders SCIM JSON. Business rules live in `service` and `scim`, not here.
 
 mod discovery;
+mod groups;
 mod idp;
 pub mod lambda;
 pub mod local;
 mod query;
 mod reply;
+mod search;
 mod users;
 
 use std::sync::Arc;
@@ -198,14 +200,9 @@ impl App {
                 // RFC 7644 §3.4.3: a search at the root spans every resource type.
                 ctx.log.operation = "root.search";
                 only(ctx.method(), &[Method::POST], "POST")?;
-                users::route(&mut ctx, &[".search"]).await
+                search::root(&ctx).await
             }
-            Some("Groups") => {
-                ctx.log.operation = "groups";
-                Err(ScimError::not_implemented(
-                    "Groups are not supported by this service yet.",
-                ))
-            }
+            Some("Groups") => groups::route(&mut ctx, rest).await,
             Some("Bulk") => {
                 ctx.log.operation = "bulk";
                 Err(ScimError::not_implemented(

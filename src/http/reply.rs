@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::ScimError;
 use crate::scim::projection::Projection;
-use crate::scim::resource::{render, Resource};
+use crate::scim::resource::Resource;
 use crate::scim::schema::ResourceKind;
 
 /// The media type of every answer (RFC 7644 §3.1).
@@ -33,15 +33,15 @@ impl Reply {
         }
     }
 
-    /// A resource, rendered and projected, with its `ETag` (and `Location` on 201).
-    pub fn resource(
+    /// A resource rendered by the caller (a user with its groups, a group with its members),
+    /// projected, with its `ETag` (and `Location` on 201).
+    pub fn rendered(
         status: StatusCode,
         kind: ResourceKind,
         r: &Resource,
-        base: &str,
+        body: Value,
         projection: &Projection,
     ) -> Self {
-        let body = render(kind, r, base);
         let location = (status == StatusCode::CREATED)
             .then(|| body["meta"]["location"].as_str().map(str::to_owned))
             .flatten();
@@ -95,6 +95,20 @@ pub fn json_body(req: &Request<Bytes>) -> Result<Value, ScimError> {
             e.column()
         ))
     })
+}
+
+/// Lambda's limit on a synchronous response is 6 MB, counted on the whole payload; the body
+/// travels inside it as a JSON string. Keep a margin for the envelope and headers.
+pub const MAX_LAMBDA_PAYLOAD_BYTES: usize = 5_800_000;
+
+/// Would `body` fit in a Lambda response? The body is sent as a JSON string (lambda_http
+/// `Body::Text`), where every `"` and `\` takes one more byte.
+pub fn fits_lambda_payload(body: &Value) -> bool {
+    let Ok(bytes) = serde_json::to_vec(body) else {
+        return false;
+    };
+    let escapes = bytes.iter().filter(|b| matches!(b, b'"' | b'\\')).count();
+    bytes.len() + escapes <= MAX_LAMBDA_PAYLOAD_BYTES
 }
 
 pub fn reply_response(reply: Reply) -> Response<Bytes> {

@@ -7,8 +7,11 @@ use super::query::{list_query, projection, Params};
 use super::reply::{json_body, Reply};
 use super::{clip, Ctx};
 use crate::error::ScimError;
-use crate::scim::resource::{etag_matches, list_response, render};
+use crate::scim::members::render_user;
+use crate::scim::projection::Projection;
+use crate::scim::resource::{etag_matches, list_response, Resource};
 use crate::scim::schema::ResourceKind;
+use crate::service::users::Created;
 
 const KIND: ResourceKind = ResourceKind::User;
 
@@ -25,13 +28,23 @@ pub async fn route(ctx: &mut Ctx<'_>, rest: &[&str]) -> Result<Reply, ScimError>
                 let proj = projection(KIND, &ctx.params)?;
                 let created = ctx.app.service.create_user(&ctx.tenant, &body).await?;
                 ctx.log.resource_id = Some(created.resource().id.clone());
-                Ok(Reply::resource(
-                    StatusCode::CREATED,
-                    KIND,
-                    created.resource(),
-                    &ctx.base,
-                    &proj,
-                ))
+                match &created {
+                    // A new id is in no group yet: its `groups` need no read (Okta creates
+                    // users one by one on every assignment). A restored user keeps its groups.
+                    Created::New(user) => {
+                        let body = render_user(user, Some(&[]), &ctx.base);
+                        Ok(Reply::rendered(
+                            StatusCode::CREATED,
+                            KIND,
+                            user,
+                            body,
+                            &proj,
+                        ))
+                    }
+                    Created::Restored(user) => {
+                        user_reply(ctx, StatusCode::CREATED, user, &proj).await
+                    }
+                }
             }
             _ => Err(ScimError::method_not_allowed("GET, POST")),
         },
@@ -57,13 +70,7 @@ pub async fn route(ctx: &mut Ctx<'_>, rest: &[&str]) -> Result<Reply, ScimError>
                         reply.etag = Some(user.etag());
                         return Ok(reply);
                     }
-                    Ok(Reply::resource(
-                        StatusCode::OK,
-                        KIND,
-                        &user,
-                        &ctx.base,
-                        &proj,
-                    ))
+                    user_reply(ctx, StatusCode::OK, &user, &proj).await
                 }
                 Method::PUT => {
                     ctx.log.operation = "users.replace";
@@ -73,13 +80,7 @@ pub async fn route(ctx: &mut Ctx<'_>, rest: &[&str]) -> Result<Reply, ScimError>
                         .service
                         .replace_user(&ctx.tenant, id, &body, if_match)
                         .await?;
-                    Ok(Reply::resource(
-                        StatusCode::OK,
-                        KIND,
-                        &user,
-                        &ctx.base,
-                        &proj,
-                    ))
+                    user_reply(ctx, StatusCode::OK, &user, &proj).await
                 }
                 Method::PATCH => {
                     ctx.log.operation = "users.patch";
@@ -89,13 +90,7 @@ pub async fn route(ctx: &mut Ctx<'_>, rest: &[&str]) -> Result<Reply, ScimError>
                         .service
                         .patch_user(&ctx.tenant, id, &body, if_match)
                         .await?;
-                    Ok(Reply::resource(
-                        StatusCode::OK,
-                        KIND,
-                        &user,
-                        &ctx.base,
-                        &proj,
-                    ))
+                    user_reply(ctx, StatusCode::OK, &user, &proj).await
                 }
                 Method::DELETE => {
                     ctx.log.operation = "users.delete";
@@ -118,11 +113,10 @@ async fn list(ctx: &Ctx<'_>, params: &Params) -> Result<Reply, ScimError> {
     let q = list_query(params)?;
     let proj = projection(KIND, params)?;
     let result = ctx.app.service.list_users(&ctx.tenant, &q).await?;
-    let resources = result
-        .items
-        .iter()
-        .map(|u| proj.apply(KIND, render(KIND, u, &ctx.base)))
-        .collect();
+    let mut resources = Vec::with_capacity(result.items.len());
+    for u in &result.items {
+        resources.push(proj.apply(KIND, user_json(ctx, u, &proj).await?));
+    }
     let mut body = list_response(resources, result.total_results, result.start_index);
     if q.cursor_requested {
         if let Some(c) = result.next_cursor {
@@ -130,4 +124,29 @@ async fn list(ctx: &Ctx<'_>, params: &Params) -> Result<Reply, ScimError> {
         }
     }
     Ok(Reply::ok(body))
+}
+
+/// A user as the client sees it: with its read-only `groups` (RFC 7643 §4.1.2), which costs
+/// one more store read, made only when the projection keeps `groups`.
+pub(super) async fn user_json(
+    ctx: &Ctx<'_>,
+    user: &Resource,
+    proj: &Projection,
+) -> Result<Value, ScimError> {
+    let groups = if proj.omits("groups") {
+        None
+    } else {
+        Some(ctx.app.service.user_groups(&ctx.tenant, &user.id).await?)
+    };
+    Ok(render_user(user, groups.as_deref(), &ctx.base))
+}
+
+async fn user_reply(
+    ctx: &Ctx<'_>,
+    status: StatusCode,
+    user: &Resource,
+    proj: &Projection,
+) -> Result<Reply, ScimError> {
+    let body = user_json(ctx, user, proj).await?;
+    Ok(Reply::rendered(status, KIND, user, body, proj))
 }

@@ -935,11 +935,28 @@ pub enum IndexedAttr {
     UserName,
     ExternalId,
     DisplayName,
+    /// A Group's `members` (`members eq`, `members.value eq`, `members[value eq ...]`): answered
+    /// from the member's memberships.
+    Members,
+    /// A User's `groups` (`groups eq`, `groups.value eq`, `groups[value eq ...]`): answered from
+    /// the group's member list.
+    Groups,
 }
 
 impl IndexedAttr {
     fn from_path(path: &AttrPath) -> Option<Self> {
-        if !path.is_core() || path.sub_attr.is_some() {
+        if !path.is_core() {
+            return None;
+        }
+        if let Some(attr) = Self::membership(&path.name) {
+            // The id of a membership is its `value`, named or implied (RFC 7644 §3.4.2.2).
+            return match path.sub_attr.as_deref() {
+                None => Some(attr),
+                Some(s) if s.eq_ignore_ascii_case("value") => Some(attr),
+                Some(_) => None,
+            };
+        }
+        if path.sub_attr.is_some() {
             return None;
         }
         [
@@ -951,6 +968,16 @@ impl IndexedAttr {
         .into_iter()
         .find(|(name, _)| path.name.eq_ignore_ascii_case(name))
         .map(|(_, attr)| attr)
+    }
+
+    fn membership(name: &str) -> Option<Self> {
+        if name.eq_ignore_ascii_case("members") {
+            Some(IndexedAttr::Members)
+        } else if name.eq_ignore_ascii_case("groups") {
+            Some(IndexedAttr::Groups)
+        } else {
+            None
+        }
     }
 }
 
@@ -976,10 +1003,42 @@ pub fn indexed_equalities(filter: &Filter) -> Vec<(IndexedAttr, String)> {
                     out.push((attr, s.clone()));
                 }
             }
+            // `members[value eq "id"]`: the same as `members.value eq "id"`.
+            Filter::ValuePath { path, filter } if path.is_core() && path.sub_attr.is_none() => {
+                if let (
+                    Some(attr),
+                    Filter::Compare {
+                        path: inner,
+                        op: CompareOp::Eq,
+                        value: CompValue::Str(s),
+                    },
+                ) = (IndexedAttr::membership(&path.name), filter.as_ref())
+                {
+                    if inner.urn.is_none()
+                        && inner.sub_attr.is_none()
+                        && inner.name.eq_ignore_ascii_case("value")
+                    {
+                        out.push((attr, s.clone()));
+                    }
+                }
+            }
             _ => {}
         }
     }
     out
+}
+
+/// Whether the filter refers to the core attribute `name` anywhere (in any case, with or
+/// without a sub-attribute or value filter). Attributes that are not stored with the resource
+/// (a Group's `members`, a User's `groups`) must be read before such a filter is evaluated.
+pub fn mentions(filter: &Filter, name: &str) -> bool {
+    let named = |p: &AttrPath| p.is_core() && p.name.eq_ignore_ascii_case(name);
+    match filter {
+        Filter::Compare { path, .. } | Filter::Present(path) => named(path),
+        Filter::And(a, b) | Filter::Or(a, b) => mentions(a, name) || mentions(b, name),
+        Filter::Not(f) => mentions(f, name),
+        Filter::ValuePath { path, .. } => named(path),
+    }
 }
 
 #[cfg(test)]
@@ -1207,6 +1266,37 @@ pub(crate) mod tests {
             let want: Vec<_> = want.into_iter().map(|(a, v)| (a, v.to_owned())).collect();
             assert_eq!(indexed_equalities(&parse(input)), want, "{input}");
         }
+    }
+
+    #[test]
+    fn membership_equalities_and_mentions() {
+        let cases = [
+            ("members eq \"u1\"", vec![(IndexedAttr::Members, "u1")]),
+            (
+                "members.value eq \"u1\"",
+                vec![(IndexedAttr::Members, "u1")],
+            ),
+            (
+                "displayName eq \"g\" and members[value eq \"u1\"]",
+                vec![
+                    (IndexedAttr::DisplayName, "g"),
+                    (IndexedAttr::Members, "u1"),
+                ],
+            ),
+            ("groups.value eq \"g1\"", vec![(IndexedAttr::Groups, "g1")]),
+            ("groups.display eq \"g1\"", vec![]),
+            ("members[type eq \"User\"]", vec![]),
+        ];
+        for (input, want) in cases {
+            let want: Vec<_> = want.into_iter().map(|(a, v)| (a, v.to_owned())).collect();
+            assert_eq!(indexed_equalities(&parse(input)), want, "{input}");
+        }
+        assert!(mentions(
+            &parse("title pr or not (GROUPS.display eq \"x\")"),
+            "groups"
+        ));
+        assert!(mentions(&parse("members[value eq \"x\"]"), "members"));
+        assert!(!mentions(&parse("displayName eq \"members\""), "members"));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 pub mod discovery;
 pub mod filter;
+pub mod group_patch;
+pub mod members;
 pub mod patch;
 pub mod path;
 pub mod projection;

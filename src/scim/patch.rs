@@ -79,7 +79,8 @@ pub fn parse_request(body: &Value) -> Result<Vec<Operation>, ScimError> {
         .collect()
 }
 
-fn in_operation(mut e: ScimError, index: usize) -> ScimError {
+/// Prefix an error with the (1-based) number of the operation that caused it.
+pub(crate) fn in_operation(mut e: ScimError, index: usize) -> ScimError {
     e.detail = format!("Operation {}: {}", index + 1, e.detail);
     e
 }
@@ -145,8 +146,19 @@ pub fn apply(
     current: &Resource,
     ops: &[Operation],
 ) -> Result<Map<String, Value>, ScimError> {
+    apply_indexed(kind, current, ops.iter().enumerate())
+}
+
+/// [`apply`] for operations picked out of a larger request (a Group PATCH whose member
+/// operations are handled apart): each comes with its position in the request, so error
+/// messages name the operation the client wrote.
+pub fn apply_indexed<'a>(
+    kind: ResourceKind,
+    current: &Resource,
+    ops: impl IntoIterator<Item = (usize, &'a Operation)>,
+) -> Result<Map<String, Value>, ScimError> {
     let mut doc = current.attributes.clone();
-    for (i, op) in ops.iter().enumerate() {
+    for (i, op) in ops {
         apply_one(kind, current, &mut doc, op).map_err(|e| in_operation(e, i))?;
     }
     validate::normalize_resource(kind, &Value::Object(doc))

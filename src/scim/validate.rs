@@ -514,7 +514,11 @@ fn normalize_single(
                 None => obj,
             };
             let m = normalize_complex(def, path, &obj)?;
+            // Not for Group `members`: there an empty `value` is a membership change that names
+            // no one, and dropping it silently would hide the IdP's mistake (400 instead, in
+            // `scim::members::parse_members`).
             if def.sub_attribute("value").is_some()
+                && def.name != "members"
                 && m.get("value")
                     .and_then(Value::as_str)
                     .is_some_and(|v| v.trim().is_empty())

@@ -4,13 +4,18 @@
 //! unless the client sent `If-Match`), maps store errors to SCIM errors, and plans list queries
 //! (direct look-ups for indexed equality filters). It knows nothing of HTTP.
 
+pub mod groups;
+mod memberships;
+mod search;
 pub mod users;
 
 use std::sync::Arc;
 
 use crate::error::ScimError;
-use crate::store::{StoreError, UserStore};
+use crate::store::{Store, StoreError};
 
+pub use groups::{GroupList, GroupView, MAX_MEMBERS_PER_RESPONSE};
+pub use search::SearchResult;
 pub use users::{ListQuery, ListResult};
 
 /// Largest page a client can ask for (advertised as `filter.maxResults`).
@@ -21,13 +26,23 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// is 400 `tooMany` instead of a slow or partial result.
 pub const FILTER_EVALUATION_LIMIT: usize = 10_000;
 
+/// Most member ids read to compute over a whole member list (a PUT's diff, a removal by a
+/// general filter, `GET /Users?filter=groups.value eq "id"`): 100,000 ids are a few MB.
+pub const MEMBER_SCAN_LIMIT: usize = 100_000;
+
 pub struct ScimService {
-    users: Arc<dyn UserStore>,
+    /// One store holds users, groups and memberships; the two names only say what a call is
+    /// about.
+    users: Arc<dyn Store>,
+    groups: Arc<dyn Store>,
 }
 
 impl ScimService {
-    pub fn new(users: Arc<dyn UserStore>) -> Self {
-        ScimService { users }
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        ScimService {
+            users: Arc::clone(&store),
+            groups: store,
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::memberships::exact_group_filter;
 use super::{store_error, ScimService, FILTER_EVALUATION_LIMIT};
 use crate::audit;
 use crate::error::ScimError;
@@ -16,7 +17,7 @@ use crate::store::{Deletion, PageRequest, StoreError};
 use crate::tenant::TenantId;
 
 /// How often a read-modify-write without `If-Match` is retried after losing a race.
-const MAX_WRITE_ATTEMPTS: u32 = 25;
+pub(super) const MAX_WRITE_ATTEMPTS: u32 = 25;
 
 const KIND: ResourceKind = ResourceKind::User;
 
@@ -63,7 +64,7 @@ fn not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("User {shown} not found."))
 }
 
-fn check_if_match(if_match: Option<&str>, current: &Resource) -> Result<(), ScimError> {
+pub(super) fn check_if_match(if_match: Option<&str>, current: &Resource) -> Result<(), ScimError> {
     match if_match {
         Some(h) if !etag_matches(h, current.version) => Err(ScimError::precondition_failed()),
         _ => Ok(()),
@@ -71,7 +72,7 @@ fn check_if_match(if_match: Option<&str>, current: &Resource) -> Result<(), Scim
 }
 
 /// A short random pause after a lost race, so that competing writers spread out.
-async fn backoff(attempt: u32) {
+pub(super) async fn backoff(attempt: u32) {
     let mut b = [0u8; 1];
     let jitter = getrandom::fill(&mut b)
         .map(|_| u64::from(b[0] % 8))
@@ -272,6 +273,10 @@ impl ScimService {
         tenant: &TenantId,
         q: &ListQuery,
     ) -> Result<ListResult, ScimError> {
+        if let Some(group_id) = q.filter.as_ref().and_then(exact_group_filter) {
+            // A group's user members: paged over its member list, however large.
+            return self.list_group_users(tenant, &group_id, q).await;
+        }
         if q.filter.is_none() && q.sort.is_none() {
             // Plain paging is the store's: one Query per page, in its stable order.
             let page = self
@@ -299,10 +304,15 @@ impl ScimService {
                     Some(c) => c,
                     None => self.all_users_bounded(tenant).await?,
                 };
-                candidates
-                    .into_iter()
-                    .filter(|u| user_matches(f, u))
-                    .collect()
+                if filter::mentions(f, "groups") {
+                    // `groups` is not stored with the user: read it for each candidate.
+                    self.filter_users_with_groups(tenant, f, candidates).await?
+                } else {
+                    candidates
+                        .into_iter()
+                        .filter(|u| user_matches(f, u))
+                        .collect()
+                }
             }
             None => self.all_users_bounded(tenant).await?,
         };
@@ -326,7 +336,10 @@ impl ScimService {
                 IndexedAttr::ExternalId => {
                     self.users.find_user_by_external_id(tenant, &value).await
                 }
-                IndexedAttr::DisplayName => continue,
+                IndexedAttr::Groups => {
+                    return Ok(Some(self.group_user_candidates(tenant, &value).await?))
+                }
+                IndexedAttr::DisplayName | IndexedAttr::Members => continue,
             };
             return Ok(Some(found.map_err(store_error)?.into_iter().collect()));
         }
@@ -372,7 +385,7 @@ fn user_matches(f: &Filter, user: &Resource) -> bool {
 
 /// Page a result set computed in memory (filtered or sorted). Its cursors are offsets, marked
 /// with a `.` that store cursors (base64url) never contain, and bound to the tenant.
-fn page_in_memory(
+pub(super) fn page_in_memory(
     tenant: &TenantId,
     all: Vec<Resource>,
     q: &ListQuery,
@@ -394,7 +407,7 @@ fn page_in_memory(
     })
 }
 
-fn encode_offset_cursor(tenant: &TenantId, offset: usize) -> String {
+pub(super) fn encode_offset_cursor(tenant: &TenantId, offset: usize) -> String {
     use base64::Engine;
     format!(
         "o.{}",
@@ -402,7 +415,7 @@ fn encode_offset_cursor(tenant: &TenantId, offset: usize) -> String {
     )
 }
 
-fn decode_offset_cursor(tenant: &TenantId, cursor: &str) -> Result<usize, ScimError> {
+pub(super) fn decode_offset_cursor(tenant: &TenantId, cursor: &str) -> Result<usize, ScimError> {
     use base64::Engine;
     let invalid = || store_error(StoreError::InvalidCursor);
     let raw = cursor.strip_prefix("o.").ok_or_else(invalid)?;

@@ -3,7 +3,9 @@
 //! It serves `make run` and fast tests, and passes the same contract suite as DynamoDB. Every
 //! operation takes the lock once and never awaits while holding it, so each is atomic.
 
-use std::collections::{BTreeMap, HashMap};
+mod groups;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -13,6 +15,7 @@ use crate::store::audit::{selected, AuditLog, AuditQuery};
 
 use super::cursor::{decode as decode_cursor, encode as encode_cursor};
 use super::{Deletion, Page, PageRequest, StoreError, UniqueAttr, UserStore, MAX_RESOURCE_BYTES};
+use crate::scim::members::Member;
 use crate::scim::resource::{fold_user_name, Resource};
 use crate::tenant::TenantId;
 
@@ -22,9 +25,18 @@ struct TenantData {
     users: BTreeMap<String, Resource>,
     by_user_name: HashMap<String, String>,
     by_external_id: HashMap<String, String>,
+    /// Users and groups, oldest first.
     deletions: Vec<(String, Deletion)>,
     /// The audit trail, oldest first, appended under the same lock as each change.
     audit: Vec<AuditRecord>,
+    /// Group records (never with members), ordered by id.
+    groups: BTreeMap<String, Resource>,
+    /// Case-folded displayName -> ids of the groups that have it (not unique, RFC 7643 §4.2).
+    groups_by_name: HashMap<String, BTreeSet<String>>,
+    /// Group id -> its members by member id: the group->member membership items.
+    members: HashMap<String, BTreeMap<String, Member>>,
+    /// Member id -> the groups it is in: the member->group membership items.
+    member_of: HashMap<String, BTreeSet<String>>,
 }
 
 /// The in-process store. Cheap to create; one per local server or test.
@@ -44,7 +56,7 @@ impl MemoryStore {
         self.tenants.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The deletion records kept for a tenant, oldest first: (user id, record).
+    /// The deletion records kept for a tenant, oldest first: (user or group id, record).
     pub fn deletions(&self, tenant: &TenantId) -> Vec<(String, Deletion)> {
         self.lock()
             .get(tenant)
@@ -54,9 +66,9 @@ impl MemoryStore {
 }
 
 /// Refuse what DynamoDB would refuse, so that local runs fail where production would.
-fn check_size(user: &Resource) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec(&user.attributes)
-        .map_err(|e| StoreError::Internal(format!("cannot serialise a user: {e}")))?;
+fn check_size(resource: &Resource) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(&resource.attributes)
+        .map_err(|e| StoreError::Internal(format!("cannot serialise a resource: {e}")))?;
     if bytes.len() > MAX_RESOURCE_BYTES {
         return Err(StoreError::TooLarge);
     }
@@ -202,55 +214,17 @@ impl UserStore for MemoryStore {
             Some(&stored.attributes),
             None,
         ));
+        t.leave_all_groups(&stored.id, &deletion.deleted_at);
         t.deletions.push((stored.id, deletion.clone()));
         Ok(())
     }
 
     async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
-        let after = match &page.cursor {
-            Some(c) => Some(decode_cursor(tenant, c)?),
-            None => None,
-        };
         let tenants = self.lock();
-        let Some(t) = tenants.get(tenant) else {
-            return Ok(Page {
-                items: Vec::new(),
-                total_results: 0,
-                next_cursor: None,
-            });
-        };
-        let iter: Box<dyn Iterator<Item = &Resource>> = match &after {
-            Some(last) => Box::new(
-                t.users
-                    .range::<String, _>((
-                        std::ops::Bound::Excluded(last),
-                        std::ops::Bound::Unbounded,
-                    ))
-                    .map(|(_, u)| u),
-            ),
-            None => Box::new(t.users.values().skip(page.start_index.saturating_sub(1))),
-        };
-        let items: Vec<Resource> = iter.take(page.count).cloned().collect();
-        let next_cursor = match items.last() {
-            Some(last)
-                if page.count > 0
-                    && t.users
-                        .range::<String, _>((
-                            std::ops::Bound::Excluded(&last.id),
-                            std::ops::Bound::Unbounded,
-                        ))
-                        .next()
-                        .is_some() =>
-            {
-                Some(encode_cursor(tenant, &last.id))
-            }
-            _ => None,
-        };
-        Ok(Page {
-            items,
-            total_results: t.users.len(),
-            next_cursor,
-        })
+        match tenants.get(tenant) {
+            Some(t) => page_of(&t.users, tenant, page),
+            None => page_of(&BTreeMap::new(), tenant, page),
+        }
     }
 }
 
@@ -274,4 +248,44 @@ impl AuditLog for MemoryStore {
             })
             .unwrap_or_default())
     }
+}
+
+/// A page of `items` (ordered by id) for `page`, with the total: the list order of users and
+/// groups alike.
+fn page_of(
+    items: &BTreeMap<String, Resource>,
+    tenant: &TenantId,
+    page: &PageRequest,
+) -> Result<Page, StoreError> {
+    use std::ops::Bound::{Excluded, Unbounded};
+    let after = match &page.cursor {
+        Some(c) => Some(decode_cursor(tenant, c)?),
+        None => None,
+    };
+    let iter: Box<dyn Iterator<Item = &Resource>> = match &after {
+        Some(last) => Box::new(
+            items
+                .range::<String, _>((Excluded(last), Unbounded))
+                .map(|(_, r)| r),
+        ),
+        None => Box::new(items.values().skip(page.start_index.saturating_sub(1))),
+    };
+    let out: Vec<Resource> = iter.take(page.count).cloned().collect();
+    let next_cursor = match out.last() {
+        Some(last)
+            if page.count > 0
+                && items
+                    .range::<String, _>((Excluded(&last.id), Unbounded))
+                    .next()
+                    .is_some() =>
+        {
+            Some(encode_cursor(tenant, &last.id))
+        }
+        _ => None,
+    };
+    Ok(Page {
+        items: out,
+        total_results: items.len(),
+        next_cursor,
+    })
 }

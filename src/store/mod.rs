@@ -21,8 +21,12 @@ pub mod cursor;
 pub mod dynamo;
 pub mod memory;
 
-use async_trait::async_trait;
+use std::collections::{HashMap, HashSet};
 
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use crate::scim::members::{GroupRef, Member, MemberKind};
 use crate::scim::resource::Resource;
 use crate::tenant::TenantId;
 
@@ -128,6 +132,8 @@ pub trait UserStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Delete `current` (as the caller read it), free its unique values, and keep a deletion record.
+    /// The user's group memberships go with it: afterwards it is in no group's members, and
+    /// every group that lost it has a new version (see [`GroupStore`]).
     async fn delete_user(
         &self,
         tenant: &TenantId,
@@ -138,3 +144,244 @@ pub trait UserStore: Send + Sync {
     /// A page of the tenant's users in a stable order (the same on every call).
     async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError>;
 }
+
+/// A page of a group's members in the store's stable order (by member id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberPage {
+    pub members: Vec<Member>,
+    /// Opaque cursor for the next page, `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One write to a group: new attributes and/or membership changes, applied together.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupUpdate<'a> {
+    pub id: &'a str,
+    /// `Some(v)`: the write happens only if the stored version is `v` (else `VersionConflict`).
+    /// `None`: only for membership changes that are correct whatever the group holds (adding or
+    /// removing given ids); `attributes` must then be `None`.
+    pub expected_version: Option<u64>,
+    /// The group's new attributes (never `members`), or `None` to keep them.
+    pub attributes: Option<&'a Map<String, Value>>,
+    /// Members to add. Their `kind` is the kind of the resource that holds the id.
+    pub add: &'a [Member],
+    /// Member ids to remove. Disjoint from `add`.
+    pub remove: &'a [String],
+    /// The new `meta.lastModified`.
+    pub last_modified: &'a str,
+    /// The group as the caller last read it, if it did. Only a hint, never a condition: an
+    /// adapter that cannot learn a version from its writes (DynamoDB returns nothing from a
+    /// transaction) starts from it instead of reading the group again, and finds the
+    /// displayName whose look-up entry moves. A stale hint costs a re-read, not a wrong write.
+    pub current: Option<&'a Resource>,
+}
+
+impl GroupUpdate<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.attributes.is_none() && self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// Storage of Groups and of memberships.
+///
+/// Contract, in addition to the module's (executable form: `tests/group_store_contract.rs`):
+/// - **Memberships are items of their own**, never a list inside the group record: a group can
+///   have tens of thousands of members. Adding or removing k members costs O(k) writes, whatever
+///   the group's size. (DynamoDB: a group->member item and a member->group item, or one item
+///   and an index, per membership.)
+/// - **Versions.** Every write that changes a group, its attributes or its members, gives it a
+///   new, higher version, so its ETag changes when its members do. Membership writes that add or
+///   remove given ids are idempotent (adding a member twice, or removing one that is not there,
+///   leaves the same state), so they may be applied without a version condition: concurrent
+///   IdP requests adding different users never conflict and no change is lost. Writes computed
+///   from what the caller read (attribute changes, a full member replace, `If-Match`) are
+///   conditioned on that version.
+/// - **Chunks.** An adapter applies a [`GroupUpdate`] atomically when it fits one transaction
+///   (DynamoDB: at most 100 items: the group item plus membership items). A larger one is applied
+///   in chunks of at most 100 items, the first carrying the attribute change; each chunk bumps the
+///   version, and when `expected_version` is set each chunk is conditioned on the version the
+///   previous chunk left, so a concurrent writer makes the rest fail with `VersionConflict`
+///   instead of interleaving. Chunks already applied stay; the caller re-reads and recomputes
+///   what is left (idempotence makes that safe). Every chunk requires the group to exist, so no
+///   membership is ever written for a deleted group.
+/// - **Memberships never refer to a missing resource.** A member that does not exist when the
+///   write is applied is not added (as if it had been deleted right after); deleting a group or
+///   a user removes its memberships, both as a group and as a member, and gives every group that
+///   lost a member a new version. An adapter that removes memberships in several batches after
+///   the resource itself (DynamoDB, for large groups) must make sure that neither
+///   [`GroupStore::groups_of`] nor the service ever shows a deleted group: `groups_of` returns
+///   only groups that exist.
+/// - `displayName` is not unique (RFC 7643 §4.2); look-ups by it are case-insensitive.
+#[async_trait]
+pub trait GroupStore: Send + Sync {
+    /// Insert a new group with its initial members (all existing, `kind` resolved) and return
+    /// its version: `group.version`, or higher when the members took more than one transaction
+    /// (each later chunk bumps the version like any membership change, so the ETag the client
+    /// gets describes the group with all its initial members).
+    async fn create_group(
+        &self,
+        tenant: &TenantId,
+        group: &Resource,
+        members: &[Member],
+    ) -> Result<u64, StoreError>;
+
+    /// The group record (attributes without members), one read whatever the group's size.
+    async fn get_group(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError>;
+
+    /// The groups whose displayName equals `display_name` case-insensitively, in id order, at
+    /// most `limit` of them. One Query on DynamoDB, never a Scan.
+    async fn find_groups_by_display_name(
+        &self,
+        tenant: &TenantId,
+        display_name: &str,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError>;
+
+    /// Apply `update` (see the trait documentation for conditions and chunks) and return the
+    /// group's version afterwards. Fails with `NotFound` if the group does not exist. An update
+    /// that changes nothing (empty, or only members already in / already out) writes nothing and
+    /// returns the stored version; it still fails as a write would on a stale `expected_version`.
+    async fn update_group(
+        &self,
+        tenant: &TenantId,
+        update: &GroupUpdate<'_>,
+    ) -> Result<u64, StoreError>;
+
+    /// Delete `current` (as the caller read it, conditional on its version) and its
+    /// memberships, and keep a deletion record. From then on the group is never visible.
+    async fn delete_group(
+        &self,
+        tenant: &TenantId,
+        current: &Resource,
+        deletion: &Deletion,
+    ) -> Result<(), StoreError>;
+
+    /// A page of the tenant's groups (records without members) in a stable order, with the total.
+    async fn list_groups(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError>;
+
+    /// Up to `limit` members of a group in member-id order, from `cursor` (a previous page's
+    /// `next_cursor`). The caller has read the group: for a group that does not exist the answer
+    /// may be empty or hold leftovers of an unfinished delete.
+    async fn list_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<MemberPage, StoreError>;
+
+    /// Which of `ids` are members of the group: O(ids) reads (DynamoDB: BatchGetItem on the
+    /// membership items), whatever the group's size.
+    async fn members_among(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        ids: &[String],
+    ) -> Result<HashSet<String>, StoreError>;
+
+    /// The existing groups `member_id` is a direct member of, in group-id order, with their
+    /// displayName (for the User's read-only `groups`). Groups deleted concurrently are left out.
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        member_id: &str,
+    ) -> Result<Vec<GroupRef>, StoreError>;
+
+    /// Which of `ids` name a User or a Group of the tenant, and which kind each is. O(ids) reads
+    /// (DynamoDB: BatchGetItem); ids of other tenants are simply not found.
+    async fn resolve_members(
+        &self,
+        tenant: &TenantId,
+        ids: &[String],
+    ) -> Result<HashMap<String, MemberKind>, StoreError>;
+
+    /// Add members without a version condition (idempotent). A convenience over `update_group`.
+    async fn add_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        members: &[Member],
+        last_modified: &str,
+    ) -> Result<u64, StoreError> {
+        let update = GroupUpdate {
+            id: group_id,
+            expected_version: None,
+            attributes: None,
+            add: members,
+            remove: &[],
+            last_modified,
+            current: None,
+        };
+        self.update_group(tenant, &update).await
+    }
+
+    /// Remove members by id without a version condition (idempotent). A convenience over
+    /// `update_group`.
+    async fn remove_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        member_ids: &[String],
+        last_modified: &str,
+    ) -> Result<u64, StoreError> {
+        let update = GroupUpdate {
+            id: group_id,
+            expected_version: None,
+            attributes: None,
+            add: &[],
+            remove: member_ids,
+            last_modified,
+            current: None,
+        };
+        self.update_group(tenant, &update).await
+    }
+
+    /// Make `members` the group's exact member list, conditional on `current.version`: reads
+    /// the current members (O(n) reads, paged) and writes only the difference (O(changes)).
+    async fn replace_members(
+        &self,
+        tenant: &TenantId,
+        current: &Resource,
+        members: &[Member],
+        last_modified: &str,
+    ) -> Result<u64, StoreError> {
+        let mut existing = HashSet::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .list_members(tenant, &current.id, cursor.as_deref(), 1_000)
+                .await?;
+            existing.extend(page.members.into_iter().map(|m| m.value));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let wanted: HashSet<&str> = members.iter().map(|m| m.value.as_str()).collect();
+        let add: Vec<Member> = members
+            .iter()
+            .filter(|m| !existing.contains(&m.value))
+            .cloned()
+            .collect();
+        let remove: Vec<String> = existing
+            .into_iter()
+            .filter(|id| !wanted.contains(id.as_str()))
+            .collect();
+        let update = GroupUpdate {
+            id: &current.id,
+            expected_version: Some(current.version),
+            attributes: None,
+            add: &add,
+            remove: &remove,
+            last_modified,
+            current: Some(current),
+        };
+        self.update_group(tenant, &update).await
+    }
+}
+
+/// Everything the service needs from storage: one object (one DynamoDB table) holds Users,
+/// Groups and memberships, so membership checks and cascades can see both.
+pub trait Store: UserStore + GroupStore {}
+
+impl<T: UserStore + GroupStore + ?Sized> Store for T {}

@@ -8,9 +8,10 @@
 //! rules: a strongly consistent read is 1 RRU per 4 KB; a transactional write is 2 WRU per 1 KB
 //! per item; a Query reads the page's bytes in 4 KB units.
 
-#[allow(dead_code)]
-#[path = "../common/moto.rs"]
-mod moto;
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::moto;
 
 use std::sync::Arc;
 

@@ -3,6 +3,7 @@
 //! helpers (a fresh table per test on the moto server that `make test` starts).
 #![allow(dead_code)]
 
+pub mod counting;
 pub mod moto;
 pub mod replay;
 
@@ -15,14 +16,17 @@ use serde_json::Value;
 use scim_server::auth::{Authenticator, EmbeddedTokenSource};
 use scim_server::http::{App, HttpSettings};
 use scim_server::service::ScimService;
-use scim_server::store::{MemoryStore, UserStore};
+use scim_server::store::{MemoryStore, Store};
 use scim_server::tenant::TenantId;
 
+#[derive(Clone)]
 pub struct TestApp {
     pub app: Arc<App>,
     pub tokens: Arc<EmbeddedTokenSource>,
     pub token: String,
     pub tenant: TenantId,
+    /// The store behind the app, for seeding large data sets and checking what was written.
+    pub store: Arc<dyn Store>,
 }
 
 pub struct Answer {
@@ -57,7 +61,8 @@ impl Answer {
     }
 }
 
-pub fn new_app_with_store(store: Arc<dyn UserStore>) -> TestApp {
+/// An app on `store` (one store holds users, groups and memberships).
+pub fn new_app_with_store(store: Arc<dyn Store>) -> TestApp {
     let tokens = Arc::new(EmbeddedTokenSource::new());
     let tenant = TenantId::parse("acme").unwrap();
     let token = tokens.generate(&tenant, None).unwrap();
@@ -66,7 +71,7 @@ pub fn new_app_with_store(store: Arc<dyn UserStore>) -> TestApp {
         default_scheme: "https",
     };
     let app = App::new(
-        ScimService::new(store),
+        ScimService::new(Arc::clone(&store)),
         Authenticator::new(tokens.clone()),
         settings,
     );
@@ -75,6 +80,7 @@ pub fn new_app_with_store(store: Arc<dyn UserStore>) -> TestApp {
         tokens,
         token,
         tenant,
+        store,
     }
 }
 

@@ -61,3 +61,9 @@ pub async fn dynamo_fixture() -> DynamoFixture {
         table,
     }
 }
+
+/// A `TestApp` (embedded tokens, the router) on a DynamoDB store with a fresh table: the
+/// scenario suites run on it exactly as on the embedded store.
+pub async fn dynamo_app() -> super::TestApp {
+    super::new_app_with_store(std::sync::Arc::new(dynamo_fixture().await.store))
+}

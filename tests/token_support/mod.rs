@@ -19,7 +19,7 @@ use scim_server::auth::{
 };
 use scim_server::http::{App, HttpSettings};
 use scim_server::service::ScimService;
-use scim_server::store::{MemoryStore, UserStore};
+use scim_server::store::{MemoryStore, Store};
 use scim_server::tenant::TenantId;
 
 use crate::common::TestApp;
@@ -104,7 +104,7 @@ pub fn sm_app_with(client: Client, prefix: &str, cache: CacheSettings) -> SmApp 
         default_scheme: "https",
     };
     let app = App::new(
-        ScimService::new(users.clone() as Arc<dyn UserStore>),
+        ScimService::new(users.clone() as Arc<dyn Store>),
         Authenticator::new(source),
         settings,
     );
@@ -113,6 +113,7 @@ pub fn sm_app_with(client: Client, prefix: &str, cache: CacheSettings) -> SmApp 
         tokens: Arc::new(EmbeddedTokenSource::new()),
         token: String::new(),
         tenant: tenant("acme"),
+        store: users.clone(),
     };
     SmApp {
         t,
@@ -147,7 +148,7 @@ impl SmApp {
             default_scheme: "https",
         };
         let app = App::new(
-            ScimService::new(self.users.clone() as Arc<dyn UserStore>),
+            ScimService::new(self.users.clone() as Arc<dyn Store>),
             Authenticator::new(tokens.clone()),
             settings,
         );
@@ -156,6 +157,7 @@ impl SmApp {
             tokens,
             token,
             tenant: t,
+            store: self.users.clone(),
         }
     }
 }

@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::CancellationReason;
 
+use super::item::Item;
 use crate::store::{StoreError, UniqueAttr};
 
 /// What one item of a transaction is there for.
@@ -95,77 +96,107 @@ where
     }
 }
 
-/// Map the error of a `TransactWriteItems` whose items have these `roles`.
-pub fn transaction_error(roles: &[Role], err: SdkError<TransactWriteItemsError>) -> TxFailure {
+/// What a cancelled transaction says, before any role gives it meaning.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cancelled {
+    /// The conditions of these items failed, in request order: (index, the stored item when
+    /// DynamoDB returned it, i.e. when it exists and `ReturnValuesOnConditionCheckFailure` was
+    /// set). A failed condition decides: nothing else in the reasons changes the outcome.
+    Conditions(Vec<(usize, Option<Item>)>),
+    /// Another transaction held one of the items (`TransactionConflict`) and no condition
+    /// failed: nothing was written and the same transaction may be sent again.
+    Conflict,
+    Failed(StoreError),
+}
+
+/// The cancellation reasons of a `TransactWriteItems` error, or the error as a [`StoreError`]
+/// when it is not a cancellation.
+pub fn cancellation_reasons(
+    err: SdkError<TransactWriteItemsError>,
+) -> Result<Vec<CancellationReason>, StoreError> {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-            cancellation(roles, c.cancellation_reasons())
+            Ok(c.cancellation_reasons().to_vec())
         }
-        _ => TxFailure::Failed(sdk_error("TransactWriteItems", err)),
+        _ => Err(sdk_error("TransactWriteItems", err)),
     }
 }
 
 /// Read a cancellation: a failed condition decides (the caller's view is stale, or a value is
 /// taken); otherwise a conflict may be retried; otherwise throttling is transient.
-pub fn cancellation(roles: &[Role], reasons: &[CancellationReason]) -> TxFailure {
+pub fn classify(reasons: &[CancellationReason]) -> Cancelled {
     if reasons.is_empty() {
-        return TxFailure::Failed(StoreError::Internal(
+        return Cancelled::Failed(StoreError::Internal(
             "transaction cancelled without reasons".into(),
         ));
     }
-    let mut decided: Option<StoreError> = None;
+    let mut failed = Vec::new();
     let mut conflict = false;
     let mut transient = None;
     let mut too_large = false;
     let mut unexpected = Vec::new();
     for (i, reason) in reasons.iter().enumerate() {
-        let role = roles.get(i).copied();
         match reason.code().unwrap_or("None") {
             "None" => {}
             "ConditionalCheckFailed" => {
-                let e = condition_failed(role, reason);
-                if decided.as_ref().is_none_or(|d| rank(&e) < rank(d)) {
-                    decided = Some(e);
-                }
+                let old = reason.item().filter(|old| !old.is_empty()).cloned();
+                failed.push((i, old));
             }
             "TransactionConflict" => conflict = true,
             code if TRANSIENT_REASONS.contains(&code) => transient = Some(code.to_owned()),
             "ValidationError" if is_item_size_message(reason.message()) => too_large = true,
-            code => unexpected.push(format!(
-                "item {i} ({role:?}): {code} {:?}",
-                reason.message()
-            )),
+            code => unexpected.push(format!("item {i}: {code} {:?}", reason.message())),
         }
     }
-    if let Some(e) = decided {
-        return TxFailure::Failed(e);
+    if !failed.is_empty() {
+        return Cancelled::Conditions(failed);
     }
     if too_large {
-        return TxFailure::Failed(StoreError::TooLarge);
+        return Cancelled::Failed(StoreError::TooLarge);
     }
     if !unexpected.is_empty() {
-        return TxFailure::Failed(StoreError::Internal(format!(
+        return Cancelled::Failed(StoreError::Internal(format!(
             "transaction cancelled: {}",
             unexpected.join("; ")
         )));
     }
     if conflict {
-        return TxFailure::Conflict;
+        return Cancelled::Conflict;
     }
     match transient {
-        Some(code) => TxFailure::Failed(StoreError::Unavailable(format!(
+        Some(code) => Cancelled::Failed(StoreError::Unavailable(format!(
             "transaction cancelled: {code}"
         ))),
-        None => TxFailure::Failed(StoreError::Internal(
+        None => Cancelled::Failed(StoreError::Internal(
             "transaction cancelled, every reason None".into(),
         )),
     }
 }
 
-fn condition_failed(role: Option<Role>, reason: &CancellationReason) -> StoreError {
+/// Read the cancellation of a user transaction whose items have these `roles`.
+pub fn cancellation(roles: &[Role], reasons: &[CancellationReason]) -> TxFailure {
+    match classify(reasons) {
+        Cancelled::Conditions(failed) => {
+            let mut decided: Option<StoreError> = None;
+            for (i, old) in failed {
+                let e = condition_failed(roles.get(i).copied(), old.is_some());
+                if decided.as_ref().is_none_or(|d| rank(&e) < rank(d)) {
+                    decided = Some(e);
+                }
+            }
+            TxFailure::Failed(decided.unwrap_or_else(|| {
+                StoreError::Internal("transaction cancelled by a condition".into())
+            }))
+        }
+        Cancelled::Conflict => TxFailure::Conflict,
+        Cancelled::Failed(e) => TxFailure::Failed(e),
+    }
+}
+
+fn condition_failed(role: Option<Role>, old_returned: bool) -> StoreError {
     match role {
         Some(Role::StoredUser) => {
-            if reason.item().is_some_and(|old| !old.is_empty()) {
+            if old_returned {
                 StoreError::VersionConflict
             } else {
                 StoreError::NotFound

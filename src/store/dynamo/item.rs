@@ -32,6 +32,7 @@ const USER_TYPE: &str = "User";
 const USER_NAME_GUARD_TYPE: &str = "UserNameGuard";
 const EXTERNAL_ID_GUARD_TYPE: &str = "ExternalIdGuard";
 const USER_DELETION_TYPE: &str = "UserDeletion";
+const GROUP_DELETION_TYPE: &str = "GroupDeletion";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct UserItem {
@@ -64,20 +65,25 @@ struct DeletionItem {
     kind: String,
     tenant: String,
     id: String,
-    user_name: String,
+    /// Users only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     external_id: Option<String>,
+    /// Groups only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
     deleted_at: String,
     request_id: String,
     /// Epoch seconds after which DynamoDB's TTL may remove the record.
     ttl: i64,
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(format!("unreadable {what} item: {e}"))
 }
 
-fn unserialisable(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(super) fn unserialisable(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(format!("cannot serialise a {what} item: {e}"))
 }
 
@@ -157,8 +163,9 @@ pub fn deletion_item(
         kind: USER_DELETION_TYPE.to_owned(),
         tenant: tenant.to_string(),
         id: user.id.clone(),
-        user_name: user.user_name().to_owned(),
+        user_name: Some(user.user_name().to_owned()),
         external_id: user.external_id().map(str::to_owned),
+        display_name: None,
         deleted_at: deletion.deleted_at.clone(),
         request_id: deletion.request_id.clone(),
         ttl: expires_at,
@@ -208,7 +215,50 @@ pub fn audit_from_item(item: Item) -> Result<AuditRecord, StoreError> {
     serde_json::from_str(&a.record).map_err(|e| corrupt("audit", e))
 }
 
-/// A deletion record as (user id, what the store keeps of the deletion).
+/// The audit record of a group's deletion, kept until `expires_at` (epoch seconds). It is also
+/// what lets an interrupted clean-up of the group's memberships be finished later
+/// (`DynamoStore::resume_cascades`).
+pub fn group_deletion_item(
+    tenant: &TenantId,
+    group: &Resource,
+    deletion: &Deletion,
+    expires_at: i64,
+) -> Result<Item, StoreError> {
+    let Key { pk, sk } = keys::deletion(tenant, &deletion.deleted_at, &group.id);
+    to_item(DeletionItem {
+        pk,
+        sk,
+        kind: GROUP_DELETION_TYPE.to_owned(),
+        tenant: tenant.to_string(),
+        id: group.id.clone(),
+        user_name: None,
+        external_id: group.external_id().map(str::to_owned),
+        display_name: group.display_name().map(str::to_owned),
+        deleted_at: deletion.deleted_at.clone(),
+        request_id: deletion.request_id.clone(),
+        ttl: expires_at,
+    })
+    .map_err(|e| unserialisable("deletion", e))
+}
+
+/// What a deletion record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    User,
+    Group,
+}
+
+/// The kind and id of the resource a deletion record is about.
+pub fn deleted_resource(item: Item) -> Result<(Deleted, String), StoreError> {
+    let d: DeletionItem = from_item(item).map_err(|e| corrupt("deletion", e))?;
+    match d.kind.as_str() {
+        USER_DELETION_TYPE => Ok((Deleted::User, d.id)),
+        GROUP_DELETION_TYPE => Ok((Deleted::Group, d.id)),
+        other => Err(corrupt("deletion", format!("unknown type {other}"))),
+    }
+}
+
+/// A deletion record as (user or group id, what the store keeps of the deletion).
 pub fn deletion_from_item(item: Item) -> Result<(String, Deletion), StoreError> {
     let d: DeletionItem = from_item(item).map_err(|e| corrupt("deletion", e))?;
     Ok((
@@ -222,13 +272,18 @@ pub fn deletion_from_item(item: Item) -> Result<(String, Deletion), StoreError> 
 
 /// The user count held by a counter item (0 when the tenant has none yet).
 pub fn counter_users(item: Option<&Item>) -> Result<usize, StoreError> {
-    match item.and_then(|i| i.get(USERS)) {
+    counter_value(item, USERS)
+}
+
+/// The count `attr` (`users`, `groups`) held by a counter item (0 when not counted yet).
+pub fn counter_value(item: Option<&Item>, attr: &str) -> Result<usize, StoreError> {
+    match item.and_then(|i| i.get(attr)) {
         None => Ok(0),
         Some(AttributeValue::N(n)) => n
             .parse::<i64>()
             .map(|n| usize::try_from(n).unwrap_or(0))
             .map_err(|e| corrupt("counter", e)),
-        Some(_) => Err(corrupt("counter", "users is not a number")),
+        Some(_) => Err(corrupt("counter", format!("{attr} is not a number"))),
     }
 }
 

@@ -6,12 +6,15 @@
 //! fixed set of partitions ([`Partition::ALL`]): all of a tenant's data can be read (exported,
 //! purged, checked by a test) with one paged Query per partition, never a Scan.
 //!
-//! Reserved for Groups (a later issue; nothing here uses them yet): `GROUP` (sk = group id, like
-//! `USER`), `DISPLAYNAME` (look-up, sk = `<digest of the folded displayName>#<group id>`: one
-//! Query with `begins_with` answers `displayName eq`), `MEMBER` (sk = `<group id>#<member id>`,
-//! one item per membership: a group's members are a paged Query with `begins_with`) and
-//! `MEMBEROF` (sk = `<member id>#<group id>`, the reverse edge for a user's `groups` and for
-//! cleaning up on delete).
+//! Groups: `GROUP` (sk = group id, like `USER`) and `DISPLAYNAME` (look-up entries, sk =
+//! `<digest of the folded displayName>#<group id>`: one Query with `begins_with` answers
+//! `displayName eq`, which need not be unique). Memberships are one item per direction, in
+//! partitions of their own per group and per member: `MEMBER#<group id>` (sk = member id) and
+//! `MEMBEROF#<member id>` (sk = group id). A group's members are then one paged Query on an
+//! exact key, and a 50,000-member group spreads its reverse items over 50,000 partition keys
+//! instead of loading one per-tenant key with every membership of the tenant (see
+//! ARCHITECTURE.md for the trade-off). These two are not in [`Partition::ALL`]: a tenant's
+//! memberships are reached through its groups (one Query per group's `MEMBER#` partition).
 
 use std::collections::HashMap;
 
@@ -48,20 +51,27 @@ pub enum Partition {
     ExternalIds,
     /// The counter item (sk `COUNTS`).
     Meta,
-    /// Deletion (audit) records; sk = `<deleted_at>#<user id>`, so they read oldest first.
+    /// Deletion (audit) records; sk = `<deleted_at>#<user or group id>`, oldest first.
     Deletions,
+    /// Group items; sk = group id. A list page is a Query of this partition in sk order.
+    Groups,
+    /// displayName look-up entries; sk = `<digest of the folded displayName>#<group id>`.
+    DisplayNames,
     /// The audit trail; sk = `<at>#<unique>`, so it reads oldest first and `--since` is a range.
     Audit,
 }
 
 impl Partition {
-    /// Every partition a tenant's data can be in today.
-    pub const ALL: [Partition; 6] = [
+    /// Every fixed partition of a tenant (the per-group and per-member membership partitions
+    /// come on top: [`members_pk`], [`member_of_pk`]).
+    pub const ALL: [Partition; 8] = [
         Partition::Users,
         Partition::UserNames,
         Partition::ExternalIds,
         Partition::Meta,
         Partition::Deletions,
+        Partition::Groups,
+        Partition::DisplayNames,
         Partition::Audit,
     ];
 
@@ -72,6 +82,8 @@ impl Partition {
             Partition::ExternalIds => "EXTERNALID",
             Partition::Meta => "META",
             Partition::Deletions => "DELETED",
+            Partition::Groups => "GROUP",
+            Partition::DisplayNames => "DISPLAYNAME",
             Partition::Audit => "AUDIT",
         }
     }
@@ -83,7 +95,7 @@ impl Partition {
 }
 
 /// The primary key of one item.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub pk: String,
     pub sk: String,
@@ -137,6 +149,52 @@ pub fn deletion(tenant: &TenantId, deleted_at: &str, id: &str) -> Key {
     Key::new(Partition::Deletions, tenant, format!("{deleted_at}#{id}"))
 }
 
+pub fn group(tenant: &TenantId, id: &str) -> Key {
+    Key::new(Partition::Groups, tenant, id.to_owned())
+}
+
+/// The sort-key prefix of every look-up entry of one displayName, compared case-insensitively
+/// (RFC 7643 §4.2: displayName is not caseExact). The digest has a fixed length and no `#`, so
+/// the prefix matches exactly that name's entries.
+pub fn display_name_prefix(display_name: &str) -> String {
+    format!("{}#", digest(&fold_user_name(display_name)))
+}
+
+/// The look-up entry that lists group `group_id` under its displayName.
+pub fn display_name_entry(tenant: &TenantId, display_name: &str, group_id: &str) -> Key {
+    Key::new(
+        Partition::DisplayNames,
+        tenant,
+        format!("{}{group_id}", display_name_prefix(display_name)),
+    )
+}
+
+/// The partition of one group's members (group -> member items).
+pub fn members_pk(tenant: &TenantId, group_id: &str) -> String {
+    format!("T#{tenant}#MEMBER#{group_id}")
+}
+
+/// The partition of the groups one resource is a direct member of (member -> group items).
+pub fn member_of_pk(tenant: &TenantId, member_id: &str) -> String {
+    format!("T#{tenant}#MEMBEROF#{member_id}")
+}
+
+/// The group -> member item of one membership.
+pub fn member(tenant: &TenantId, group_id: &str, member_id: &str) -> Key {
+    Key {
+        pk: members_pk(tenant, group_id),
+        sk: member_id.to_owned(),
+    }
+}
+
+/// The member -> group item of one membership.
+pub fn member_of(tenant: &TenantId, member_id: &str, group_id: &str) -> Key {
+    Key {
+        pk: member_of_pk(tenant, member_id),
+        sk: group_id.to_owned(),
+    }
+}
+
 /// Guard sort keys are a digest of the value, not the value: any length of userName gives a
 /// valid 43-byte key (DynamoDB limits a sort key to 1024 bytes, SCIM sets no limit), and personal
 /// data stays out of keys (keys appear in logs, error messages and CloudTrail data events).
@@ -161,6 +219,10 @@ mod tests {
             external_id_guard(&acme, "x"),
             counter(&acme),
             deletion(&acme, "2024-01-01T00:00:00Z", "u1"),
+            group(&acme, "g1"),
+            display_name_entry(&acme, "Admins", "g1"),
+            member(&acme, "g1", "u1"),
+            member_of(&acme, "u1", "g1"),
         ];
         for k in keys {
             assert!(k.pk.starts_with("T#acme#"), "{k:?}");
@@ -187,5 +249,29 @@ mod tests {
             user_name_guard(&t("other"), "bob")
         );
         assert_eq!(user_name_guard(&acme, &"x".repeat(100_000)).sk.len(), 43);
+    }
+
+    #[test]
+    fn display_name_entries_fold_case_and_share_one_prefix_per_name() {
+        let acme = t("acme");
+        let a = display_name_entry(&acme, "Admins", "g1");
+        let b = display_name_entry(&acme, "ADMINS", "g2");
+        let prefix = display_name_prefix("admins");
+        assert!(a.sk.starts_with(&prefix) && b.sk.starts_with(&prefix));
+        assert_eq!(a.pk, b.pk);
+        assert!(!display_name_entry(&acme, "Admins2", "g1")
+            .sk
+            .starts_with(&prefix));
+        assert_eq!(a.sk, format!("{prefix}g1"));
+    }
+
+    #[test]
+    fn membership_partitions_are_per_group_and_per_member() {
+        let acme = t("acme");
+        assert_eq!(member(&acme, "g1", "u1").pk, "T#acme#MEMBER#g1");
+        assert_eq!(member(&acme, "g1", "u1").sk, "u1");
+        assert_eq!(member_of(&acme, "u1", "g1").pk, "T#acme#MEMBEROF#u1");
+        assert_eq!(member_of(&acme, "u1", "g1").sk, "g1");
+        assert_ne!(members_pk(&acme, "g1"), members_pk(&t("other"), "g1"));
     }
 }

@@ -1,32 +1,44 @@
 //! The DynamoDB store (production): one table, every key scoped by the tenant.
 //!
 //! - `keys.rs`: where each item lives (the key design, also in ARCHITECTURE.md).
-//! - `item.rs`: what each item holds, and its size against DynamoDB's 400 KB limit.
-//! - `tx.rs`: the write transactions and their conditions.
+//! - `item.rs`: what each user item holds, and its size against DynamoDB's 400 KB limit;
+//!   `group_item.rs` the same for groups, look-up entries and memberships.
+//! - `tx.rs`: the user transactions and their conditions; `group_tx.rs` the group ones.
+//! - `members.rs`: group writes in chunks of at most 100 items; `cascade.rs`: the memberships a
+//!   delete leaves, removed after it; `batch.rs`: BatchGetItem / BatchWriteItem with retries.
+//! - `groups.rs`: the `GroupStore` adapter (reads and look-ups).
 //! - `errors.rs`: SDK errors and cancellation reasons to [`StoreError`].
 //! - `calls.rs`: the round-trip counter the tests use.
 //! - `table.rs`: the table definition shared by `scimctl table create` and the tests.
 //!
 //! Round trips per store call: `get_user` 1 GetItem; `find_user_by_*` 2 GetItems (guard, then
-//! user); `create_user`, `update_user`, `delete_user` 1 TransactWriteItems; `list_users` 1 Query
-//! and 1 GetItem (the counter) issued concurrently, plus keys-only Queries to skip to a
-//! `startIndex` > 1 when no cursor is given. Every read is strongly consistent. There is no Scan.
+//! user); `create_user`, `update_user` 1 TransactWriteItems; `delete_user` 1 TransactWriteItems
+//! and 1 Query for its memberships (plus one transaction per 33 groups it was in); `list_users`
+//! 1 Query and 1 GetItem (the counter) issued concurrently, plus keys-only Queries to skip to a
+//! `startIndex` > 1 when no cursor is given. Groups: see `groups.rs`. Every read is strongly
+//! consistent. There is no Scan.
 
+mod batch;
 pub mod calls;
+mod cascade;
 pub mod errors;
+pub mod group_item;
+pub mod group_tx;
+mod groups;
 pub mod item;
 pub mod keys;
+mod members;
 pub mod table;
 pub mod tx;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
 use self::calls::CallCounter;
-use self::errors::{sdk_error, transaction_error, TxFailure};
+use self::errors::{cancellation, cancellation_reasons, classify, sdk_error, Cancelled, TxFailure};
 use self::item::{Item, USERS};
 use self::keys::{Key, Partition, PK, SK};
 use super::cursor;
@@ -42,6 +54,13 @@ pub const DELETION_RECORD_RETENTION: Duration = Duration::from_secs(400 * 24 * 6
 /// alone (another transaction held one of its items; nothing was written). Every write of a
 /// tenant's users updates the tenant's counter item, so concurrent creates can conflict there.
 const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// Why [`DynamoStore::send_tx`] did not commit.
+pub(crate) enum Rejected {
+    /// A condition failed: the reasons, item by item, in request order.
+    Cancelled(Vec<CancellationReason>),
+    Failed(StoreError),
+}
 
 /// The DynamoDB adapter of [`UserStore`]. Cheap to clone (the SDK client is shared).
 #[derive(Clone, Debug)]
@@ -133,7 +152,7 @@ impl DynamoStore {
         }
     }
 
-    async fn get_item(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+    pub(crate) async fn get_item(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -146,30 +165,48 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// Send a user transaction, its cancellation read through its roles.
+    async fn transact(&self, tx: tx::Tx) -> Result<(), StoreError> {
+        match self.send_tx(&tx.items).await {
+            Ok(()) => Ok(()),
+            Err(Rejected::Failed(e)) => Err(e),
+            Err(Rejected::Cancelled(reasons)) => match cancellation(&tx.roles, &reasons) {
+                TxFailure::Failed(e) => Err(e),
+                // send_tx already retried conflicts.
+                TxFailure::Conflict => Err(StoreError::Unavailable(format!(
+                    "transaction conflicted {CONFLICT_ATTEMPTS} times"
+                ))),
+            },
+        }
+    }
+
     /// Send a transaction; on a bare `TransactionConflict`, send it again after a short random
     /// pause. Each send has a fresh `ClientRequestToken`: the SDK's own retries of one send reuse
     /// it (so a retried commit is not applied twice), while a send after a cancellation is a new
-    /// transaction.
-    async fn transact(&self, tx: tx::Tx) -> Result<(), StoreError> {
+    /// transaction. A cancellation by a failed condition is returned with its reasons, for the
+    /// caller to read through its roles.
+    pub(crate) async fn send_tx(&self, items: &[TransactWriteItem]) -> Result<(), Rejected> {
         for attempt in 1..=CONFLICT_ATTEMPTS {
             let sent = self
                 .client
                 .transact_write_items()
-                .set_transact_items(Some(tx.items.clone()))
+                .set_transact_items(Some(items.to_vec()))
                 .client_request_token(uuid::Uuid::new_v4().to_string())
                 .send()
                 .await;
-            match sent {
+            let reasons = match sent {
                 Ok(_) => return Ok(()),
-                Err(e) => match transaction_error(&tx.roles, e) {
-                    TxFailure::Failed(e) => return Err(e),
-                    TxFailure::Conflict => pause(attempt).await,
-                },
+                Err(e) => cancellation_reasons(e).map_err(Rejected::Failed)?,
+            };
+            match classify(&reasons) {
+                Cancelled::Conflict => pause(attempt).await,
+                Cancelled::Failed(e) => return Err(Rejected::Failed(e)),
+                Cancelled::Conditions(_) => return Err(Rejected::Cancelled(reasons)),
             }
         }
-        Err(StoreError::Unavailable(format!(
+        Err(Rejected::Failed(StoreError::Unavailable(format!(
             "transaction conflicted {CONFLICT_ATTEMPTS} times"
-        )))
+        ))))
     }
 
     /// The user a guard points to, if it still has the guarded value (`matches`): between the two
@@ -193,40 +230,47 @@ impl DynamoStore {
         Ok(None)
     }
 
-    async fn user_count(&self, tenant: &TenantId) -> Result<usize, StoreError> {
+    /// A count (`users`, `groups`) from the tenant's counter item.
+    async fn count(&self, tenant: &TenantId, attr: &'static str) -> Result<usize, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(keys::counter(tenant).to_attrs()))
-            .projection_expression("#users")
-            .expression_attribute_names("#users", USERS)
+            .projection_expression("#n")
+            .expression_attribute_names("#n", attr)
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| sdk_error("GetItem", e))?;
-        item::counter_users(out.item.as_ref())
+        item::counter_value(out.item.as_ref(), attr)
     }
 
-    /// Where a page starts: after the user `after` (from a cursor), or after the first
-    /// `start_index - 1` users. `Ok(None)`: there are not that many users, the page is empty.
+    /// Where a page of `partition` starts: after the resource `after` (from a cursor), or after
+    /// the first `start_index - 1` resources. `Ok(None)`: there are not that many, the page is
+    /// empty.
     async fn page_start(
         &self,
         tenant: &TenantId,
+        partition: Partition,
         after: Option<&str>,
         start_index: usize,
     ) -> Result<Option<Option<Item>>, StoreError> {
         if let Some(last_id) = after {
             // Built from the caller's tenant: a cursor only ever contributes an id.
-            return Ok(Some(Some(keys::user(tenant, last_id).to_attrs())));
+            let key = Key {
+                pk: partition.pk(tenant),
+                sk: last_id.to_owned(),
+            };
+            return Ok(Some(Some(key.to_attrs())));
         }
         let mut to_skip = start_index.saturating_sub(1);
         let mut start: Option<Item> = None;
-        // RFC 7644 §3.4.2.4 index paging has no key to start from: read past the first users'
-        // keys (keys only: 50 to 120 bytes a user, so one 1 MB Query skips 8,000 or more).
+        // RFC 7644 §3.4.2.4 index paging has no key to start from: read past the first keys
+        // (keys only: 50 to 120 bytes a resource, so one 1 MB Query skips 8,000 or more).
         while to_skip > 0 {
             let out = self
-                .users_query(tenant, start.take(), to_skip)
+                .partition_query(tenant, partition, start.take(), to_skip)
                 .projection_expression("#pk, #sk")
                 .expression_attribute_names("#sk", SK)
                 .send()
@@ -241,9 +285,10 @@ impl DynamoStore {
         Ok(Some(start))
     }
 
-    fn users_query(
+    fn partition_query(
         &self,
         tenant: &TenantId,
+        partition: Partition,
         start: Option<Item>,
         limit: usize,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
@@ -252,28 +297,34 @@ impl DynamoStore {
             .table_name(&self.table)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", AttributeValue::S(Partition::Users.pk(tenant)))
+            .expression_attribute_values(":pk", AttributeValue::S(partition.pk(tenant)))
             .consistent_read(true)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start)
     }
 
-    /// One page of users. Asks for one user more than the page so that the last page is known
-    /// to be the last (no cursor) without another round trip.
-    async fn users_page(
+    /// One page of the resources of `partition` (users or groups). Asks for one more than the
+    /// page so that the last page is known to be the last (no cursor) without another round
+    /// trip.
+    async fn resource_page(
         &self,
         tenant: &TenantId,
+        partition: Partition,
         after: Option<&str>,
         page: &PageRequest,
+        parse: fn(Item) -> Result<Resource, StoreError>,
     ) -> Result<(Vec<Resource>, Option<String>), StoreError> {
         if page.count == 0 {
             return Ok((Vec::new(), None));
         }
-        let Some(start) = self.page_start(tenant, after, page.start_index).await? else {
+        let Some(start) = self
+            .page_start(tenant, partition, after, page.start_index)
+            .await?
+        else {
             return Ok((Vec::new(), None));
         };
         let out = self
-            .users_query(tenant, start, page.count.saturating_add(1))
+            .partition_query(tenant, partition, start, page.count.saturating_add(1))
             .send()
             .await
             .map_err(|e| sdk_error("Query", e))?;
@@ -283,15 +334,42 @@ impl DynamoStore {
         let more =
             items.len() > page.count || out.last_evaluated_key.is_some_and(|k| !k.is_empty());
         items.truncate(page.count);
-        let users = items
+        let resources = items
             .into_iter()
-            .map(item::user_from_item)
+            .map(parse)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match users.last() {
+        let next = match resources.last() {
             Some(last) if more => Some(cursor::encode(tenant, &last.id)),
             _ => None,
         };
-        Ok((users, next))
+        Ok((resources, next))
+    }
+
+    /// A list page of `partition` with the count `counted` from the counter item: the page's
+    /// Query and the counter's GetItem are sent concurrently.
+    async fn list_page(
+        &self,
+        tenant: &TenantId,
+        partition: Partition,
+        counted: &'static str,
+        page: &PageRequest,
+        parse: fn(Item) -> Result<Resource, StoreError>,
+    ) -> Result<Page, StoreError> {
+        // A bad cursor is refused before any call.
+        let after = match &page.cursor {
+            Some(c) => Some(cursor::decode(tenant, c)?),
+            None => None,
+        };
+        let (resources, total) = tokio::join!(
+            self.resource_page(tenant, partition, after.as_deref(), page, parse),
+            self.count(tenant, counted)
+        );
+        let (items, next_cursor) = resources?;
+        Ok(Page {
+            items,
+            total_results: total?,
+            next_cursor,
+        })
     }
 }
 
@@ -302,7 +380,7 @@ async fn pause(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
 }
 
-fn epoch_seconds_after(d: Duration) -> i64 {
+pub(crate) fn epoch_seconds_after(d: Duration) -> i64 {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -370,25 +448,21 @@ impl UserStore for DynamoStore {
             deletion,
             expires_at,
         )?)
-        .await
+        .await?;
+        // The user is gone for SCIM; its memberships follow (cascade.rs). Adds check that the
+        // member exists, so none can slip in after this read.
+        if let Err(e) = self
+            .leave_all_groups(tenant, &current.id, &deletion.deleted_at)
+            .await
+        {
+            tracing::error!(user_id = %current.id, error = %e, "user deleted, membership clean-up unfinished; DynamoStore::resume_cascades finishes it");
+        }
+        Ok(())
     }
 
     async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
-        // A bad cursor is refused before any call.
-        let after = match &page.cursor {
-            Some(c) => Some(cursor::decode(tenant, c)?),
-            None => None,
-        };
-        let (users, total) = tokio::join!(
-            self.users_page(tenant, after.as_deref(), page),
-            self.user_count(tenant)
-        );
-        let (items, next_cursor) = users?;
-        Ok(Page {
-            items,
-            total_results: total?,
-            next_cursor,
-        })
+        self.list_page(tenant, Partition::Users, USERS, page, item::user_from_item)
+            .await
     }
 }
 

@@ -2,10 +2,12 @@
 //!
 //! Every write of a user is one `TransactWriteItems` (never check-then-act): the user item, the
 //! guard items of its unique values and the tenant's counter commit together or not at all. Each
-//! item is recorded with its [`Role`] so that a cancellation can be read item by item.
+//! item is recorded with its role ([`Role`] for users; group writes have their own, see
+//! `group_tx.rs`) so that a cancellation can be read item by item.
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 
 use super::errors::Role;
@@ -18,7 +20,7 @@ use crate::tenant::TenantId;
 
 /// A condition expression with exactly the names and values it uses (real DynamoDB rejects
 /// unused ones, even though moto accepts them).
-struct Condition {
+pub struct Condition {
     expression: &'static str,
     names: &'static [(&'static str, &'static str)],
     values: Vec<(&'static str, AttributeValue)>,
@@ -26,7 +28,7 @@ struct Condition {
 
 impl Condition {
     /// The item does not exist yet.
-    fn absent() -> Self {
+    pub fn absent() -> Self {
         Condition {
             expression: "attribute_not_exists(#pk)",
             names: &[("#pk", PK)],
@@ -34,8 +36,17 @@ impl Condition {
         }
     }
 
+    /// The item exists.
+    pub fn present() -> Self {
+        Condition {
+            expression: "attribute_exists(#pk)",
+            names: &[("#pk", PK)],
+            values: Vec::new(),
+        }
+    }
+
     /// The stored item is still at the version the caller read (fails too if it is gone).
-    fn at_version(version: u64) -> Self {
+    pub fn at_version(version: u64) -> Self {
         Condition {
             expression: "#version = :version",
             names: &[("#version", VERSION)],
@@ -62,19 +73,44 @@ impl Condition {
     }
 }
 
-fn build_failed(e: impl std::fmt::Display) -> StoreError {
+pub fn build_failed(e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(format!("cannot build a transaction item: {e}"))
 }
 
-/// The items of one transaction and what each is for.
-pub struct Tx {
-    table: String,
-    pub items: Vec<TransactWriteItem>,
-    pub roles: Vec<Role>,
+/// An update expression with exactly the names and values it uses.
+pub struct UpdateExpr {
+    pub expression: String,
+    pub names: Vec<(&'static str, &'static str)>,
+    pub values: Vec<(&'static str, AttributeValue)>,
 }
 
-impl Tx {
-    fn new(table: &str) -> Self {
+/// The items of one transaction and what each is for (`R`: the caller's vocabulary of roles,
+/// read back item by item when DynamoDB cancels the transaction).
+pub struct Tx<R = Role> {
+    table: String,
+    pub items: Vec<TransactWriteItem>,
+    pub roles: Vec<R>,
+}
+
+impl<R> Tx<R> {
+    /// Record the change in the audit trail, in this same transaction (its key is unique, so it
+    /// needs no condition).
+    pub fn audit(
+        &mut self,
+        role: R,
+        tenant: &TenantId,
+        record: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let expires_at = audit::expiry_epoch_seconds();
+        self.put(
+            role,
+            item::audit_item(tenant, record, expires_at)?,
+            None,
+            false,
+        )
+    }
+
+    pub fn new(table: &str) -> Self {
         Tx {
             table: table.to_owned(),
             items: Vec::with_capacity(6),
@@ -82,18 +118,34 @@ impl Tx {
         }
     }
 
-    fn put(&mut self, role: Role, item: Item, c: Condition) -> Result<(), StoreError> {
-        let mut b = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(c.expression);
-        for (k, v) in c.names {
-            b = b.expression_attribute_names(*k, *v);
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Put `item`. With `c`, on that condition; `return_old` asks DynamoDB to return the stored
+    /// item when the condition fails (to tell a changed item from a missing one).
+    pub fn put(
+        &mut self,
+        role: R,
+        item: Item,
+        c: Option<Condition>,
+        return_old: bool,
+    ) -> Result<(), StoreError> {
+        let mut b = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some(c) = c {
+            b = b.condition_expression(c.expression);
+            for (k, v) in c.names {
+                b = b.expression_attribute_names(*k, *v);
+            }
+            for (k, v) in c.values {
+                b = b.expression_attribute_values(k, v);
+            }
         }
-        for (k, v) in c.values {
-            b = b.expression_attribute_values(k, v);
-        }
-        if role == Role::StoredUser {
+        if return_old {
             b = b.return_values_on_condition_check_failure(
                 ReturnValuesOnConditionCheckFailure::AllOld,
             );
@@ -105,18 +157,26 @@ impl Tx {
         Ok(())
     }
 
-    fn delete(&mut self, role: Role, key: &Key, c: Condition) -> Result<(), StoreError> {
+    pub fn delete(
+        &mut self,
+        role: R,
+        key: &Key,
+        c: Option<Condition>,
+        return_old: bool,
+    ) -> Result<(), StoreError> {
         let mut b = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key.to_attrs()))
-            .condition_expression(c.expression);
-        for (k, v) in c.names {
-            b = b.expression_attribute_names(*k, *v);
+            .set_key(Some(key.to_attrs()));
+        if let Some(c) = c {
+            b = b.condition_expression(c.expression);
+            for (k, v) in c.names {
+                b = b.expression_attribute_names(*k, *v);
+            }
+            for (k, v) in c.values {
+                b = b.expression_attribute_values(k, v);
+            }
         }
-        for (k, v) in c.values {
-            b = b.expression_attribute_values(k, v);
-        }
-        if role == Role::StoredUser {
+        if return_old {
             b = b.return_values_on_condition_check_failure(
                 ReturnValuesOnConditionCheckFailure::AllOld,
             );
@@ -128,30 +188,97 @@ impl Tx {
         Ok(())
     }
 
-    /// Record the change in the audit trail, in this same transaction.
-    fn audit(&mut self, tenant: &TenantId, record: &AuditRecord) -> Result<(), StoreError> {
-        let expires_at = audit::expiry_epoch_seconds();
-        self.put(
-            Role::AuditRecord,
-            item::audit_item(tenant, record, expires_at)?,
-            Condition::absent(),
-        )
-    }
-
-    /// Add `delta` to the tenant's user count (`ADD` creates the counter on first use).
-    fn count_users(&mut self, tenant: &TenantId, delta: i64) -> Result<(), StoreError> {
-        let update = Update::builder()
+    /// Update `key` by `u` on condition `c`. The names of `c` and `u` must not clash with
+    /// different meanings (they share one map).
+    pub fn update(
+        &mut self,
+        role: R,
+        key: &Key,
+        u: UpdateExpr,
+        c: Option<Condition>,
+        return_old: bool,
+    ) -> Result<(), StoreError> {
+        let mut b = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(keys::counter(tenant).to_attrs()))
-            .update_expression("ADD #users :delta")
-            .expression_attribute_names("#users", USERS)
-            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
-            .build()
-            .map_err(build_failed)?;
+            .set_key(Some(key.to_attrs()))
+            .update_expression(u.expression);
+        for (k, v) in u.names {
+            b = b.expression_attribute_names(k, v);
+        }
+        for (k, v) in u.values {
+            b = b.expression_attribute_values(k, v);
+        }
+        if let Some(c) = c {
+            b = b.condition_expression(c.expression);
+            for (k, v) in c.names {
+                b = b.expression_attribute_names(*k, *v);
+            }
+            for (k, v) in c.values {
+                b = b.expression_attribute_values(k, v);
+            }
+        }
+        if return_old {
+            b = b.return_values_on_condition_check_failure(
+                ReturnValuesOnConditionCheckFailure::AllOld,
+            );
+        }
+        let update = b.build().map_err(build_failed)?;
         self.items
             .push(TransactWriteItem::builder().update(update).build());
-        self.roles.push(Role::Counter);
+        self.roles.push(role);
         Ok(())
+    }
+
+    /// Require `c` of `key` without writing it.
+    pub fn check(&mut self, role: R, key: &Key, c: Condition) -> Result<(), StoreError> {
+        let mut b = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.to_attrs()))
+            .condition_expression(c.expression);
+        for (k, v) in c.names {
+            b = b.expression_attribute_names(*k, *v);
+        }
+        for (k, v) in c.values {
+            b = b.expression_attribute_values(k, v);
+        }
+        let check = b.build().map_err(build_failed)?;
+        self.items
+            .push(TransactWriteItem::builder().condition_check(check).build());
+        self.roles.push(role);
+        Ok(())
+    }
+
+    /// Add `delta` to the counter attribute `attr` of the tenant's counter item (`ADD` creates
+    /// the counter on first use).
+    pub fn count(
+        &mut self,
+        role: R,
+        tenant: &TenantId,
+        attr: &'static str,
+        delta: i64,
+    ) -> Result<(), StoreError> {
+        let u = UpdateExpr {
+            expression: "ADD #n :delta".to_owned(),
+            names: vec![("#n", attr)],
+            values: vec![(":delta", AttributeValue::N(delta.to_string()))],
+        };
+        self.update(role, &keys::counter(tenant), u, None, false)
+    }
+}
+
+impl Tx<Role> {
+    fn put_user(&mut self, role: Role, item: Item, c: Condition) -> Result<(), StoreError> {
+        let return_old = role == Role::StoredUser;
+        self.put(role, item, Some(c), return_old)
+    }
+
+    fn delete_user_item(&mut self, role: Role, key: &Key, c: Condition) -> Result<(), StoreError> {
+        let return_old = role == Role::StoredUser;
+        self.delete(role, key, Some(c), return_old)
+    }
+
+    fn count_users(&mut self, tenant: &TenantId, delta: i64) -> Result<(), StoreError> {
+        self.count(Role::Counter, tenant, USERS, delta)
     }
 
     fn claim(
@@ -165,7 +292,7 @@ impl Tx {
             UniqueAttr::UserName => GuardKind::UserName,
             UniqueAttr::ExternalId => GuardKind::ExternalId,
         };
-        self.put(
+        self.put_user(
             Role::NewGuard(attr),
             item::guard_item(kind, key, user_id)?,
             c,
@@ -175,8 +302,8 @@ impl Tx {
 
 /// Create: the user and its guards must not exist; the count goes up.
 pub fn create(table: &str, tenant: &TenantId, user: &Resource) -> Result<Tx, StoreError> {
-    let mut tx = Tx::new(table);
-    tx.put(
+    let mut tx: Tx = Tx::new(table);
+    tx.put_user(
         Role::NewUser,
         item::user_item(tenant, user)?,
         Condition::absent(),
@@ -188,16 +315,14 @@ pub fn create(table: &str, tenant: &TenantId, user: &Resource) -> Result<Tx, Sto
         tx.claim(UniqueAttr::ExternalId, &key, &user.id, Condition::absent())?;
     }
     tx.count_users(tenant, 1)?;
-    tx.audit(
-        tenant,
-        &AuditRecord::new(
-            tenant.as_str(),
-            "User",
-            &user.id,
-            None,
-            Some(&user.attributes),
-        ),
-    )?;
+    let record = AuditRecord::new(
+        tenant.as_str(),
+        "User",
+        &user.id,
+        None,
+        Some(&user.attributes),
+    );
+    tx.audit(Role::AuditRecord, tenant, &record)?;
     Ok(tx)
 }
 
@@ -209,9 +334,9 @@ pub fn update(
     current: &Resource,
     next: &Resource,
 ) -> Result<Tx, StoreError> {
-    let mut tx = Tx::new(table);
+    let mut tx: Tx = Tx::new(table);
     let id = &current.id;
-    tx.put(
+    tx.put_user(
         Role::StoredUser,
         item::user_item(tenant, next)?,
         Condition::at_version(current.version),
@@ -225,7 +350,7 @@ pub fn update(
             Condition::free_or_owned_by(id),
         )?;
         let old = keys::user_name_guard(tenant, current.user_name());
-        tx.delete(Role::OldGuard, &old, Condition::owned_by(id))?;
+        tx.delete_user_item(Role::OldGuard, &old, Condition::owned_by(id))?;
     }
     if current.external_id() != next.external_id() {
         if let Some(new) = next.external_id() {
@@ -239,7 +364,7 @@ pub fn update(
         }
         if let Some(old) = current.external_id() {
             let key = keys::external_id_guard(tenant, old);
-            tx.delete(Role::OldGuard, &key, Condition::owned_by(id))?;
+            tx.delete_user_item(Role::OldGuard, &key, Condition::owned_by(id))?;
         }
     }
     let record = AuditRecord::new(
@@ -249,7 +374,7 @@ pub fn update(
         Some(&current.attributes),
         Some(&next.attributes),
     );
-    tx.audit(tenant, &record)?;
+    tx.audit(Role::AuditRecord, tenant, &record)?;
     Ok(tx)
 }
 
@@ -262,26 +387,24 @@ pub fn delete(
     deletion: &Deletion,
     expires_at: i64,
 ) -> Result<Tx, StoreError> {
-    let mut tx = Tx::new(table);
+    let mut tx: Tx = Tx::new(table);
     let id = &current.id;
-    tx.delete(
+    tx.delete_user_item(
         Role::StoredUser,
         &keys::user(tenant, id),
         Condition::at_version(current.version),
     )?;
     let name = keys::user_name_guard(tenant, current.user_name());
-    tx.delete(Role::OldGuard, &name, Condition::owned_by(id))?;
+    tx.delete_user_item(Role::OldGuard, &name, Condition::owned_by(id))?;
     if let Some(ext) = current.external_id() {
         let key = keys::external_id_guard(tenant, ext);
-        tx.delete(Role::OldGuard, &key, Condition::owned_by(id))?;
+        tx.delete_user_item(Role::OldGuard, &key, Condition::owned_by(id))?;
     }
     tx.count_users(tenant, -1)?;
     let record = item::deletion_item(tenant, current, deletion, expires_at)?;
-    tx.put(Role::DeletionRecord, record, Condition::absent())?;
-    tx.audit(
-        tenant,
-        &AuditRecord::new(tenant.as_str(), "User", id, Some(&current.attributes), None),
-    )?;
+    tx.put_user(Role::DeletionRecord, record, Condition::absent())?;
+    let record = AuditRecord::new(tenant.as_str(), "User", id, Some(&current.attributes), None);
+    tx.audit(Role::AuditRecord, tenant, &record)?;
     Ok(tx)
 }
 

@@ -1,0 +1,179 @@
+//! Batched reads and deletes: `BatchGetItem` (at most 100 keys a call) and `BatchWriteItem`
+//! (at most 25 deletes a call), with DynamoDB's "unprocessed" remainders sent again.
+//!
+//! DynamoDB may leave part of a batch unprocessed (throttling, or a 16 MB response limit) and
+//! says which: those keys are sent again after a short pause. A round that processes nothing
+//! counts against [`STALLED_ROUNDS`]; past it the store is unavailable (503), never partially
+//! answered.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
+use tokio::task::JoinSet;
+
+use super::errors::sdk_error;
+use super::item::Item;
+use super::keys::{Key, PK, SK};
+use super::DynamoStore;
+use crate::store::StoreError;
+
+/// Keys per `BatchGetItem` (DynamoDB's limit).
+pub const GET_BATCH: usize = 100;
+/// Deletes per `BatchWriteItem` (DynamoDB's limit).
+pub const WRITE_BATCH: usize = 25;
+/// Rounds in a row that may make no progress before giving up.
+const STALLED_ROUNDS: u32 = 5;
+/// `BatchWriteItem` calls of one clean-up in flight at once.
+const DELETES_IN_FLIGHT: usize = 8;
+
+/// What to read of each item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projection {
+    /// The whole item.
+    All,
+    /// Only `pk` and `sk`: enough to learn which keys exist.
+    Keys,
+}
+
+async fn pause(round: u32) {
+    let mut b = [0u8; 1];
+    let jitter = getrandom::fill(&mut b).map_or(5, |_| u64::from(b[0] % 20));
+    tokio::time::sleep(Duration::from_millis(20 * (1 << round.min(5)) + jitter)).await;
+}
+
+impl DynamoStore {
+    /// The items that exist among `keys` (duplicates are read once), in no particular order.
+    /// Strongly consistent. ceil(keys / 100) calls when nothing is left unprocessed.
+    pub(crate) async fn batch_get(
+        &self,
+        keys: &[Key],
+        projection: Projection,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut seen = HashSet::new();
+        let unique: Vec<&Key> = keys.iter().filter(|k| seen.insert(*k)).collect();
+        let mut out = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(GET_BATCH) {
+            let mut pending: Vec<Item> = chunk.iter().map(|k| k.to_attrs()).collect();
+            let mut stalled = 0;
+            while !pending.is_empty() {
+                let mut request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true);
+                if projection == Projection::Keys {
+                    request = request
+                        .projection_expression("#pk, #sk")
+                        .expression_attribute_names("#pk", PK)
+                        .expression_attribute_names("#sk", SK);
+                }
+                let request = request
+                    .build()
+                    .map_err(|e| StoreError::Internal(format!("BatchGetItem request: {e}")))?;
+                let got = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("BatchGetItem", e))?;
+                let items = got
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default();
+                let progressed = !items.is_empty();
+                out.extend(items);
+                pending = got
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                stalled = if progressed { 0 } else { stalled + 1 };
+                if stalled >= STALLED_ROUNDS {
+                    return Err(StoreError::Unavailable(format!(
+                        "BatchGetItem left {} keys unprocessed {STALLED_ROUNDS} times",
+                        pending.len()
+                    )));
+                }
+                pause(stalled).await;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Delete `keys` (idempotent: a missing item is no error), 25 per call, up to
+    /// [`DELETES_IN_FLIGHT`] calls at a time (a 50,000-member group is 100,000 items: 4,000
+    /// calls, which must fit in a Lambda's time).
+    pub(crate) async fn batch_delete(&self, keys: &[Key]) -> Result<(), StoreError> {
+        let mut seen = HashSet::new();
+        let unique: Vec<&Key> = keys.iter().filter(|k| seen.insert(*k)).collect();
+        let mut running = JoinSet::new();
+        for chunk in unique.chunks(WRITE_BATCH) {
+            let requests = chunk
+                .iter()
+                .map(|k| {
+                    DeleteRequest::builder()
+                        .set_key(Some(k.to_attrs()))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| StoreError::Internal(format!("BatchWriteItem request: {e}")))?;
+            if running.len() >= DELETES_IN_FLIGHT {
+                finished(running.join_next().await)?;
+            }
+            running.spawn(self.clone().write_batch(requests));
+        }
+        while let Some(done) = running.join_next().await {
+            finished(Some(done))?;
+        }
+        Ok(())
+    }
+
+    /// One `BatchWriteItem`, with its unprocessed remainder sent again.
+    async fn write_batch(self, mut pending: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let mut stalled = 0;
+        while !pending.is_empty() {
+            let sent = pending.len();
+            let out = self
+                .client
+                .batch_write_item()
+                .set_request_items(Some(HashMap::from([(
+                    self.table.clone(),
+                    std::mem::take(&mut pending),
+                )])))
+                .send()
+                .await
+                .map_err(|e| sdk_error("BatchWriteItem", e))?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+            stalled = if pending.len() < sent { 0 } else { stalled + 1 };
+            if stalled >= STALLED_ROUNDS {
+                return Err(StoreError::Unavailable(format!(
+                    "BatchWriteItem left {} deletes unprocessed {STALLED_ROUNDS} times",
+                    pending.len()
+                )));
+            }
+            pause(stalled).await;
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of one spawned batch (a panic in it is an internal error, not a crash).
+fn finished(
+    done: Option<Result<Result<(), StoreError>, tokio::task::JoinError>>,
+) -> Result<(), StoreError> {
+    match done {
+        None | Some(Ok(Ok(()))) => Ok(()),
+        Some(Ok(Err(e))) => Err(e),
+        Some(Err(e)) => Err(StoreError::Internal(format!("a batch delete failed: {e}"))),
+    }
+}

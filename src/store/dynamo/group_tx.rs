@@ -1,0 +1,517 @@
+//! The transactions of group writes: which items a chunk of membership changes touches, on which
+//! conditions, and what each item is for ([`Part`]) so that a cancellation can be read item by
+//! item.
+//!
+//! A chunk is at most [`MAX_TX_ITEMS`] items: the group item (created, or updated on condition
+//! of its version, which it bumps), its companions (displayName entry, counter, deletion record)
+//! and the membership changes: an add is three items (the group -> member item, put only if
+//! absent; the member -> group item; a check that the member exists as the kind given), a
+//! removal two (the group -> member item, deleted only if present; the member -> group item).
+//! The conditions make every change count exactly once: an add of a member that is already in,
+//! or a removal of one that is not, fails its condition and is dropped from the chunk, which is
+//! then sent again (see `members.rs`).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::group_item::{
+    self, display_name_entry_item, display_name_of, ATTRS, GROUPS, LAST_MODIFIED, MEMBER_COUNT,
+};
+use super::item::VERSION;
+use super::keys::{self, Key};
+use super::tx::{Condition, Tx, UpdateExpr};
+use crate::audit::AuditRecord;
+use crate::scim::members::{Member, MemberKind};
+use crate::scim::resource::{fold_user_name, Resource};
+use crate::store::StoreError;
+use crate::tenant::TenantId;
+
+/// DynamoDB's limit of items in one `TransactWriteItems`.
+pub const MAX_TX_ITEMS: usize = 100;
+
+/// What one item of a group transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The group item: put if absent (create), or updated if still at the version given. Its
+    /// failed condition returns the stored item, if any.
+    Group,
+    /// An item written along with the group whose condition cannot fail in a correct store
+    /// (displayName entries, the counter, a deletion record put if absent).
+    Companion,
+    /// The group -> member item of change `i`: put if absent (add) or deleted if present
+    /// (removal).
+    Membership(usize),
+    /// The member -> group item of change `i` (unconditional: it mirrors the other).
+    Reverse(usize),
+    /// The check that the member of add `i` exists, as the kind it was given.
+    MemberExists(usize),
+    /// The version bump of parent group `i` when a deleted resource leaves it (cascades).
+    Bump(usize),
+}
+
+/// One membership change of a chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Add(Member),
+    Remove(String),
+}
+
+impl Change {
+    pub fn id(&self) -> &str {
+        match self {
+            Change::Add(m) => &m.value,
+            Change::Remove(id) => id,
+        }
+    }
+
+    /// Items the change takes in a transaction.
+    pub fn items(&self) -> usize {
+        match self {
+            Change::Add(_) => 3,
+            Change::Remove(_) => 2,
+        }
+    }
+
+    /// What the change does to the group's member count.
+    fn delta(&self) -> i64 {
+        match self {
+            Change::Add(_) => 1,
+            Change::Remove(_) => -1,
+        }
+    }
+}
+
+/// The key of the resource a member id names, as the kind given.
+fn resource_key(tenant: &TenantId, member: &Member) -> Key {
+    match member.kind {
+        MemberKind::User => keys::user(tenant, &member.value),
+        MemberKind::Group => keys::group(tenant, &member.value),
+    }
+}
+
+/// How a chunk treats the group item.
+pub enum Head<'a> {
+    /// Create the group (and its displayName entry, and count it) with the chunk's members.
+    Create { group: &'a Resource },
+    /// Update the group from `version` to `version + 1`; with `attributes`, replace them too
+    /// (moving the displayName entry from `old`'s name when the folded name changes).
+    Update {
+        version: u64,
+        last_modified: &'a str,
+        attributes: Option<Attributes<'a>>,
+    },
+}
+
+/// An attribute change of an update chunk.
+#[derive(Clone, Copy)]
+pub struct Attributes<'a> {
+    /// The group as stored at the version the chunk is conditioned on.
+    pub old: &'a Resource,
+    /// The new group (its attributes; id and timestamps as `old` + the chunk's).
+    pub new: &'a Resource,
+}
+
+/// The transaction of one chunk: `head` for the group item, then `changes` in order.
+pub fn chunk(
+    table: &str,
+    tenant: &TenantId,
+    group_id: &str,
+    head: &Head<'_>,
+    changes: &[Change],
+) -> Result<Tx<Part>, StoreError> {
+    let mut tx = Tx::new(table);
+    let delta: i64 = changes.iter().map(Change::delta).sum();
+    match head {
+        Head::Create { group } => {
+            tx.put(
+                Part::Group,
+                group_item::group_item(tenant, group, delta)?,
+                Some(Condition::absent()),
+                false,
+            )?;
+            let entry = keys::display_name_entry(tenant, display_name_of(group), &group.id);
+            tx.put(
+                Part::Companion,
+                display_name_entry_item(&entry, &group.id)?,
+                None,
+                false,
+            )?;
+            tx.count(Part::Companion, tenant, GROUPS, 1)?;
+        }
+        Head::Update {
+            version,
+            last_modified,
+            attributes,
+        } => {
+            let attrs = match attributes {
+                Some(a) => Some(group_item::group_attrs(tenant, a.old, &a.new.attributes)?),
+                None => None,
+            };
+            tx.update(
+                Part::Group,
+                &keys::group(tenant, group_id),
+                bump(*version, last_modified, attrs, delta),
+                Some(Condition::at_version(*version)),
+                true,
+            )?;
+            if let Some(a) = attributes {
+                let (old, new) = (display_name_of(a.old), display_name_of(a.new));
+                if fold_user_name(old) != fold_user_name(new) {
+                    tx.delete(
+                        Part::Companion,
+                        &keys::display_name_entry(tenant, old, group_id),
+                        None,
+                        false,
+                    )?;
+                    let entry = keys::display_name_entry(tenant, new, group_id);
+                    tx.put(
+                        Part::Companion,
+                        display_name_entry_item(&entry, group_id)?,
+                        None,
+                        false,
+                    )?;
+                }
+            }
+        }
+    }
+    for (i, change) in changes.iter().enumerate() {
+        match change {
+            Change::Add(m) => {
+                tx.put(
+                    Part::Membership(i),
+                    group_item::member_item(tenant, group_id, m)?,
+                    Some(Condition::absent()),
+                    false,
+                )?;
+                tx.put(
+                    Part::Reverse(i),
+                    group_item::member_of_item(tenant, group_id, m)?,
+                    None,
+                    false,
+                )?;
+                tx.check(
+                    Part::MemberExists(i),
+                    &resource_key(tenant, m),
+                    Condition::present(),
+                )?;
+            }
+            Change::Remove(id) => {
+                tx.delete(
+                    Part::Membership(i),
+                    &keys::member(tenant, group_id, id),
+                    Some(Condition::present()),
+                    false,
+                )?;
+                tx.delete(
+                    Part::Reverse(i),
+                    &keys::member_of(tenant, id, group_id),
+                    None,
+                    false,
+                )?;
+            }
+        }
+    }
+    // The audit record of this chunk: attribute changes by name, and `members` when it moves
+    // members (a large change is several chunks, each recorded).
+    let mut record = match head {
+        Head::Create { group } => AuditRecord::new(
+            tenant.as_str(),
+            "Group",
+            group_id,
+            None,
+            Some(&group.attributes),
+        ),
+        Head::Update {
+            attributes: Some(a),
+            ..
+        } => AuditRecord::new(
+            tenant.as_str(),
+            "Group",
+            group_id,
+            Some(&a.old.attributes),
+            Some(&a.new.attributes),
+        ),
+        Head::Update {
+            attributes: None, ..
+        } => AuditRecord::membership(tenant.as_str(), group_id),
+    };
+    if !changes.is_empty() && !record.changed.iter().any(|c| c == "members") {
+        record.changed.push("members".into());
+        record.changed.sort();
+    }
+    tx.audit(Part::Companion, tenant, &record)?;
+    Ok(tx)
+}
+
+/// How many items `head` takes in a chunk (with the chunk's audit record).
+pub fn head_items(head: &Head<'_>) -> usize {
+    1 + match head {
+        Head::Create { .. } => 3,
+        Head::Update {
+            attributes: Some(a),
+            ..
+        } if fold_user_name(display_name_of(a.old)) != fold_user_name(display_name_of(a.new)) => 3,
+        Head::Update { .. } => 1,
+    }
+}
+
+/// `SET version = :next, last_modified = :lm [, attrs = :attrs] [ADD member_count :delta]`.
+fn bump(
+    version: u64,
+    last_modified: &str,
+    attrs: Option<AttributeValue>,
+    delta: i64,
+) -> UpdateExpr {
+    let mut expression = "SET #version = :next, #lm = :lm".to_owned();
+    let mut names = vec![("#version", VERSION), ("#lm", LAST_MODIFIED)];
+    let mut values = vec![
+        (
+            ":next",
+            AttributeValue::N(version.saturating_add(1).to_string()),
+        ),
+        (":lm", AttributeValue::S(last_modified.to_owned())),
+    ];
+    if let Some(a) = attrs {
+        expression.push_str(", #attrs = :attrs");
+        names.push(("#attrs", ATTRS));
+        values.push((":attrs", a));
+    }
+    if delta != 0 {
+        expression.push_str(" ADD #mc :delta");
+        names.push(("#mc", MEMBER_COUNT));
+        values.push((":delta", AttributeValue::N(delta.to_string())));
+    }
+    UpdateExpr {
+        expression,
+        names,
+        values,
+    }
+}
+
+/// Delete: the group must still be at `current.version` (its failed condition returns the stored
+/// group, to tell `VersionConflict` from `NotFound`); its look-up entry goes, the count goes
+/// down and `record` (the deletion record) is written. Memberships follow (`cascade.rs`).
+pub fn delete(
+    table: &str,
+    tenant: &TenantId,
+    current: &Resource,
+    record: super::item::Item,
+) -> Result<Tx<Part>, StoreError> {
+    let mut tx = Tx::new(table);
+    tx.delete(
+        Part::Group,
+        &keys::group(tenant, &current.id),
+        Some(Condition::at_version(current.version)),
+        true,
+    )?;
+    tx.delete(
+        Part::Companion,
+        &keys::display_name_entry(tenant, display_name_of(current), &current.id),
+        None,
+        false,
+    )?;
+    tx.count(Part::Companion, tenant, GROUPS, -1)?;
+    tx.put(Part::Companion, record, Some(Condition::absent()), false)?;
+    let audit = AuditRecord::new(
+        tenant.as_str(),
+        "Group",
+        &current.id,
+        Some(&current.attributes),
+        None,
+    );
+    tx.audit(Part::Companion, tenant, &audit)?;
+    Ok(tx)
+}
+
+/// The transaction that removes `member_id` from each of `groups` (a deleted user or group
+/// leaving its parents): per group, its group -> member item (if present), its member -> group
+/// item, and a version bump of the group (if it still exists). `bump` says, per group, whether
+/// to bump it (a group deleted meanwhile is not).
+pub fn leave(
+    table: &str,
+    tenant: &TenantId,
+    member_id: &str,
+    groups: &[Leave],
+    last_modified: &str,
+) -> Result<Tx<Part>, StoreError> {
+    let mut tx = Tx::new(table);
+    for (i, g) in groups.iter().enumerate() {
+        if g.membership {
+            tx.delete(
+                Part::Membership(i),
+                &keys::member(tenant, &g.group_id, member_id),
+                Some(Condition::present()),
+                false,
+            )?;
+        }
+        tx.delete(
+            Part::Reverse(i),
+            &keys::member_of(tenant, member_id, &g.group_id),
+            None,
+            false,
+        )?;
+        if g.bump {
+            let u = UpdateExpr {
+                expression: "SET #lm = :lm ADD #version :one, #mc :minus".to_owned(),
+                names: vec![
+                    ("#lm", LAST_MODIFIED),
+                    ("#version", VERSION),
+                    ("#mc", MEMBER_COUNT),
+                ],
+                values: vec![
+                    (":lm", AttributeValue::S(last_modified.to_owned())),
+                    (":one", AttributeValue::N("1".into())),
+                    (":minus", AttributeValue::N("-1".into())),
+                ],
+            };
+            tx.update(
+                Part::Bump(i),
+                &keys::group(tenant, &g.group_id),
+                u,
+                Some(Condition::present()),
+                false,
+            )?;
+        }
+    }
+    Ok(tx)
+}
+
+/// One parent group a deleted resource leaves, and which of its items are still to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leave {
+    pub group_id: String,
+    /// The group -> member item is (believed) still there: delete it, and count it.
+    pub membership: bool,
+    /// The group still exists: bump its version (only with `membership`: a group that did not
+    /// lose the member does not change).
+    pub bump: bool,
+}
+
+impl Leave {
+    pub fn items(&self) -> usize {
+        1 + usize::from(self.membership) + usize::from(self.bump)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn group(name: &str) -> Resource {
+        Resource {
+            id: "g1".into(),
+            version: 3,
+            created: "c".into(),
+            last_modified: "m".into(),
+            attributes: json!({"displayName": name}).as_object().cloned().unwrap(),
+        }
+    }
+
+    fn user(id: &str) -> Member {
+        Member {
+            value: id.into(),
+            kind: MemberKind::User,
+            display: None,
+        }
+    }
+
+    #[test]
+    fn chunks_touch_exactly_the_items_they_must() {
+        let t = TenantId::parse("acme").unwrap();
+        let g = group("Admins");
+        let create = chunk(
+            "tbl",
+            &t,
+            "g1",
+            &Head::Create { group: &g },
+            &[Change::Add(user("u1"))],
+        )
+        .unwrap();
+        use Part::*;
+        assert_eq!(
+            create.roles,
+            vec![
+                Group,
+                Companion,
+                Companion,
+                Membership(0),
+                Reverse(0),
+                MemberExists(0),
+                Companion
+            ]
+        );
+        let head = Head::Update {
+            version: 3,
+            last_modified: "now",
+            attributes: None,
+        };
+        let changes = [Change::Remove("u2".into()), Change::Add(user("u3"))];
+        let update = chunk("tbl", &t, "g1", &head, &changes).unwrap();
+        assert_eq!(
+            update.roles,
+            vec![
+                Group,
+                Membership(0),
+                Reverse(0),
+                Membership(1),
+                Reverse(1),
+                MemberExists(1),
+                Companion
+            ]
+        );
+        assert_eq!(head_items(&head) + 5, update.len());
+        // A rename moves the look-up entry; a change of case does not.
+        let renamed = group("Sales");
+        let head = Head::Update {
+            version: 3,
+            last_modified: "now",
+            attributes: Some(Attributes {
+                old: &g,
+                new: &renamed,
+            }),
+        };
+        assert_eq!(
+            chunk("tbl", &t, "g1", &head, &[]).unwrap().roles,
+            vec![Group, Companion, Companion, Companion]
+        );
+        assert_eq!(head_items(&head), 4);
+        let recased = group("ADMINS");
+        let head = Head::Update {
+            version: 3,
+            last_modified: "now",
+            attributes: Some(Attributes {
+                old: &g,
+                new: &recased,
+            }),
+        };
+        assert_eq!(
+            chunk("tbl", &t, "g1", &head, &[]).unwrap().roles,
+            vec![Group, Companion]
+        );
+        assert_eq!(head_items(&head), 2);
+    }
+
+    #[test]
+    fn leaving_writes_only_what_is_left_to_write() {
+        let t = TenantId::parse("acme").unwrap();
+        let groups = [
+            Leave {
+                group_id: "a".into(),
+                membership: true,
+                bump: true,
+            },
+            Leave {
+                group_id: "b".into(),
+                membership: false,
+                bump: false,
+            },
+        ];
+        let tx = leave("tbl", &t, "u1", &groups, "now").unwrap();
+        use Part::*;
+        assert_eq!(
+            tx.roles,
+            vec![Membership(0), Reverse(0), Bump(0), Reverse(1)]
+        );
+        assert_eq!(groups[0].items() + groups[1].items(), tx.len());
+    }
+}

@@ -1,0 +1,386 @@
+//! Writing a group's changes in chunks of at most 100 items (see `group_tx.rs` for what a chunk
+//! holds), each chunk conditioned on the version the previous one left and bumping it.
+//!
+//! DynamoDB returns nothing from a transaction, so the version a chunk leaves is known only from
+//! the version it was conditioned on. That version comes from `expected_version`, else from the
+//! caller's read (`GroupUpdate::current`), else from one GetItem. When the group moved on
+//! meanwhile, the failed condition returns the stored group: an update that had no
+//! `expected_version` continues from it (its adds and removals are idempotent), one that had
+//! fails with `VersionConflict` (chunks already written stay, as the port's contract says).
+//!
+//! Membership conditions make each change count once: a chunk whose add meets a member already
+//! in, or whose removal meets one already out, is cancelled; the change is dropped and the chunk
+//! sent again. An add whose member does not exist (or not as the kind given) is resolved with
+//! one BatchGetItem and dropped or corrected. So a chunk takes one transaction when the caller's
+//! view was right, which the service makes likely by diffing against `members_among` first.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use super::errors::{classify, Cancelled};
+use super::group_item::group_from_item;
+use super::group_tx::{self, head_items, Attributes, Change, Head, Part, MAX_TX_ITEMS};
+use super::{DynamoStore, Rejected};
+use crate::scim::members::Member;
+use crate::scim::resource::Resource;
+use crate::store::cursor::plausible_id;
+use crate::store::{GroupUpdate, StoreError};
+use crate::tenant::TenantId;
+
+/// How often an update without `expected_version` starts again from a group that another writer
+/// moved on, before answering 503. Every membership write bumps the group's version, so
+/// concurrent writers of one group take turns; each turn costs one transaction.
+const MAX_REBASES: u32 = 32;
+
+/// What became of one chunk.
+enum Sent {
+    Written,
+    /// Every change was dropped (already done) and there was nothing else to write.
+    Nothing,
+    /// The group item's condition failed: the stored group, or `None` if there is none.
+    GroupRefused(Option<Resource>),
+}
+
+/// The changes of `update` in the order they are written: removals, then additions. Duplicates,
+/// the group itself and ids no store could hold are left out; an id both removed and added ends
+/// up a member (as in the embedded store, which removes first).
+fn plan(group_id: &str, add: &[Member], remove: &[String]) -> VecDeque<Change> {
+    let added: HashSet<&str> = add.iter().map(|m| m.value.as_str()).collect();
+    let mut seen = HashSet::new();
+    let removals = remove
+        .iter()
+        .filter(|id| plausible_id(id) && !added.contains(id.as_str()))
+        .filter(|id| seen.insert(id.as_str()))
+        .map(|id| Change::Remove(id.clone()));
+    let mut out: VecDeque<Change> = removals.collect();
+    let mut seen_added = HashSet::new();
+    out.extend(
+        add.iter()
+            .filter(|m| m.value != group_id && plausible_id(&m.value))
+            .filter(|m| seen_added.insert(m.value.as_str()))
+            .map(|m| Change::Add(m.clone())),
+    );
+    out
+}
+
+/// The next changes that fit in `capacity` items.
+fn take(pending: &mut VecDeque<Change>, capacity: usize) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    while let Some(next) = pending.front() {
+        if used + next.items() > capacity {
+            break;
+        }
+        used += next.items();
+        out.extend(pending.pop_front());
+    }
+    out
+}
+
+async fn pause(round: u32) {
+    let mut b = [0u8; 1];
+    let jitter = getrandom::fill(&mut b).map_or(5, |_| u64::from(b[0] % 16));
+    tokio::time::sleep(Duration::from_millis(5 * u64::from(round.min(8)) + jitter)).await;
+}
+
+impl DynamoStore {
+    /// `GroupStore::create_group`: the group, its look-up entry, the count and the first members
+    /// in one transaction; members that do not fit follow as membership chunks.
+    pub(super) async fn create_group_chunks(
+        &self,
+        tenant: &TenantId,
+        group: &Resource,
+        members: &[Member],
+    ) -> Result<u64, StoreError> {
+        let mut pending = plan(&group.id, members, &[]);
+        let head = Head::Create { group };
+        let mut first = take(&mut pending, MAX_TX_ITEMS - head_items(&head));
+        match self
+            .send_chunk(tenant, &group.id, &head, &mut first)
+            .await?
+        {
+            Sent::Written | Sent::Nothing => {}
+            Sent::GroupRefused(_) => {
+                return Err(StoreError::Internal(format!(
+                    "group id collision: {}",
+                    group.id
+                )))
+            }
+        }
+        if pending.is_empty() {
+            return Ok(group.version);
+        }
+        let rest: Vec<Member> = pending
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Add(m) => Some(m),
+                Change::Remove(_) => None,
+            })
+            .collect();
+        let update = GroupUpdate {
+            id: &group.id,
+            expected_version: None,
+            attributes: None,
+            add: &rest,
+            remove: &[],
+            last_modified: &group.last_modified,
+            current: Some(group),
+        };
+        self.apply_update(tenant, &update).await
+    }
+
+    /// `GroupStore::update_group`.
+    pub(super) async fn apply_update(
+        &self,
+        tenant: &TenantId,
+        u: &GroupUpdate<'_>,
+    ) -> Result<u64, StoreError> {
+        let mut pending = plan(u.id, u.add, u.remove);
+        if pending.is_empty() && u.attributes.is_none() {
+            return self.stored_version(tenant, u.id, u.expected_version).await;
+        }
+        // The group as stored at `version`, when known (needed to move the look-up entry).
+        let mut known: Option<Resource> = u
+            .current
+            .filter(|c| c.id == u.id && u.expected_version.is_none_or(|e| e == c.version))
+            .cloned();
+        let mut version = match (u.expected_version, &known) {
+            (Some(e), _) => e,
+            (None, Some(c)) => c.version,
+            (None, None) => {
+                let g = self.read_group(tenant, u.id).await?;
+                let v = g.version;
+                known = Some(g);
+                v
+            }
+        };
+        if u.attributes.is_some() && known.is_none() {
+            let g = self.read_group(tenant, u.id).await?;
+            if u.expected_version.is_some_and(|e| e != g.version) {
+                return Err(StoreError::VersionConflict);
+            }
+            version = g.version;
+            known = Some(g);
+        }
+        let mut attributes = u.attributes;
+        let mut wrote = false;
+        let mut rebases = 0;
+        while attributes.is_some() || !pending.is_empty() {
+            let renamed = match (attributes, &known) {
+                (Some(a), Some(old)) => Some(Resource {
+                    attributes: a.clone(),
+                    ..old.clone()
+                }),
+                (Some(_), None) => {
+                    return Err(StoreError::Internal(
+                        "an attribute change without the group it changes".into(),
+                    ))
+                }
+                (None, _) => None,
+            };
+            let head = Head::Update {
+                version,
+                last_modified: u.last_modified,
+                attributes: match (&known, &renamed) {
+                    (Some(old), Some(new)) => Some(Attributes { old, new }),
+                    _ => None,
+                },
+            };
+            let mut chunk = take(&mut pending, MAX_TX_ITEMS - head_items(&head));
+            match self.send_chunk(tenant, u.id, &head, &mut chunk).await? {
+                Sent::Written => {
+                    version += 1;
+                    wrote = true;
+                    attributes = None;
+                    if let Some(k) = known.as_mut() {
+                        if let Some(r) = renamed {
+                            k.attributes = r.attributes;
+                        }
+                        k.version = version;
+                    }
+                }
+                Sent::Nothing => attributes = None,
+                Sent::GroupRefused(None) => return Err(StoreError::NotFound),
+                Sent::GroupRefused(Some(stored)) => {
+                    if u.expected_version.is_some() {
+                        return Err(StoreError::VersionConflict);
+                    }
+                    rebases += 1;
+                    if rebases > MAX_REBASES {
+                        return Err(StoreError::Unavailable(format!(
+                            "group changed by other writers {MAX_REBASES} times during one update"
+                        )));
+                    }
+                    version = stored.version;
+                    known = Some(stored);
+                    for c in chunk.into_iter().rev() {
+                        pending.push_front(c);
+                    }
+                    pause(rebases).await;
+                }
+            }
+        }
+        if wrote {
+            Ok(version)
+        } else {
+            // Everything was already done: answer with the stored version, and refuse a stale
+            // `expected_version` as a write would have.
+            self.stored_version(tenant, u.id, u.expected_version).await
+        }
+    }
+
+    /// Send one chunk, dropping the changes DynamoDB says are already done and correcting or
+    /// dropping members that do not exist as given, until it commits, has nothing left, or the
+    /// group item's condition fails.
+    async fn send_chunk(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        head: &Head<'_>,
+        changes: &mut Vec<Change>,
+    ) -> Result<Sent, StoreError> {
+        // Each refused round drops or corrects at least one change (or ends the loop).
+        let rounds = changes.len() + 2;
+        for _ in 0..rounds {
+            if changes.is_empty()
+                && matches!(
+                    head,
+                    Head::Update {
+                        attributes: None,
+                        ..
+                    }
+                )
+            {
+                return Ok(Sent::Nothing);
+            }
+            let tx = group_tx::chunk(&self.table, tenant, group_id, head, changes)?;
+            let reasons = match self.send_tx(&tx.items).await {
+                Ok(()) => return Ok(Sent::Written),
+                Err(Rejected::Failed(e)) => return Err(e),
+                Err(Rejected::Cancelled(reasons)) => reasons,
+            };
+            let failed = match classify(&reasons) {
+                Cancelled::Conditions(failed) => failed,
+                Cancelled::Failed(e) => return Err(e),
+                Cancelled::Conflict => {
+                    return Err(StoreError::Unavailable("transaction conflict".into()))
+                }
+            };
+            let mut drop = HashSet::new();
+            let mut unresolved = Vec::new();
+            let mut group = None;
+            for (i, old) in failed {
+                match tx.roles.get(i) {
+                    Some(Part::Group) => {
+                        group = Some(old.map(group_from_item).transpose()?);
+                    }
+                    // Already in (add) or already out (removal).
+                    Some(Part::Membership(j)) => {
+                        drop.insert(*j);
+                    }
+                    Some(Part::MemberExists(j)) => unresolved.push(*j),
+                    other => {
+                        return Err(StoreError::Internal(format!(
+                            "unexpected condition failure on {other:?} of a group write"
+                        )))
+                    }
+                }
+            }
+            if !unresolved.is_empty() {
+                let ids: Vec<String> = unresolved
+                    .iter()
+                    .filter_map(|j| changes.get(*j))
+                    .map(|c| c.id().to_owned())
+                    .collect();
+                let kinds = self.resolve(tenant, &ids).await?;
+                for j in unresolved {
+                    if let Some(Change::Add(m)) = changes.get_mut(j) {
+                        match kinds.get(&m.value) {
+                            // Held by the other kind of resource: the store decides the type.
+                            Some(kind) if *kind != m.kind => m.kind = *kind,
+                            // Gone: as if deleted right after the write.
+                            _ => {
+                                drop.insert(j);
+                            }
+                        }
+                    }
+                }
+            }
+            let mut index = 0;
+            changes.retain(|_| {
+                let keep = !drop.contains(&index);
+                index += 1;
+                keep
+            });
+            if let Some(stored) = group {
+                return Ok(Sent::GroupRefused(stored));
+            }
+        }
+        Err(StoreError::Unavailable(
+            "a group write kept failing its conditions".into(),
+        ))
+    }
+
+    /// The group, or `NotFound`.
+    async fn read_group(&self, tenant: &TenantId, id: &str) -> Result<Resource, StoreError> {
+        use crate::store::GroupStore;
+        self.get_group(tenant, id)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The stored version, refusing a stale `expected` as a write would.
+    async fn stored_version(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let g = self.read_group(tenant, id).await?;
+        match expected {
+            Some(e) if e != g.version => Err(StoreError::VersionConflict),
+            _ => Ok(g.version),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::members::MemberKind;
+
+    fn m(id: &str) -> Member {
+        Member {
+            value: id.into(),
+            kind: MemberKind::User,
+            display: None,
+        }
+    }
+
+    #[test]
+    fn plans_drop_duplicates_self_and_impossible_ids() {
+        let add = [m("u1"), m("u1"), m("g"), m(""), m("u2")];
+        let remove = ["u3".to_owned(), "u3".to_owned(), "u2".to_owned()];
+        let p: Vec<Change> = plan("g", &add, &remove).into();
+        assert_eq!(
+            p,
+            vec![
+                Change::Remove("u3".into()),
+                Change::Add(m("u1")),
+                Change::Add(m("u2"))
+            ]
+        );
+    }
+
+    #[test]
+    fn chunks_fill_up_to_the_transaction_limit() {
+        let add: Vec<Member> = (0..100).map(|i| m(&format!("u{i}"))).collect();
+        let mut pending = plan("g", &add, &[]);
+        // 99 items after the group item: 33 adds of 3 items.
+        assert_eq!(take(&mut pending, MAX_TX_ITEMS - 1).len(), 33);
+        let remove: Vec<String> = (0..100).map(|i| format!("r{i}")).collect();
+        let mut pending = plan("g", &[], &remove);
+        assert_eq!(take(&mut pending, MAX_TX_ITEMS - 1).len(), 49);
+        assert_eq!(pending.len(), 51);
+    }
+}

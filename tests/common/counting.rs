@@ -1,0 +1,180 @@
+//! A decorator of our own store port that counts calls per method, to pin down how many store
+//! reads an operation costs. It wraps any `Store` (embedded or DynamoDB); it fakes nothing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use scim_server::scim::members::{GroupRef, Member, MemberKind};
+use scim_server::scim::resource::Resource;
+use scim_server::store::{
+    Deletion, GroupStore, GroupUpdate, MemberPage, Page, PageRequest, Store, StoreError, UserStore,
+};
+use scim_server::tenant::TenantId;
+
+pub struct CountingStore {
+    inner: Arc<dyn Store>,
+    calls: Mutex<BTreeMap<&'static str, usize>>,
+}
+
+impl CountingStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        CountingStore {
+            inner,
+            calls: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn hit(&self, name: &'static str) {
+        *self
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name)
+            .or_default() += 1;
+    }
+
+    /// The calls since the last `take`, by method name.
+    pub fn take(&self) -> BTreeMap<&'static str, usize> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+#[async_trait]
+impl UserStore for CountingStore {
+    async fn create_user(&self, tenant: &TenantId, user: &Resource) -> Result<(), StoreError> {
+        self.hit("create_user");
+        self.inner.create_user(tenant, user).await
+    }
+    async fn get_user(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError> {
+        self.hit("get_user");
+        self.inner.get_user(tenant, id).await
+    }
+    async fn find_user_by_user_name(
+        &self,
+        tenant: &TenantId,
+        user_name: &str,
+    ) -> Result<Option<Resource>, StoreError> {
+        self.hit("find_user_by_user_name");
+        self.inner.find_user_by_user_name(tenant, user_name).await
+    }
+    async fn find_user_by_external_id(
+        &self,
+        tenant: &TenantId,
+        external_id: &str,
+    ) -> Result<Option<Resource>, StoreError> {
+        self.hit("find_user_by_external_id");
+        self.inner
+            .find_user_by_external_id(tenant, external_id)
+            .await
+    }
+    async fn update_user(
+        &self,
+        tenant: &TenantId,
+        current: &Resource,
+        next: &Resource,
+    ) -> Result<(), StoreError> {
+        self.hit("update_user");
+        self.inner.update_user(tenant, current, next).await
+    }
+    async fn delete_user(
+        &self,
+        tenant: &TenantId,
+        current: &Resource,
+        deletion: &Deletion,
+    ) -> Result<(), StoreError> {
+        self.hit("delete_user");
+        self.inner.delete_user(tenant, current, deletion).await
+    }
+    async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
+        self.hit("list_users");
+        self.inner.list_users(tenant, page).await
+    }
+}
+
+#[async_trait]
+impl GroupStore for CountingStore {
+    async fn create_group(
+        &self,
+        tenant: &TenantId,
+        group: &Resource,
+        members: &[Member],
+    ) -> Result<u64, StoreError> {
+        self.hit("create_group");
+        self.inner.create_group(tenant, group, members).await
+    }
+    async fn get_group(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError> {
+        self.hit("get_group");
+        self.inner.get_group(tenant, id).await
+    }
+    async fn find_groups_by_display_name(
+        &self,
+        tenant: &TenantId,
+        display_name: &str,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.hit("find_groups_by_display_name");
+        self.inner
+            .find_groups_by_display_name(tenant, display_name, limit)
+            .await
+    }
+    async fn update_group(
+        &self,
+        tenant: &TenantId,
+        update: &GroupUpdate<'_>,
+    ) -> Result<u64, StoreError> {
+        self.hit("update_group");
+        self.inner.update_group(tenant, update).await
+    }
+    async fn delete_group(
+        &self,
+        tenant: &TenantId,
+        current: &Resource,
+        deletion: &Deletion,
+    ) -> Result<(), StoreError> {
+        self.hit("delete_group");
+        self.inner.delete_group(tenant, current, deletion).await
+    }
+    async fn list_groups(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
+        self.hit("list_groups");
+        self.inner.list_groups(tenant, page).await
+    }
+    async fn list_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<MemberPage, StoreError> {
+        self.hit("list_members");
+        self.inner
+            .list_members(tenant, group_id, cursor, limit)
+            .await
+    }
+    async fn members_among(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        ids: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        self.hit("members_among");
+        self.inner.members_among(tenant, group_id, ids).await
+    }
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        member_id: &str,
+    ) -> Result<Vec<GroupRef>, StoreError> {
+        self.hit("groups_of");
+        self.inner.groups_of(tenant, member_id).await
+    }
+    async fn resolve_members(
+        &self,
+        tenant: &TenantId,
+        ids: &[String],
+    ) -> Result<HashMap<String, MemberKind>, StoreError> {
+        self.hit("resolve_members");
+        self.inner.resolve_members(tenant, ids).await
+    }
+}
