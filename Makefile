@@ -24,13 +24,14 @@ SAM_VALIDATE := $(SAM) AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 # sam build shells out to cargo-lambda, which needs zig: put the venv's bin first on PATH.
 TOOLS_PATH := PATH=$(VENV_BIN):$$PATH
 
-.PHONY: help venv tools-venv run test build lint deploy invoke bench clean distclean
+.PHONY: help venv tools-venv run test test-scale build lint deploy invoke bench clean distclean
 
 help:
 	@echo "make venv        virtualenv with test tools (moto, cfn-lint)"
 	@echo "make tools-venv  adds aws-sam-cli, cargo-lambda, zig to the virtualenv"
 	@echo "make run         local SCIM server on PORT=$(PORT)"
 	@echo "make test        cfn-lint + Rust tests against a private moto server"
+	@echo "make test-scale  50,000-member group and 10,001-member response bound on moto (minutes)"
 	@echo "make build       release arm64 Lambda bootstrap (cargo lambda)"
 	@echo "make lint        rustfmt, clippy, cfn-lint, sam validate --lint"
 	@echo "make deploy      sam build + sam deploy --config-env STAGE=$(STAGE)"
@@ -72,6 +73,11 @@ test: venv tools-venv
 	else \
 	  VENV=$(VENV) tests/tools/with_moto.sh cargo test --no-fail-fast; \
 	fi
+
+# Not part of `make test`: builds a 50,000-member group through PATCHes of 1,000 on moto, and runs
+# the 10,001-member response-bound scenario on DynamoDB. Minutes, mostly moto's; prints timings.
+test-scale: venv
+	VENV=$(VENV) tests/tools/with_moto.sh cargo test --release --test groups_scale --test groups_api -- --ignored --nocapture
 
 build: tools-venv
 	$(TOOLS_PATH) cargo lambda build --release --arm64 --bin bootstrap

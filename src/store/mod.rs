@@ -1,8 +1,8 @@
 //! The storage port: what the service needs from a store, and nothing about how a store does it.
 //!
 //! Two adapters implement it: [`memory::MemoryStore`] (embedded, in process: local runs and fast
-//! tests) and [`dynamo::DynamoStore`] (production). Both must pass the same contract suite
-//! (`tests/store_contract.rs`).
+//! tests) and [`dynamo::DynamoStore`] (production). Both must pass the same contract suites
+//! (`tests/store_contract.rs` for users, `tests/group_store_contract.rs` for groups).
 //!
 //! Contract, for every method:
 //! - Every key is scoped by the tenant: nothing one tenant does is visible to another.
