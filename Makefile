@@ -35,7 +35,7 @@ help:
 	@echo "make lint        rustfmt, clippy, cfn-lint, sam validate --lint"
 	@echo "make deploy      sam build + sam deploy --config-env STAGE=$(STAGE)"
 	@echo "make invoke      sam local invoke ScimFunction -e EVENT SCIM_TOKEN=... [USER_ID=...] (needs Docker)"
-	@echo "make bench       benchmarks"
+	@echo "make bench       handler, load, cold start, size (+ DynamoDB cost) reports; see BENCHMARKS.md"
 	@echo "make clean       remove build outputs; distclean also removes $(VENV)"
 
 # --- virtualenvs (stamp files: reinstall only when a requirements file changes) ---
@@ -77,8 +77,24 @@ lint: venv tools-venv
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_VALIDATE) $(VENV)/bin/sam validate --lint
 
+# Everything on this machine, no AWS; reports only, never fails on a time (BENCHMARKS.md).
+# cold start and size need cargo-lambda (+ zig) in $(VENV) and say "skipped" without them.
 bench:
-	@echo "no benchmarks yet"
+	@echo "== handler cost (criterion, embedded store) =="
+	cargo bench --bench handler
+	@echo "== local server under load =="
+	cargo bench --bench load
+	@echo "== cold start and Lambda RSS (cargo lambda watch) =="
+	cargo build --release --bin bootstrap --example hello_lambda
+	CARGO_LAMBDA=$(VENV_BIN)/cargo-lambda cargo bench --bench coldstart
+	@echo "== size of the stripped arm64 bootstrap =="
+	VENV=$(VENV) tests/tools/bench_size.sh
+	@echo "== DynamoDB round trips and capacity (moto) =="
+	@if [ -f tests/benches/dynamo_cost.rs ]; then \
+	  VENV=$(VENV) tests/tools/with_moto.sh cargo bench --bench dynamo_cost; \
+	else \
+	  echo "dynamo_cost: skipped: tests/benches/dynamo_cost.rs does not exist yet"; \
+	fi
 
 # --- AWS ---
 
