@@ -37,7 +37,7 @@ help:
 	@echo "make deploy      sam build + sam deploy --config-env STAGE=$(STAGE)"
 	@echo "make invoke      sam local invoke ScimFunction -e EVENT SCIM_TOKEN=... [USER_ID=...] (needs Docker)"
 	@echo "make smoke       SCIM lifecycle check against SCIM_URL=... SCIM_TOKEN=..."
-	@echo "make bench       benchmarks"
+	@echo "make bench       handler, load, cold start, size (+ DynamoDB cost) reports; see BENCHMARKS.md"
 	@echo "make clean       remove build outputs; distclean also removes $(VENV)"
 
 # --- virtualenvs (stamp files: reinstall only when a requirements file changes) ---
@@ -88,8 +88,20 @@ lint: venv tools-venv
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_VALIDATE) $(VENV)/bin/sam validate --lint
 
-bench:
-	@echo "no benchmarks yet"
+# Everything on this machine, no AWS; reports only, never fails on a time (BENCHMARKS.md).
+# cold start and size need cargo-lambda (+ zig) in $(VENV) and say "skipped" without them.
+bench: venv tools-venv
+	@echo "== handler cost (criterion, embedded store) =="
+	cargo bench --bench handler
+	@echo "== local server under load =="
+	cargo bench --bench load
+	@echo "== cold start and Lambda RSS (cargo lambda watch) =="
+	cargo build --release --bin bootstrap --example hello_lambda
+	CARGO_LAMBDA=$(VENV_BIN)/cargo-lambda cargo bench --bench coldstart
+	@echo "== size of the stripped arm64 bootstrap =="
+	VENV=$(VENV) tests/tools/bench_size.sh
+	@echo "== DynamoDB round trips and capacity (moto) =="
+	VENV=$(VENV) tests/tools/with_moto.sh cargo bench --bench dynamo_cost
 
 # --- AWS ---
 

@@ -13,6 +13,7 @@ use crate::config::{Config, ConfigError};
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
 use crate::store::{DynamoStore, MemoryStore, Store, StoreError};
+use crate::tenant::TenantId;
 
 /// What `build` made, with handles the local server needs (to print a token).
 pub struct Built {
@@ -57,6 +58,25 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
     })
 }
 
+/// Accept exactly `token` for `tenant` in the embedded token source (`SCIM_LOCAL_TOKEN` and
+/// `SCIM_LOCAL_TENANT`), so a script or benchmark can call a process that prints no token, such as
+/// the Lambda binary under a runtime emulator. Returns `Ok(false)` when tokens are in Secrets
+/// Manager (the token is then ignored: it never bypasses the production source).
+pub fn install_fixed_token(built: &Built, tenant: &str, token: &str) -> Result<bool, ConfigError> {
+    let Some(tokens) = &built.embedded_tokens else {
+        return Ok(false);
+    };
+    let tenant =
+        TenantId::parse(tenant).map_err(|e| ConfigError(format!("SCIM_LOCAL_TENANT: {e}")))?;
+    if tokens.install(&tenant, token) {
+        Ok(true)
+    } else {
+        Err(ConfigError(format!(
+            "SCIM_LOCAL_TOKEN is not a well-formed token of tenant {tenant}"
+        )))
+    }
+}
+
 /// The Secrets Manager token source behind the bounded cache.
 fn secrets_manager_tokens(
     aws: &SdkConfig,
@@ -84,5 +104,63 @@ async fn dynamo_store(aws: &SdkConfig, table: &str) -> Result<DynamoStore, Confi
         Err(e) => Err(ConfigError(format!(
             "SCIM_TABLE_NAME={table}: the table cannot be read ({e}). Create it with `scimctl table create --table {table}` (local) or deploy template.yaml, and check the credentials and region."
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::token;
+    use crate::config::LogFormat;
+
+    fn embedded_config() -> Config {
+        Config {
+            table_name: None,
+            secret_prefix: None,
+            public_base_url: None,
+            log_format: LogFormat::Text,
+        }
+    }
+
+    async fn status(built: &Built, bearer: &str) -> http::StatusCode {
+        let req = http::Request::get("/scim/v2/ServiceProviderConfig")
+            .header("host", "test.local")
+            .header("authorization", format!("Bearer {bearer}"))
+            .body(bytes::Bytes::new())
+            .unwrap();
+        built.app.handle(req).await.status()
+    }
+
+    #[tokio::test]
+    async fn fixed_token_is_accepted_by_the_embedded_source() {
+        let built = build(&embedded_config(), "https").await.unwrap();
+        let fixed = token::generate(&TenantId::parse("bench").unwrap())
+            .unwrap()
+            .token;
+        assert_eq!(status(&built, &fixed).await, http::StatusCode::UNAUTHORIZED);
+        assert_eq!(install_fixed_token(&built, "bench", &fixed), Ok(true));
+        assert_eq!(status(&built, &fixed).await, http::StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn fixed_token_must_belong_to_the_tenant() {
+        let built = build(&embedded_config(), "https").await.unwrap();
+        let other = token::generate(&TenantId::parse("other").unwrap())
+            .unwrap()
+            .token;
+        assert!(install_fixed_token(&built, "bench", &other).is_err());
+        assert!(install_fixed_token(&built, "bench", "not-a-token").is_err());
+        assert!(install_fixed_token(&built, "Not A Tenant!", &other).is_err());
+        assert_eq!(status(&built, &other).await, http::StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn fixed_token_is_ignored_without_the_embedded_source() {
+        let mut built = build(&embedded_config(), "https").await.unwrap();
+        built.embedded_tokens = None;
+        let fixed = token::generate(&TenantId::parse("bench").unwrap())
+            .unwrap()
+            .token;
+        assert_eq!(install_fixed_token(&built, "bench", &fixed), Ok(false));
     }
 }

@@ -11,6 +11,19 @@ async fn main() -> Result<(), lambda_http::Error> {
         tracing::error!(error = %e, "cannot start");
         e
     })?;
+    // Local runs and benchmarks only (embedded token source): a fixed token to accept.
+    if let Some(token) = env_var("SCIM_LOCAL_TOKEN") {
+        let tenant = env_var("SCIM_LOCAL_TENANT").unwrap_or_else(|| "local".to_owned());
+        if !runtime::install_fixed_token(&built, &tenant, &token)? {
+            tracing::warn!(
+                "SCIM_LOCAL_TOKEN is ignored: tokens are verified against Secrets Manager"
+            );
+        }
+    }
     tracing::info!(store = built.store_kind, "scim function initialised");
     http::lambda::run(built.app).await
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
