@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::query::{list_query, projection, Params};
 use super::reply::{fits_lambda_payload, json_body, Reply};
-use super::users::user_json;
+use super::users::list_user_json;
 use super::Ctx;
 use crate::error::ScimError;
 use crate::scim::resource::list_response;
@@ -24,7 +24,10 @@ pub async fn root(ctx: &Ctx<'_>) -> Result<Reply, ScimError> {
         .await?;
     let mut resources = Vec::with_capacity(result.users.items.len() + result.groups.items.len());
     for u in &result.users.items {
-        resources.push(user_proj.apply(ResourceKind::User, user_json(ctx, u, &user_proj).await?));
+        resources.push(user_proj.apply(
+            ResourceKind::User,
+            list_user_json(ctx, u, &user_proj).await?,
+        ));
     }
     for g in &result.groups.items {
         resources.push(group_proj.apply(ResourceKind::Group, g.render(&ctx.base)));

@@ -115,7 +115,7 @@ async fn list(ctx: &Ctx<'_>, params: &Params) -> Result<Reply, ScimError> {
     let result = ctx.app.service.list_users(&ctx.tenant, &q).await?;
     let mut resources = Vec::with_capacity(result.items.len());
     for u in &result.items {
-        resources.push(proj.apply(KIND, user_json(ctx, u, &proj).await?));
+        resources.push(proj.apply(KIND, list_user_json(ctx, u, &proj).await?));
     }
     let mut body = list_response(resources, result.total_results, result.start_index);
     if q.cursor_requested {
@@ -124,6 +124,22 @@ async fn list(ctx: &Ctx<'_>, params: &Params) -> Result<Reply, ScimError> {
         }
     }
     Ok(Reply::ok(body))
+}
+
+/// A user in a list or search answer. Its `groups` are included only when `attributes` asks for
+/// them: each user's groups are one more store read, and a page of 100 users must stay one Query
+/// (plus the count), not 101. IdPs never read `groups` from lists; a client that wants them asks
+/// with `attributes=groups,...` or reads the user by id.
+pub(super) async fn list_user_json(
+    ctx: &Ctx<'_>,
+    user: &Resource,
+    proj: &Projection,
+) -> Result<Value, ScimError> {
+    if proj.asks_for("groups") {
+        user_json(ctx, user, proj).await
+    } else {
+        Ok(render_user(user, None, &ctx.base))
+    }
 }
 
 /// A user as the client sees it: with its read-only `groups` (RFC 7643 §4.1.2), which costs

@@ -110,6 +110,14 @@ impl Projection {
         self.exclude.iter().any(whole)
     }
 
+    /// Does `attributes` name the top-level core attribute `name` (or one of its sub-attributes)
+    /// explicitly?
+    pub fn asks_for(&self, name: &str) -> bool {
+        self.include
+            .iter()
+            .any(|t| matches!(t, Target::Attribute { ext: None, name: n, .. } if n.eq_ignore_ascii_case(name)))
+    }
+
     /// Project a rendered resource.
     pub fn apply(&self, kind: ResourceKind, doc: Value) -> Value {
         let Value::Object(src) = doc else { return doc };
