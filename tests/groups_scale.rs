@@ -203,10 +203,7 @@ async fn build_and_check(size: usize, per_patch: usize) {
         );
     }
     assert!(groups_of_user(&t, &outsider[0]).await.is_empty());
-    eprintln!(
-        "{size}: checked both sides in {:.1?}",
-        checking.elapsed()
-    );
+    eprintln!("{size}: checked both sides in {:.1?}", checking.elapsed());
 
     // Removing one member (Entra's form): the record, whether it is a member, one transaction.
     let leaver = &members[size / 2];
