@@ -224,10 +224,93 @@ fn every_command_has_help() {
         &["token", "revoke", "--help"],
         &["token", "status", "--help"],
         &["tenant", "list", "--help"],
+        &["table", "create", "--help"],
+        &["table", "cleanup", "--help"],
     ] {
         let o = ok(scimctl(None, args));
         assert!(stdout(&o).contains("Usage"), "{args:?}");
     }
     let o = scimctl(None, &["token", "generate", "--help"]);
     assert!(stdout(&o).contains("--overlap") && stdout(&o).contains("SCIM_SECRET_PREFIX"));
+}
+
+#[tokio::test]
+async fn table_cleanup_finishes_an_interrupted_membership_clean_up() {
+    use scim_server::scim::members::{Member, MemberKind};
+    use scim_server::scim::resource::{now_rfc3339, Resource};
+    use scim_server::store::dynamo::group_item::{member_item, member_of_item};
+    use scim_server::store::{Deletion, GroupStore, UserStore};
+
+    let fx = common::moto::dynamo_fixture().await;
+    let t = tenant("acme");
+    let resource = |attrs: Value| Resource {
+        id: uuid::Uuid::new_v4().to_string(),
+        version: 1,
+        created: now_rfc3339(),
+        last_modified: now_rfc3339(),
+        attributes: attrs.as_object().cloned().unwrap(),
+    };
+    let user = resource(serde_json::json!({"userName": "alice"}));
+    fx.store.create_user(&t, &user).await.unwrap();
+    let member = Member {
+        value: user.id.clone(),
+        kind: MemberKind::User,
+        display: None,
+    };
+    let group = resource(serde_json::json!({"displayName": "Team"}));
+    fx.store
+        .create_group(&t, &group, std::slice::from_ref(&member))
+        .await
+        .unwrap();
+    let deletion = Deletion {
+        request_id: "r1".into(),
+        deleted_at: now_rfc3339(),
+    };
+    fx.store.delete_group(&t, &group, &deletion).await.unwrap();
+    // What a Lambda stopped right after the delete's transaction leaves behind.
+    for item in [
+        member_item(&t, &group.id, &member).unwrap(),
+        member_of_item(&t, &group.id, &member).unwrap(),
+    ] {
+        fx.client
+            .put_item()
+            .table_name(&fx.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+    let o = ok(scimctl(
+        None,
+        &[
+            "--json", "table", "cleanup", "--table", &fx.table, "--tenant", "acme",
+        ],
+    ));
+    let out: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(out["deletions"], 1, "{out}");
+    let left = fx
+        .client
+        .query()
+        .table_name(&fx.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("T#acme#MEMBEROF#{}", user.id)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.count(), 0);
+    let o = scimctl(
+        None,
+        &[
+            "table",
+            "cleanup",
+            "--table",
+            &fx.table,
+            "--tenant",
+            "Not A Tenant",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
