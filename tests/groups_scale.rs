@@ -117,7 +117,7 @@ async fn build_and_check(size: usize, per_patch: usize) {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let gid = a.body["id"].as_str().unwrap_or_default().to_owned();
 
-    // Build the group: PATCHes of at most `per_patch` members, each ceil(k / 33) transactions.
+    // Build the group: PATCHes of at most `per_patch` members, each ceil(k / 32) transactions (with the audit record).
     let building = Instant::now();
     let mut transactions = 0;
     for chunk in members.chunks(per_patch) {
@@ -132,7 +132,7 @@ async fn build_and_check(size: usize, per_patch: usize) {
         assert_eq!(status, StatusCode::NO_CONTENT);
         let ops = calls.take();
         let txs = ops.iter().filter(|o| *o == "TransactWriteItems").count();
-        assert_eq!(txs, chunk.len().div_ceil(33), "{ops:?}");
+        assert_eq!(txs, chunk.len().div_ceil(32), "{ops:?}");
         transactions += txs;
     }
     eprintln!(
