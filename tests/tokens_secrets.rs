@@ -101,7 +101,7 @@ async fn an_overlap_keeps_the_previous_token_until_the_window_ends() {
         )
         .await;
     let opts = GenerateOptions {
-        overlap: Some(Duration::from_secs(2)),
+        overlap: Some(Duration::from_secs(3)),
         ..Default::default()
     };
     let g = credentials::generate(&s.store, &tenant("acme"), &opts)
@@ -140,8 +140,9 @@ async fn an_overlap_keeps_the_previous_token_until_the_window_ends() {
 #[tokio::test]
 async fn an_expiring_token_stops_working_and_revoke_removes_every_token() {
     let s = sm_app(short_ttl());
+    // Expiry is kept in whole seconds: 1 s could already be over at the first check.
     let opts = GenerateOptions {
-        expires: Some(Duration::from_secs(1)),
+        expires: Some(Duration::from_secs(3)),
         ..Default::default()
     };
     let g = credentials::generate(&s.store, &tenant("acme"), &opts)
