@@ -73,6 +73,31 @@ impl Condition {
     }
 }
 
+/// Add an optional condition (its expression, names and values) to a write builder and, with
+/// `return_old`, ask for the stored item when it fails. The Put, Delete, Update and
+/// ConditionCheck builders share these method names but no trait, hence a macro.
+macro_rules! conditioned {
+    ($builder:expr, $c:expr, $return_old:expr) => {{
+        let mut b = $builder;
+        let c: Option<Condition> = $c;
+        if let Some(c) = c {
+            b = b.condition_expression(c.expression);
+            for (k, v) in c.names {
+                b = b.expression_attribute_names(*k, *v);
+            }
+            for (k, v) in c.values {
+                b = b.expression_attribute_values(k, v);
+            }
+        }
+        if $return_old {
+            b = b.return_values_on_condition_check_failure(
+                ReturnValuesOnConditionCheckFailure::AllOld,
+            );
+        }
+        b
+    }};
+}
+
 pub fn build_failed(e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(format!("cannot build a transaction item: {e}"))
 }
@@ -135,21 +160,8 @@ impl<R> Tx<R> {
         c: Option<Condition>,
         return_old: bool,
     ) -> Result<(), StoreError> {
-        let mut b = Put::builder().table_name(&self.table).set_item(Some(item));
-        if let Some(c) = c {
-            b = b.condition_expression(c.expression);
-            for (k, v) in c.names {
-                b = b.expression_attribute_names(*k, *v);
-            }
-            for (k, v) in c.values {
-                b = b.expression_attribute_values(k, v);
-            }
-        }
-        if return_old {
-            b = b.return_values_on_condition_check_failure(
-                ReturnValuesOnConditionCheckFailure::AllOld,
-            );
-        }
+        let b = Put::builder().table_name(&self.table).set_item(Some(item));
+        let b = conditioned!(b, c, return_old);
         let put = b.build().map_err(build_failed)?;
         self.items
             .push(TransactWriteItem::builder().put(put).build());
@@ -164,23 +176,10 @@ impl<R> Tx<R> {
         c: Option<Condition>,
         return_old: bool,
     ) -> Result<(), StoreError> {
-        let mut b = Delete::builder()
+        let b = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key.to_attrs()));
-        if let Some(c) = c {
-            b = b.condition_expression(c.expression);
-            for (k, v) in c.names {
-                b = b.expression_attribute_names(*k, *v);
-            }
-            for (k, v) in c.values {
-                b = b.expression_attribute_values(k, v);
-            }
-        }
-        if return_old {
-            b = b.return_values_on_condition_check_failure(
-                ReturnValuesOnConditionCheckFailure::AllOld,
-            );
-        }
+        let b = conditioned!(b, c, return_old);
         let delete = b.build().map_err(build_failed)?;
         self.items
             .push(TransactWriteItem::builder().delete(delete).build());
@@ -208,20 +207,7 @@ impl<R> Tx<R> {
         for (k, v) in u.values {
             b = b.expression_attribute_values(k, v);
         }
-        if let Some(c) = c {
-            b = b.condition_expression(c.expression);
-            for (k, v) in c.names {
-                b = b.expression_attribute_names(*k, *v);
-            }
-            for (k, v) in c.values {
-                b = b.expression_attribute_values(k, v);
-            }
-        }
-        if return_old {
-            b = b.return_values_on_condition_check_failure(
-                ReturnValuesOnConditionCheckFailure::AllOld,
-            );
-        }
+        let b = conditioned!(b, c, return_old);
         let update = b.build().map_err(build_failed)?;
         self.items
             .push(TransactWriteItem::builder().update(update).build());
@@ -231,16 +217,10 @@ impl<R> Tx<R> {
 
     /// Require `c` of `key` without writing it.
     pub fn check(&mut self, role: R, key: &Key, c: Condition) -> Result<(), StoreError> {
-        let mut b = ConditionCheck::builder()
+        let b = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(key.to_attrs()))
-            .condition_expression(c.expression);
-        for (k, v) in c.names {
-            b = b.expression_attribute_names(*k, *v);
-        }
-        for (k, v) in c.values {
-            b = b.expression_attribute_values(k, v);
-        }
+            .set_key(Some(key.to_attrs()));
+        let b = conditioned!(b, Some(c), false);
         let check = b.build().map_err(build_failed)?;
         self.items
             .push(TransactWriteItem::builder().condition_check(check).build());
