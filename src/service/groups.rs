@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::memberships::{Diff, MemberSet};
-use super::users::{backoff, check_if_match, page_in_memory, MAX_WRITE_ATTEMPTS};
+use super::users::{backoff, check_if_match, gave_up, page_in_memory, settle, MAX_WRITE_ATTEMPTS};
 use super::{store_error, ListQuery, ScimService, FILTER_EVALUATION_LIMIT};
 use crate::audit;
 use crate::error::ScimError;
@@ -18,7 +18,7 @@ use crate::scim::resource::{now_rfc3339, render, Resource};
 use crate::scim::schema::ResourceKind;
 use crate::scim::sort::sort_resources;
 use crate::scim::{patch, validate, SchemaAttrInfo};
-use crate::store::{Deletion, GroupUpdate, PageRequest, StoreError};
+use crate::store::{Deletion, GroupUpdate, PageRequest};
 use crate::tenant::TenantId;
 
 const KIND: ResourceKind = ResourceKind::Group;
@@ -329,22 +329,18 @@ impl ScimService {
                 last_modified: &now,
                 current: Some(&current),
             };
-            match self.groups.update_group(tenant, &update).await {
-                Ok(version) => {
-                    return Ok(Resource {
-                        version,
-                        last_modified: now,
-                        attributes: next_attributes,
-                        ..current
-                    })
-                }
-                Err(StoreError::VersionConflict) if if_match.is_none() => backoff(attempt).await,
-                Err(StoreError::NotFound) => return Err(not_found(id)),
-                Err(e) => return Err(store_error(e)),
+            let written = self.groups.update_group(tenant, &update).await;
+            if let Some(version) = settle(written, if_match, || not_found(id))? {
+                return Ok(Resource {
+                    version,
+                    last_modified: now,
+                    attributes: next_attributes,
+                    ..current
+                });
             }
+            backoff(attempt).await;
         }
-        tracing::warn!(group_id = %id, "gave up after repeated write conflicts");
-        Err(ScimError::unavailable(1))
+        Err(gave_up(id))
     }
 
     /// DELETE /Groups/{id}: the group and its memberships; afterwards 404.
@@ -363,14 +359,13 @@ impl ScimService {
                 request_id: request_id.to_owned(),
                 deleted_at: now_rfc3339(),
             };
-            match self.groups.delete_group(tenant, &current, &deletion).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::VersionConflict) if if_match.is_none() => backoff(attempt).await,
-                Err(StoreError::NotFound) => return Err(not_found(id)),
-                Err(e) => return Err(store_error(e)),
+            let written = self.groups.delete_group(tenant, &current, &deletion).await;
+            if settle(written, if_match, || not_found(id))?.is_some() {
+                return Ok(());
             }
+            backoff(attempt).await;
         }
-        Err(ScimError::unavailable(1))
+        Err(gave_up(id))
     }
 
     /// GET /Groups. `displayName eq` (Entra's and Okta's look-up) and `id eq` are direct

@@ -80,6 +80,28 @@ pub(super) async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(5)) + jitter)).await;
 }
 
+/// The outcome of one conditional write in a read-modify-write loop: `Some(value)` when it stuck,
+/// `None` when a lost race should be retried from a fresh read (only without `If-Match`; with it
+/// the answer is 412, RFC 7644 §3.14), or the error to answer with.
+pub(super) fn settle<T>(
+    written: Result<T, StoreError>,
+    if_match: Option<&str>,
+    not_found: impl FnOnce() -> ScimError,
+) -> Result<Option<T>, ScimError> {
+    match written {
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::VersionConflict) if if_match.is_none() => Ok(None),
+        Err(StoreError::NotFound) => Err(not_found()),
+        Err(e) => Err(store_error(e)),
+    }
+}
+
+/// The answer after [`MAX_WRITE_ATTEMPTS`] lost races: retry later.
+pub(super) fn gave_up(id: &str) -> ScimError {
+    tracing::warn!(resource_id = %id, "gave up after repeated write conflicts");
+    ScimError::unavailable(1)
+}
+
 impl ScimService {
     pub async fn create_user(&self, tenant: &TenantId, body: &Value) -> Result<Created, ScimError> {
         audit::set_operation("users.create");
@@ -232,15 +254,13 @@ impl ScimService {
                 attributes,
                 ..current.clone()
             };
-            match self.users.update_user(tenant, &current, &next).await {
-                Ok(()) => return Ok(next),
-                Err(StoreError::VersionConflict) if if_match.is_none() => backoff(attempt).await,
-                Err(StoreError::NotFound) => return Err(not_found(id)),
-                Err(e) => return Err(store_error(e)),
+            let written = self.users.update_user(tenant, &current, &next).await;
+            if settle(written, if_match, || not_found(id))?.is_some() {
+                return Ok(next);
             }
+            backoff(attempt).await;
         }
-        tracing::warn!(user_id = %id, "gave up after repeated write conflicts");
-        Err(ScimError::unavailable(1))
+        Err(gave_up(id))
     }
 
     pub async fn delete_user(
@@ -258,14 +278,13 @@ impl ScimService {
                 request_id: request_id.to_owned(),
                 deleted_at: now_rfc3339(),
             };
-            match self.users.delete_user(tenant, &current, &deletion).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::VersionConflict) if if_match.is_none() => backoff(attempt).await,
-                Err(StoreError::NotFound) => return Err(not_found(id)),
-                Err(e) => return Err(store_error(e)),
+            let written = self.users.delete_user(tenant, &current, &deletion).await;
+            if settle(written, if_match, || not_found(id))?.is_some() {
+                return Ok(());
             }
+            backoff(attempt).await;
         }
-        Err(ScimError::unavailable(1))
+        Err(gave_up(id))
     }
 
     pub async fn list_users(
