@@ -1,10 +1,6 @@
-//! The stored shape of each item type, and its (de)serialisation with serde_dynamo.
-//!
-//! A user's SCIM attributes are one JSON string attribute (`attrs`), not a DynamoDB map: it is
-//! compact, keeps JSON exactly as it was (number forms, nulls inside values, empty arrays), has no
-//! nesting-depth limit, and nothing ever needs to address an attribute inside DynamoDB (filters
-//! are evaluated in the service). The fields that DynamoDB does need (`version` for conditions,
-//! keys) are top-level attributes.
+//! Item plumbing shared by users and groups, with serde_dynamo: the item type and its size
+//! against DynamoDB's limit, deletion and audit records, and the tenant's counter. User items are
+//! in `user_item.rs`, group items in `group_item.rs`.
 
 use std::collections::HashMap;
 
@@ -13,11 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditRecord;
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
-use serde_json::{Map, Value};
 
 use super::keys::{self, Key};
 use crate::scim::resource::Resource;
-use crate::store::{Deletion, StoreError, MAX_RESOURCE_BYTES};
+use crate::store::{Deletion, StoreError};
 use crate::tenant::TenantId;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -28,34 +23,8 @@ pub const USER_ID: &str = "user_id";
 pub const USERS: &str = "users";
 
 /// Item type tags (`type` attribute): lets a reader of a raw export tell items apart.
-const USER_TYPE: &str = "User";
-const USER_NAME_GUARD_TYPE: &str = "UserNameGuard";
-const EXTERNAL_ID_GUARD_TYPE: &str = "ExternalIdGuard";
 const USER_DELETION_TYPE: &str = "UserDeletion";
 const GROUP_DELETION_TYPE: &str = "GroupDeletion";
-
-#[derive(Debug, Serialize, Deserialize)]
-struct UserItem {
-    pk: String,
-    sk: String,
-    #[serde(rename = "type")]
-    kind: String,
-    id: String,
-    version: u64,
-    created: String,
-    last_modified: String,
-    /// The SCIM attributes as a JSON object (see the module documentation).
-    attrs: String,
-}
-
-#[derive(Debug, Serialize)]
-struct GuardItem<'a> {
-    pk: &'a str,
-    sk: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    user_id: &'a str,
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct DeletionItem {
@@ -85,68 +54,6 @@ pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 
 pub(super) fn unserialisable(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(format!("cannot serialise a {what} item: {e}"))
-}
-
-/// The user item for `user`, refused with `TooLarge` before any call if DynamoDB would refuse it.
-pub fn user_item(tenant: &TenantId, user: &Resource) -> Result<Item, StoreError> {
-    let attrs = serde_json::to_string(&user.attributes).map_err(|e| unserialisable("user", e))?;
-    let Key { pk, sk } = keys::user(tenant, &user.id);
-    let item = to_item(UserItem {
-        pk,
-        sk,
-        kind: USER_TYPE.to_owned(),
-        id: user.id.clone(),
-        version: user.version,
-        created: user.created.clone(),
-        last_modified: user.last_modified.clone(),
-        attrs,
-    })
-    .map_err(|e| unserialisable("user", e))?;
-    if item_size(&item) > MAX_RESOURCE_BYTES {
-        return Err(StoreError::TooLarge);
-    }
-    Ok(item)
-}
-
-pub fn user_from_item(item: Item) -> Result<Resource, StoreError> {
-    let u: UserItem = from_item(item).map_err(|e| corrupt("user", e))?;
-    let attributes: Map<String, Value> =
-        serde_json::from_str(&u.attrs).map_err(|e| corrupt("user", e))?;
-    Ok(Resource {
-        id: u.id,
-        version: u.version,
-        created: u.created,
-        last_modified: u.last_modified,
-        attributes,
-    })
-}
-
-/// Which unique value a guard item reserves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GuardKind {
-    UserName,
-    ExternalId,
-}
-
-pub fn guard_item(kind: GuardKind, key: &Key, user_id: &str) -> Result<Item, StoreError> {
-    to_item(GuardItem {
-        pk: &key.pk,
-        sk: &key.sk,
-        kind: match kind {
-            GuardKind::UserName => USER_NAME_GUARD_TYPE,
-            GuardKind::ExternalId => EXTERNAL_ID_GUARD_TYPE,
-        },
-        user_id,
-    })
-    .map_err(|e| unserialisable("guard", e))
-}
-
-/// The user id a guard item points to.
-pub fn guard_owner(item: &Item) -> Result<&str, StoreError> {
-    match item.get(USER_ID) {
-        Some(AttributeValue::S(id)) => Ok(id),
-        _ => Err(corrupt("guard", "no user_id")),
-    }
 }
 
 /// The audit record of a user's deletion, kept until `expires_at` (epoch seconds).
@@ -317,7 +224,10 @@ fn value_size(v: &AttributeValue) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::dynamo::user_item::{user_from_item, user_item};
+    use crate::store::MAX_RESOURCE_BYTES;
     use serde_json::json;
+    use serde_json::Value;
 
     fn user(attrs: Value) -> Resource {
         Resource {

@@ -1,12 +1,15 @@
 //! The DynamoDB store (production): one table, every key scoped by the tenant.
 //!
 //! - `keys.rs`: where each item lives (the key design, also in ARCHITECTURE.md).
-//! - `item.rs`: what each user item holds, and its size against DynamoDB's 400 KB limit;
-//!   `group_item.rs` the same for groups, look-up entries and memberships.
-//! - `tx.rs`: the user transactions and their conditions; `group_tx.rs` the group ones.
+//! - `user_item.rs`: what each user and guard item holds; `group_item.rs` the same for groups,
+//!   look-up entries and memberships; `item.rs` what they share (sizes against DynamoDB's 400 KB
+//!   limit, deletion and audit records, the counter).
+//! - `tx.rs`: the transaction builder and its conditions; `user_tx.rs` the user transactions,
+//!   `group_tx.rs` the group ones.
 //! - `members.rs`: group writes in chunks of at most 100 items; `cascade.rs`: the memberships a
 //!   delete leaves, removed after it; `batch.rs`: BatchGetItem / BatchWriteItem with retries.
-//! - `groups.rs`: the `GroupStore` adapter (reads and look-ups).
+//! - `users.rs`: the `UserStore` adapter; `groups.rs`: the `GroupStore` adapter (reads and
+//!   look-ups); `audit_log.rs`: reading the audit trail.
 //! - `errors.rs`: SDK errors and cancellation reasons to [`StoreError`].
 //! - `calls.rs`: the round-trip counter the tests use.
 //! - `table.rs`: the table definition shared by `scimctl table create` and the tests.
@@ -18,6 +21,7 @@
 //! `startIndex` > 1 when no cursor is given. Groups: see `groups.rs`. Every read is strongly
 //! consistent. There is no Scan.
 
+mod audit_log;
 mod batch;
 pub mod calls;
 mod cascade;
@@ -30,20 +34,22 @@ pub mod keys;
 mod members;
 pub mod table;
 pub mod tx;
+pub mod user_item;
+pub mod user_tx;
+mod users;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
 use self::calls::CallCounter;
 use self::errors::{cancellation, cancellation_reasons, classify, sdk_error, Cancelled, TxFailure};
-use self::item::{Item, USERS};
+use self::item::Item;
 use self::keys::{Key, Partition, PK, SK};
 use super::cursor;
 use super::{Deletion, Page, PageRequest, StoreError, UserStore};
-use crate::scim::resource::{fold_user_name, Resource};
+use crate::scim::resource::Resource;
 use crate::tenant::TenantId;
 
 /// How long a deletion record is kept before DynamoDB's TTL removes it: over a year, so that a
@@ -221,7 +227,7 @@ impl DynamoStore {
             let Some(g) = self.get_item(&guard).await? else {
                 return Ok(None);
             };
-            let owner = item::guard_owner(&g)?;
+            let owner = user_item::guard_owner(&g)?;
             match self.get_user(tenant, owner).await? {
                 Some(user) if matches(&user) => return Ok(Some(user)),
                 _ => continue,
@@ -385,132 +391,4 @@ pub(crate) fn epoch_seconds_after(d: Duration) -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from((now + d).as_secs()).unwrap_or(i64::MAX)
-}
-
-#[async_trait]
-impl UserStore for DynamoStore {
-    async fn create_user(&self, tenant: &TenantId, user: &Resource) -> Result<(), StoreError> {
-        self.transact(tx::create(&self.table, tenant, user)?).await
-    }
-
-    async fn get_user(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError> {
-        if !cursor::plausible_id(id) {
-            return Ok(None);
-        }
-        match self.get_item(&keys::user(tenant, id)).await? {
-            Some(item) => item::user_from_item(item).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    async fn find_user_by_user_name(
-        &self,
-        tenant: &TenantId,
-        user_name: &str,
-    ) -> Result<Option<Resource>, StoreError> {
-        let folded = fold_user_name(user_name);
-        let guard = keys::user_name_guard(tenant, user_name);
-        self.follow_guard(tenant, guard, |u| fold_user_name(u.user_name()) == folded)
-            .await
-    }
-
-    async fn find_user_by_external_id(
-        &self,
-        tenant: &TenantId,
-        external_id: &str,
-    ) -> Result<Option<Resource>, StoreError> {
-        let guard = keys::external_id_guard(tenant, external_id);
-        self.follow_guard(tenant, guard, |u| u.external_id() == Some(external_id))
-            .await
-    }
-
-    async fn update_user(
-        &self,
-        tenant: &TenantId,
-        current: &Resource,
-        next: &Resource,
-    ) -> Result<(), StoreError> {
-        self.transact(tx::update(&self.table, tenant, current, next)?)
-            .await
-    }
-
-    async fn delete_user(
-        &self,
-        tenant: &TenantId,
-        current: &Resource,
-        deletion: &Deletion,
-    ) -> Result<(), StoreError> {
-        let expires_at = epoch_seconds_after(DELETION_RECORD_RETENTION);
-        self.transact(tx::delete(
-            &self.table,
-            tenant,
-            current,
-            deletion,
-            expires_at,
-        )?)
-        .await?;
-        // The user is gone for SCIM; its memberships follow (cascade.rs). Adds check that the
-        // member exists, so none can slip in after this read.
-        if let Err(e) = self
-            .leave_all_groups(tenant, &current.id, &deletion.deleted_at)
-            .await
-        {
-            tracing::error!(user_id = %current.id, error = %e, "user deleted, membership clean-up unfinished; DynamoStore::resume_cascades finishes it");
-        }
-        Ok(())
-    }
-
-    async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
-        self.list_page(tenant, Partition::Users, USERS, page, item::user_from_item)
-            .await
-    }
-}
-
-#[async_trait]
-impl crate::store::audit::AuditLog for DynamoStore {
-    /// One Query of the tenant's audit partition from `since` on (sk begins with the time), in
-    /// pages, stopping at `limit`; the resource filter is applied to what is read.
-    async fn audit_records(
-        &self,
-        tenant: &TenantId,
-        query: &crate::store::audit::AuditQuery,
-    ) -> Result<Vec<crate::audit::AuditRecord>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", AttributeValue::S(Partition::Audit.pk(tenant)));
-            // Sort keys begin with the record's time, so `since` is a key range.
-            q = match &query.since {
-                Some(since) => q
-                    .key_condition_expression("#pk = :pk AND #sk >= :since")
-                    .expression_attribute_names("#sk", keys::SK)
-                    .expression_attribute_values(":since", AttributeValue::S(since.clone())),
-                None => q.key_condition_expression("#pk = :pk"),
-            };
-            let page = q
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
-            for item in page.items.unwrap_or_default() {
-                let record = item::audit_from_item(item)?;
-                if crate::store::audit::selected(&record, query) {
-                    out.push(record);
-                    if out.len() >= query.limit {
-                        return Ok(out);
-                    }
-                }
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
-            }
-        }
-    }
 }

@@ -1,9 +1,7 @@
-//! The write transactions: which items each write touches, on which conditions.
-//!
-//! Every write of a user is one `TransactWriteItems` (never check-then-act): the user item, the
-//! guard items of its unique values and the tenant's counter commit together or not at all. Each
-//! item is recorded with its role ([`Role`] for users; group writes have their own, see
-//! `group_tx.rs`) so that a cancellation can be read item by item.
+//! The transaction builder shared by every write: items with exact condition expressions, each
+//! recorded with its role (`Role` for users, `Part` for groups) so that a cancellation can be
+//! read item by item. The user transactions are in `user_tx.rs`, the group ones in
+//! `group_tx.rs`.
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
@@ -11,11 +9,10 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::errors::Role;
-use super::item::{self, GuardKind, Item, USERS, USER_ID, VERSION};
+use super::item::{self, Item, USER_ID, VERSION};
 use super::keys::{self, Key, PK};
 use crate::audit::{self, AuditRecord};
-use crate::scim::resource::{fold_user_name, Resource};
-use crate::store::{Deletion, StoreError, UniqueAttr};
+use crate::store::StoreError;
 use crate::tenant::TenantId;
 
 /// A condition expression with exactly the names and values it uses (real DynamoDB rejects
@@ -55,7 +52,7 @@ impl Condition {
     }
 
     /// The guard belongs to this user.
-    fn owned_by(user_id: &str) -> Self {
+    pub(super) fn owned_by(user_id: &str) -> Self {
         Condition {
             expression: "#user_id = :user_id",
             names: &[("#user_id", USER_ID)],
@@ -64,7 +61,7 @@ impl Condition {
     }
 
     /// The guard is free, or already this user's (so a repeated move is harmless).
-    fn free_or_owned_by(user_id: &str) -> Self {
+    pub(super) fn free_or_owned_by(user_id: &str) -> Self {
         Condition {
             expression: "attribute_not_exists(#pk) OR #user_id = :user_id",
             names: &[("#pk", PK), ("#user_id", USER_ID)],
@@ -243,211 +240,5 @@ impl<R> Tx<R> {
             values: vec![(":delta", AttributeValue::N(delta.to_string()))],
         };
         self.update(role, &keys::counter(tenant), u, None, false)
-    }
-}
-
-impl Tx<Role> {
-    fn put_user(&mut self, role: Role, item: Item, c: Condition) -> Result<(), StoreError> {
-        let return_old = role == Role::StoredUser;
-        self.put(role, item, Some(c), return_old)
-    }
-
-    fn delete_user_item(&mut self, role: Role, key: &Key, c: Condition) -> Result<(), StoreError> {
-        let return_old = role == Role::StoredUser;
-        self.delete(role, key, Some(c), return_old)
-    }
-
-    fn count_users(&mut self, tenant: &TenantId, delta: i64) -> Result<(), StoreError> {
-        self.count(Role::Counter, tenant, USERS, delta)
-    }
-
-    fn claim(
-        &mut self,
-        attr: UniqueAttr,
-        key: &Key,
-        user_id: &str,
-        c: Condition,
-    ) -> Result<(), StoreError> {
-        let kind = match attr {
-            UniqueAttr::UserName => GuardKind::UserName,
-            UniqueAttr::ExternalId => GuardKind::ExternalId,
-        };
-        self.put_user(
-            Role::NewGuard(attr),
-            item::guard_item(kind, key, user_id)?,
-            c,
-        )
-    }
-}
-
-/// Create: the user and its guards must not exist; the count goes up.
-pub fn create(table: &str, tenant: &TenantId, user: &Resource) -> Result<Tx, StoreError> {
-    let mut tx: Tx = Tx::new(table);
-    tx.put_user(
-        Role::NewUser,
-        item::user_item(tenant, user)?,
-        Condition::absent(),
-    )?;
-    let name = keys::user_name_guard(tenant, user.user_name());
-    tx.claim(UniqueAttr::UserName, &name, &user.id, Condition::absent())?;
-    if let Some(ext) = user.external_id() {
-        let key = keys::external_id_guard(tenant, ext);
-        tx.claim(UniqueAttr::ExternalId, &key, &user.id, Condition::absent())?;
-    }
-    tx.count_users(tenant, 1)?;
-    let record = AuditRecord::new(
-        tenant.as_str(),
-        "User",
-        &user.id,
-        None,
-        Some(&user.attributes),
-    );
-    tx.audit(Role::AuditRecord, tenant, &record)?;
-    Ok(tx)
-}
-
-/// Update: the user must still be at `current.version`; guards move only when the (folded)
-/// userName or the externalId changed.
-pub fn update(
-    table: &str,
-    tenant: &TenantId,
-    current: &Resource,
-    next: &Resource,
-) -> Result<Tx, StoreError> {
-    let mut tx: Tx = Tx::new(table);
-    let id = &current.id;
-    tx.put_user(
-        Role::StoredUser,
-        item::user_item(tenant, next)?,
-        Condition::at_version(current.version),
-    )?;
-    if fold_user_name(current.user_name()) != fold_user_name(next.user_name()) {
-        let new = keys::user_name_guard(tenant, next.user_name());
-        tx.claim(
-            UniqueAttr::UserName,
-            &new,
-            id,
-            Condition::free_or_owned_by(id),
-        )?;
-        let old = keys::user_name_guard(tenant, current.user_name());
-        tx.delete_user_item(Role::OldGuard, &old, Condition::owned_by(id))?;
-    }
-    if current.external_id() != next.external_id() {
-        if let Some(new) = next.external_id() {
-            let key = keys::external_id_guard(tenant, new);
-            tx.claim(
-                UniqueAttr::ExternalId,
-                &key,
-                id,
-                Condition::free_or_owned_by(id),
-            )?;
-        }
-        if let Some(old) = current.external_id() {
-            let key = keys::external_id_guard(tenant, old);
-            tx.delete_user_item(Role::OldGuard, &key, Condition::owned_by(id))?;
-        }
-    }
-    let record = AuditRecord::new(
-        tenant.as_str(),
-        "User",
-        id,
-        Some(&current.attributes),
-        Some(&next.attributes),
-    );
-    tx.audit(Role::AuditRecord, tenant, &record)?;
-    Ok(tx)
-}
-
-/// Delete: the user must still be at `current.version`; its guards go, the count goes down and a
-/// deletion record (expiring at `expires_at`, epoch seconds) is written.
-pub fn delete(
-    table: &str,
-    tenant: &TenantId,
-    current: &Resource,
-    deletion: &Deletion,
-    expires_at: i64,
-) -> Result<Tx, StoreError> {
-    let mut tx: Tx = Tx::new(table);
-    let id = &current.id;
-    tx.delete_user_item(
-        Role::StoredUser,
-        &keys::user(tenant, id),
-        Condition::at_version(current.version),
-    )?;
-    let name = keys::user_name_guard(tenant, current.user_name());
-    tx.delete_user_item(Role::OldGuard, &name, Condition::owned_by(id))?;
-    if let Some(ext) = current.external_id() {
-        let key = keys::external_id_guard(tenant, ext);
-        tx.delete_user_item(Role::OldGuard, &key, Condition::owned_by(id))?;
-    }
-    tx.count_users(tenant, -1)?;
-    let record = item::deletion_item(tenant, current, deletion, expires_at)?;
-    tx.put_user(Role::DeletionRecord, record, Condition::absent())?;
-    let record = AuditRecord::new(tenant.as_str(), "User", id, Some(&current.attributes), None);
-    tx.audit(Role::AuditRecord, tenant, &record)?;
-    Ok(tx)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn user(name: &str, ext: Option<&str>, version: u64) -> Resource {
-        let mut attrs = json!({"userName": name});
-        if let Some(e) = ext {
-            attrs["externalId"] = json!(e);
-        }
-        Resource {
-            id: "u1".into(),
-            version,
-            created: "c".into(),
-            last_modified: "m".into(),
-            attributes: attrs.as_object().cloned().unwrap_or_default(),
-        }
-    }
-
-    #[test]
-    fn each_write_touches_exactly_the_items_it_must() {
-        let t = TenantId::parse("acme").unwrap();
-        let a = user("Bob", Some("x"), 1);
-        let tx = create("tbl", &t, &a).unwrap();
-        use Role::*;
-        let un = NewGuard(UniqueAttr::UserName);
-        let ex = NewGuard(UniqueAttr::ExternalId);
-        assert_eq!(tx.roles, vec![NewUser, un, ex, Counter, AuditRecord]);
-
-        // Only the case changed: same folded guard, nothing moves.
-        let b = user("BOB", Some("x"), 2);
-        assert_eq!(
-            update("tbl", &t, &a, &b).unwrap().roles,
-            vec![StoredUser, AuditRecord]
-        );
-        let c = user("carol", None, 2);
-        assert_eq!(
-            update("tbl", &t, &a, &c).unwrap().roles,
-            vec![StoredUser, un, OldGuard, OldGuard, AuditRecord]
-        );
-        let d = user("Bob", Some("y"), 2);
-        assert_eq!(
-            update("tbl", &t, &a, &d).unwrap().roles,
-            vec![StoredUser, ex, OldGuard, AuditRecord]
-        );
-        let del = Deletion {
-            request_id: "r".into(),
-            deleted_at: "2024-01-01T00:00:00Z".into(),
-        };
-        assert_eq!(
-            delete("tbl", &t, &a, &del, 1).unwrap().roles,
-            vec![
-                StoredUser,
-                OldGuard,
-                OldGuard,
-                Counter,
-                DeletionRecord,
-                AuditRecord
-            ]
-        );
-        assert_eq!(tx.items.len(), tx.roles.len());
     }
 }
