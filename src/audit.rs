@@ -1,22 +1,22 @@
 //! The audit trail: who changed what, when, for every write (DESIGN.md: nothing is silently
 //! destroyed; customers ask "what did my IdP change, and when?").
 //!
-//! The router runs each request inside [`scope`] with the caller's identity (token id, IdP,
-//! request id, operation). A store builds an [`AuditRecord`] from that context and the resource
-//! it is writing, and writes it *in the same transaction* as the change, so a change without its
-//! audit record cannot exist. Outside a scope (admin tools, store tests) the actor is `system`.
+//! The transport names the caller (an [`Actor`]: request id, token id, IdP); the service builds
+//! the [`AuditRecord`] of each change it decides (action, changed attribute names) and hands it
+//! to the store write, which persists it *in the same transaction* as the change, so a change
+//! without its audit record cannot exist, and a failed write leaves none.
 //!
 //! Records hold attribute *names*, never values: the audit trail must not become a second copy
 //! of personal data.
 
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::scim::resource::now_rfc3339;
+use crate::scim::schema::ResourceKind;
+use crate::tenant::TenantId;
 
 /// Days an audit record is kept before DynamoDB's TTL removes it (configurable with
 /// `SCIM_AUDIT_RETENTION_DAYS`).
@@ -40,50 +40,25 @@ pub fn expiry_epoch_seconds() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp() + i64::from(retention_days()) * 86_400
 }
 
-/// Who is making the current request.
+/// Who made a change: the request, the token's non-secret id, and the IdP (from the
+/// `User-Agent`). The transport builds it once it has authenticated the request; admin tools
+/// act as [`Actor::system`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Actor {
     pub request_id: String,
     pub token_id: String,
     pub idp: String,
-    /// The SCIM operation (`users.patch`, `groups.replace`, ...).
-    pub operation: String,
 }
 
-tokio::task_local! {
-    static ACTOR: Arc<Mutex<Actor>>;
-}
-
-/// Run `f` on behalf of `actor`. The router opens the scope when a request arrives and fills in
-/// what it learns later (the token after authentication; the service names the operation).
-pub async fn scope<F: Future>(actor: Actor, f: F) -> F::Output {
-    ACTOR.scope(Arc::new(Mutex::new(actor)), f).await
-}
-
-fn update(f: impl FnOnce(&mut Actor)) {
-    let _ = ACTOR.try_with(|a| f(&mut a.lock().unwrap_or_else(|p| p.into_inner())));
-}
-
-/// The current request was authenticated with this token (its non-secret id).
-pub fn set_token_id(token_id: &str) {
-    update(|a| a.token_id = token_id.to_owned());
-}
-
-/// The current request performs this SCIM operation (`users.patch`, ...).
-pub fn set_operation(operation: &str) {
-    update(|a| a.operation = operation.to_owned());
-}
-
-/// The current request's actor, or `system` outside a request.
-pub fn current_actor() -> Actor {
-    ACTOR
-        .try_with(|a| a.lock().unwrap_or_else(|p| p.into_inner()).clone())
-        .unwrap_or_else(|_| Actor {
+impl Actor {
+    /// An operator tool or a background task, not an IdP request.
+    pub fn system() -> Self {
+        Actor {
             request_id: "-".into(),
             token_id: "system".into(),
             idp: "-".into(),
-            operation: "system".into(),
-        })
+        }
+    }
 }
 
 /// What happened to a resource.
@@ -101,7 +76,31 @@ pub enum Action {
     MembershipChange,
 }
 
-/// One audit record. Serialised as it is stored and as `scimctl audit --json` prints it.
+impl Action {
+    /// The action of a change from `before` to `after` (both present) requested as a PUT
+    /// (`replace`) or a PATCH: deactivation and reactivation are named as such, since they are
+    /// what a product must act on.
+    pub fn of_update(
+        replace: bool,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+    ) -> Action {
+        let active = |m: &Map<String, Value>| m.get("active").and_then(Value::as_bool);
+        match (active(before), active(after)) {
+            (Some(true) | None, Some(false)) => Action::Deactivate,
+            (Some(false), Some(true)) => Action::Reactivate,
+            _ if replace => Action::Replace,
+            _ => Action::Patch,
+        }
+    }
+}
+
+/// The attribute name a record lists when a group's members changed.
+pub const MEMBERS: &str = "members";
+
+/// One audit record: the typed description of one committed change. The service builds it; the
+/// store persists it in the same transaction as the change. Serialised as it is stored and as
+/// `scimctl audit --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub at: String,
@@ -117,59 +116,47 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    /// A record for a change of `resource_id` by the current actor. `before`/`after` are the
-    /// stored attributes (None for a create or a delete).
+    /// A record of `action` on a resource by `actor`, now. `changed` names attributes, never
+    /// values.
     pub fn new(
-        tenant: &str,
-        resource_type: &str,
+        tenant: &TenantId,
+        actor: &Actor,
+        kind: ResourceKind,
         resource_id: &str,
-        before: Option<&Map<String, Value>>,
-        after: Option<&Map<String, Value>>,
+        action: Action,
+        changed: Vec<String>,
     ) -> Self {
-        let actor = current_actor();
-        let changed = changed_attributes(before, after);
-        let action = classify(&actor.operation, before, after);
         AuditRecord {
             at: now_rfc3339(),
-            tenant: tenant.to_owned(),
-            resource_type: resource_type.to_owned(),
+            tenant: tenant.to_string(),
+            resource_type: kind.name().to_owned(),
             resource_id: resource_id.to_owned(),
             action,
             changed,
-            request_id: actor.request_id,
-            token_id: actor.token_id,
-            idp: actor.idp,
+            request_id: actor.request_id.clone(),
+            token_id: actor.token_id.clone(),
+            idp: actor.idp.clone(),
         }
     }
 
-    /// A membership change of a group (members added or removed).
-    pub fn membership(tenant: &str, group_id: &str) -> Self {
-        let mut r = Self::new(tenant, "Group", group_id, None, None);
-        r.action = Action::MembershipChange;
-        r.changed = vec!["members".into()];
-        r
+    /// The same record, also naming `members` (its change moved members too).
+    pub fn with_members(mut self, moved: bool) -> Self {
+        if moved && !self.changed.iter().any(|c| c == MEMBERS) {
+            self.changed.push(MEMBERS.into());
+            self.changed.sort();
+        }
+        self
     }
-}
 
-fn active(m: Option<&Map<String, Value>>) -> Option<bool> {
-    m.and_then(|m| m.get("active")).and_then(Value::as_bool)
-}
-
-fn classify(
-    operation: &str,
-    before: Option<&Map<String, Value>>,
-    after: Option<&Map<String, Value>>,
-) -> Action {
-    match (before, after) {
-        (None, _) => Action::Create,
-        (Some(_), None) => Action::Delete,
-        (Some(_), Some(_)) if operation.ends_with(".create") => Action::Restore,
-        (b @ Some(_), a @ Some(_)) => match (active(b), active(a)) {
-            (Some(true) | None, Some(false)) => Action::Deactivate,
-            (Some(false), Some(true)) => Action::Reactivate,
-            _ if operation.ends_with(".replace") => Action::Replace,
-            _ => Action::Patch,
-        },
+    /// The record of a later part of a change too large for one transaction: only members
+    /// move there, so it is a membership change whatever the first part was.
+    pub fn continuation(&self) -> Self {
+        AuditRecord {
+            at: now_rfc3339(),
+            action: Action::MembershipChange,
+            changed: vec![MEMBERS.into()],
+            ..self.clone()
+        }
     }
 }
 
@@ -235,50 +222,48 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn actions_follow_the_operation_and_active() {
+    #[test]
+    fn actions_name_deactivation_and_reactivation() {
         let on = map(json!({"userName": "a", "active": true}));
         let off = map(json!({"userName": "a", "active": false}));
-        let actor = |op: &str| Actor {
-            request_id: "r".into(),
-            token_id: "t".into(),
-            idp: "okta".into(),
-            operation: op.into(),
-        };
-        let rec = scope(actor("users.get"), async {
-            set_operation("users.patch");
-            set_token_id("abcd1234");
-            AuditRecord::new("acme", "User", "1", Some(&on), Some(&off))
-        })
-        .await;
-        assert_eq!(
-            (rec.action, rec.request_id.as_str(), rec.idp.as_str()),
-            (Action::Deactivate, "r", "okta")
-        );
-        assert_eq!(rec.token_id, "abcd1234");
-        let rec = scope(actor("users.replace"), async {
-            AuditRecord::new("acme", "User", "1", Some(&off), Some(&on))
-        })
-        .await;
-        assert_eq!(rec.action, Action::Reactivate);
         let titled = map(json!({"userName": "a", "active": true, "title": "t"}));
-        let rec = scope(actor("users.replace"), async {
-            AuditRecord::new("acme", "User", "1", Some(&on), Some(&titled))
-        })
-        .await;
+        assert_eq!(Action::of_update(false, &on, &off), Action::Deactivate);
+        assert_eq!(Action::of_update(true, &off, &on), Action::Reactivate);
+        assert_eq!(Action::of_update(true, &on, &titled), Action::Replace);
+        assert_eq!(Action::of_update(false, &on, &titled), Action::Patch);
+    }
+
+    #[test]
+    fn records_carry_the_actor_and_continuations_only_members() {
+        let t = TenantId::parse("acme").unwrap();
+        let actor = Actor {
+            request_id: "r".into(),
+            token_id: "abcd1234".into(),
+            idp: "okta".into(),
+        };
+        let rec = AuditRecord::new(
+            &t,
+            &actor,
+            ResourceKind::Group,
+            "g",
+            Action::Patch,
+            vec!["displayName".into()],
+        )
+        .with_members(true);
+        assert_eq!(rec.changed, ["displayName", "members"]);
         assert_eq!(
-            (rec.action, rec.changed.clone()),
-            (Action::Replace, vec!["title".to_owned()])
+            (
+                rec.request_id.as_str(),
+                rec.token_id.as_str(),
+                rec.idp.as_str()
+            ),
+            ("r", "abcd1234", "okta")
         );
-        let rec = scope(actor("users.create"), async {
-            AuditRecord::new("acme", "User", "1", Some(&off), Some(&on))
-        })
-        .await;
-        assert_eq!(rec.action, Action::Restore);
-        let rec = AuditRecord::new("acme", "User", "1", Some(&on), None);
+        let next = rec.continuation();
         assert_eq!(
-            (rec.action, rec.token_id.as_str()),
-            (Action::Delete, "system")
+            (next.action, next.changed.clone()),
+            (Action::MembershipChange, vec!["members".to_owned()])
         );
+        assert_eq!(next.resource_id, "g");
     }
 }

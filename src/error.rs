@@ -56,6 +56,27 @@ pub struct ScimError {
 }
 
 impl ScimError {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+    /// RFC 7644 §3.12 `scimType`, for 400 and 409.
+    pub fn scim_type(&self) -> Option<ScimType> {
+        self.scim_type
+    }
+    /// The human-readable `detail`, written for the customer's admin.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+    /// `Retry-After` seconds, for 503.
+    pub fn retry_after_secs(&self) -> Option<u32> {
+        self.retry_after_secs
+    }
+    /// The `Allow` header, for 405.
+    pub fn allow(&self) -> Option<&'static str> {
+        self.allow
+    }
+
     pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
         ScimError {
             status,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod operation;
 pub mod runtime;
 pub mod scim;
 pub mod service;

@@ -474,12 +474,15 @@ async fn member_counts_stay_exact_under_concurrent_duplicate_writes() {
     let mut members = Vec::new();
     for i in 0..40 {
         let u = resource(json!({"userName": format!("u{i}")}));
-        s.create_user(&t, &u).await.unwrap();
+        s.create_user(&t, &u, &common::sys_audit()).await.unwrap();
         members.push(user_member(&u.id));
     }
     let g = resource(json!({"displayName": "Racers"}));
     // 40 initial members do not fit one transaction: the rest follow, bumping the version.
-    let v = s.create_group(&t, &g, &members).await.unwrap();
+    let v = s
+        .create_group(&t, &g, &members, &common::sys_audit())
+        .await
+        .unwrap();
     assert_eq!(v, 2);
     assert_eq!(s.get_group(&t, &g.id).await.unwrap().unwrap().version, 2);
     assert_eq!(member_count(&fx, &g.id).await, "40");
@@ -513,9 +516,9 @@ async fn leftovers_of_an_interrupted_delete_are_never_shown_and_are_resumed() {
     let t = TenantId::parse("acme").unwrap();
     let s = &fx.store;
     let u = resource(json!({"userName": "alice"}));
-    s.create_user(&t, &u).await.unwrap();
+    s.create_user(&t, &u, &common::sys_audit()).await.unwrap();
     let child = resource(json!({"displayName": "Child"}));
-    s.create_group(&t, &child, &[user_member(&u.id)])
+    s.create_group(&t, &child, &[user_member(&u.id)], &common::sys_audit())
         .await
         .unwrap();
     let parent = resource(json!({"displayName": "Parent"}));
@@ -523,15 +526,22 @@ async fn leftovers_of_an_interrupted_delete_are_never_shown_and_are_resumed() {
         kind: MemberKind::Group,
         ..user_member(&child.id)
     };
-    s.create_group(&t, &parent, std::slice::from_ref(&nested))
-        .await
-        .unwrap();
+    s.create_group(
+        &t,
+        &parent,
+        std::slice::from_ref(&nested),
+        &common::sys_audit(),
+    )
+    .await
+    .unwrap();
     let deletion = Deletion {
         request_id: "r1".into(),
         deleted_at: now_rfc3339(),
     };
     let current = s.get_group(&t, &child.id).await.unwrap().unwrap();
-    s.delete_group(&t, &current, &deletion).await.unwrap();
+    s.delete_group(&t, &current, &common::deleting(&deletion))
+        .await
+        .unwrap();
     assert_eq!(
         s.get_group(&t, &parent.id).await.unwrap().unwrap().version,
         2

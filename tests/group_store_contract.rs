@@ -32,14 +32,17 @@ fn resource(attributes: serde_json::Value) -> Resource {
 
 async fn user(s: &dyn Store, t: &TenantId, name: &str) -> String {
     let u = resource(json!({"userName": name}));
-    s.create_user(t, &u).await.unwrap();
+    s.create_user(t, &u, &common::sys_audit()).await.unwrap();
     u.id
 }
 
 async fn group(s: &dyn Store, t: &TenantId, name: &str, members: &[&str]) -> Resource {
     let g = resource(json!({"displayName": name}));
     let ms: Vec<Member> = members.iter().map(|m| member(m)).collect();
-    assert_eq!(s.create_group(t, &g, &ms).await, Ok(g.version));
+    assert_eq!(
+        s.create_group(t, &g, &ms, &common::sys_audit()).await,
+        Ok(g.version)
+    );
     g
 }
 
@@ -138,7 +141,10 @@ pub async fn updates_are_versioned_and_conditional(s: &dyn Store) {
         last_modified: T1,
         current: None,
     };
-    assert_eq!(s.update_group(&t, &update).await, Ok(2));
+    assert_eq!(
+        s.update_group(&t, &update, &common::sys_audit()).await,
+        Ok(2)
+    );
     let got = s.get_group(&t, &g.id).await.unwrap().unwrap();
     assert_eq!((got.version, got.last_modified.as_str()), (2, T1));
     assert_eq!(got.display_name(), Some("New"));
@@ -157,7 +163,7 @@ pub async fn updates_are_versioned_and_conditional(s: &dyn Store) {
     );
     // A stale version changes nothing.
     assert_eq!(
-        s.update_group(&t, &update).await,
+        s.update_group(&t, &update, &common::sys_audit()).await,
         Err(StoreError::VersionConflict)
     );
     assert_eq!(version(s, &t, &g.id).await, 2);
@@ -167,13 +173,16 @@ pub async fn updates_are_versioned_and_conditional(s: &dyn Store) {
         expected_version: None,
         ..update
     };
-    assert_eq!(s.update_group(&t, &empty).await, Ok(2));
+    assert_eq!(
+        s.update_group(&t, &empty, &common::sys_audit()).await,
+        Ok(2)
+    );
     let missing = GroupUpdate {
         id: "00000000-0000-4000-8000-000000000000",
         ..update
     };
     assert_eq!(
-        s.update_group(&t, &missing).await,
+        s.update_group(&t, &missing, &common::sys_audit()).await,
         Err(StoreError::NotFound)
     );
 }
@@ -285,7 +294,9 @@ pub async fn deletes_cascade_to_memberships(s: &dyn Store) {
     let parent = group(s, &t, "Parent", &[&child.id, &u]).await;
     // Deleting a user removes its memberships and gives each group a new version.
     let stored = s.get_user(&t, &u).await.unwrap().unwrap();
-    s.delete_user(&t, &stored, &deletion()).await.unwrap();
+    s.delete_user(&t, &stored, &common::deleting(&deletion()))
+        .await
+        .unwrap();
     assert_eq!(
         member_ids(s, &t, &child.id).await,
         [stays.clone()].into_iter().collect()
@@ -299,10 +310,13 @@ pub async fn deletes_cascade_to_memberships(s: &dyn Store) {
     // Deleting a group: conditional, then invisible, in both directions.
     let current = s.get_group(&t, &child.id).await.unwrap().unwrap();
     assert_eq!(
-        s.delete_group(&t, &child, &deletion()).await,
+        s.delete_group(&t, &child, &common::deleting(&deletion()))
+            .await,
         Err(StoreError::VersionConflict)
     );
-    s.delete_group(&t, &current, &deletion()).await.unwrap();
+    s.delete_group(&t, &current, &common::deleting(&deletion()))
+        .await
+        .unwrap();
     assert_eq!(s.get_group(&t, &child.id).await, Ok(None));
     assert!(s
         .find_groups_by_display_name(&t, "child", 5)
@@ -313,7 +327,8 @@ pub async fn deletes_cascade_to_memberships(s: &dyn Store) {
     assert!(member_ids(s, &t, &parent.id).await.is_empty());
     assert_eq!(version(s, &t, &parent.id).await, 3);
     assert_eq!(
-        s.delete_group(&t, &current, &deletion()).await,
+        s.delete_group(&t, &current, &common::deleting(&deletion()))
+            .await,
         Err(StoreError::NotFound)
     );
     let after = s
@@ -374,7 +389,8 @@ pub async fn tenants_do_not_see_each_other(s: &dyn Store) {
         current: None,
     };
     assert_eq!(
-        s.update_group(&globex, &attempt).await,
+        s.update_group(&globex, &attempt, &common::sys_audit())
+            .await,
         Err(StoreError::NotFound)
     );
     assert_eq!(member_ids(s, &acme, &g.id).await.len(), 1);

@@ -712,7 +712,10 @@ pub async fn large_groups_stay_within_the_response_bound(t: &TestApp) {
                 .cloned()
                 .unwrap(),
         };
-        t.store.create_user(&t.tenant, &u).await.unwrap();
+        t.store
+            .create_user(&t.tenant, &u, &common::sys_audit())
+            .await
+            .unwrap();
         members.push(Member {
             value: u.id,
             kind: MemberKind::User,

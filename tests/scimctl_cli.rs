@@ -251,7 +251,10 @@ async fn table_cleanup_finishes_an_interrupted_membership_clean_up() {
         attributes: attrs.as_object().cloned().unwrap(),
     };
     let user = resource(serde_json::json!({"userName": "alice"}));
-    fx.store.create_user(&t, &user).await.unwrap();
+    fx.store
+        .create_user(&t, &user, &common::sys_audit())
+        .await
+        .unwrap();
     let member = Member {
         value: user.id.clone(),
         kind: MemberKind::User,
@@ -259,14 +262,22 @@ async fn table_cleanup_finishes_an_interrupted_membership_clean_up() {
     };
     let group = resource(serde_json::json!({"displayName": "Team"}));
     fx.store
-        .create_group(&t, &group, std::slice::from_ref(&member))
+        .create_group(
+            &t,
+            &group,
+            std::slice::from_ref(&member),
+            &common::sys_audit(),
+        )
         .await
         .unwrap();
     let deletion = Deletion {
         request_id: "r1".into(),
         deleted_at: now_rfc3339(),
     };
-    fx.store.delete_group(&t, &group, &deletion).await.unwrap();
+    fx.store
+        .delete_group(&t, &group, &common::deleting(&deletion))
+        .await
+        .unwrap();
     // What a Lambda stopped right after the delete's transaction leaves behind.
     for item in [
         member_item(&t, &group.id, &member).unwrap(),

@@ -155,7 +155,7 @@ async fn create_get_and_find(fx: Fx) {
     let s = &fx.store;
     let t = tenant("acme");
     let u = user("BJensen@Example.com", Some("Ext-1"));
-    s.create_user(&t, &u).await.unwrap();
+    s.create_user(&t, &u, &common::sys_audit()).await.unwrap();
 
     assert_eq!(s.get_user(&t, &u.id).await.unwrap(), Some(u.clone()));
     for name in [
@@ -184,34 +184,42 @@ async fn create_get_and_find(fx: Fx) {
 async fn uniqueness_of_user_name_and_external_id(fx: Fx) {
     let s = &fx.store;
     let t = tenant("acme");
-    s.create_user(&t, &user("alice@example.com", Some("e-1")))
-        .await
-        .unwrap();
+    s.create_user(
+        &t,
+        &user("alice@example.com", Some("e-1")),
+        &common::sys_audit(),
+    )
+    .await
+    .unwrap();
 
     let same_name = user("ALICE@example.com", Some("e-2"));
     assert_eq!(
-        s.create_user(&t, &same_name).await,
+        s.create_user(&t, &same_name, &common::sys_audit()).await,
         Err(StoreError::Uniqueness(UniqueAttr::UserName))
     );
     let same_ext = user("alice2@example.com", Some("e-1"));
     assert_eq!(
-        s.create_user(&t, &same_ext).await,
+        s.create_user(&t, &same_ext, &common::sys_audit()).await,
         Err(StoreError::Uniqueness(UniqueAttr::ExternalId))
     );
     // Both taken: userName is reported.
     let both = user("Alice@Example.com", Some("e-1"));
     assert_eq!(
-        s.create_user(&t, &both).await,
+        s.create_user(&t, &both, &common::sys_audit()).await,
         Err(StoreError::Uniqueness(UniqueAttr::UserName))
     );
     // externalId compares case-sensitively; users without externalId do not collide.
-    s.create_user(&t, &user("carol@example.com", Some("E-1")))
+    s.create_user(
+        &t,
+        &user("carol@example.com", Some("E-1")),
+        &common::sys_audit(),
+    )
+    .await
+    .unwrap();
+    s.create_user(&t, &user("dave@example.com", None), &common::sys_audit())
         .await
         .unwrap();
-    s.create_user(&t, &user("dave@example.com", None))
-        .await
-        .unwrap();
-    s.create_user(&t, &user("erin@example.com", None))
+    s.create_user(&t, &user("erin@example.com", None), &common::sys_audit())
         .await
         .unwrap();
     assert_eq!(total(&fx, &t).await, 4);
@@ -230,14 +238,16 @@ async fn updates_move_guards(fx: Fx) {
     let t = tenant("acme");
     let a = user("a@example.com", Some("ext-a"));
     let b = user("b@example.com", Some("ext-b"));
-    s.create_user(&t, &a).await.unwrap();
-    s.create_user(&t, &b).await.unwrap();
+    s.create_user(&t, &a, &common::sys_audit()).await.unwrap();
+    s.create_user(&t, &b, &common::sys_audit()).await.unwrap();
 
     let a2 = changed(
         &a,
         json!({"userName": "a2@example.com", "externalId": "ext-a2"}),
     );
-    s.update_user(&t, &a, &a2).await.unwrap();
+    s.update_user(&t, &a, &a2, &common::sys_audit())
+        .await
+        .unwrap();
     assert_eq!(s.get_user(&t, &a.id).await.unwrap(), Some(a2.clone()));
     assert_eq!(
         s.find_user_by_user_name(&t, "A2@example.com")
@@ -257,26 +267,33 @@ async fn updates_move_guards(fx: Fx) {
     assert_eq!(s.find_user_by_external_id(&t, "ext-a").await.unwrap(), None);
     // ...and the new ones are taken.
     assert_eq!(
-        s.create_user(&t, &user("A2@EXAMPLE.COM", None)).await,
+        s.create_user(&t, &user("A2@EXAMPLE.COM", None), &common::sys_audit())
+            .await,
         Err(StoreError::Uniqueness(UniqueAttr::UserName))
     );
     assert_eq!(
-        s.create_user(&t, &user("z@example.com", Some("ext-a2")))
-            .await,
+        s.create_user(
+            &t,
+            &user("z@example.com", Some("ext-a2")),
+            &common::sys_audit()
+        )
+        .await,
         Err(StoreError::Uniqueness(UniqueAttr::ExternalId))
     );
     let reuse = user("a@example.com", Some("ext-a"));
-    s.create_user(&t, &reuse).await.unwrap();
+    s.create_user(&t, &reuse, &common::sys_audit())
+        .await
+        .unwrap();
 
     // Renaming onto a taken value fails and changes nothing.
     let b_clash = changed(&b, json!({"userName": "A2@example.com"}));
     assert_eq!(
-        s.update_user(&t, &b, &b_clash).await,
+        s.update_user(&t, &b, &b_clash, &common::sys_audit()).await,
         Err(StoreError::Uniqueness(UniqueAttr::UserName))
     );
     let b_clash = changed(&b, json!({"externalId": "ext-a2"}));
     assert_eq!(
-        s.update_user(&t, &b, &b_clash).await,
+        s.update_user(&t, &b, &b_clash, &common::sys_audit()).await,
         Err(StoreError::Uniqueness(UniqueAttr::ExternalId))
     );
     assert_eq!(s.get_user(&t, &b.id).await.unwrap(), Some(b.clone()));
@@ -286,7 +303,9 @@ async fn updates_move_guards(fx: Fx) {
         &a2,
         json!({"userName": "A2@Example.COM", "externalId": null}),
     );
-    s.update_user(&t, &a2, &a3).await.unwrap();
+    s.update_user(&t, &a2, &a3, &common::sys_audit())
+        .await
+        .unwrap();
     assert_eq!(
         s.find_user_by_user_name(&t, "a2@example.com")
             .await
@@ -298,7 +317,9 @@ async fn updates_move_guards(fx: Fx) {
         None
     );
     let b2 = changed(&b, json!({"externalId": "ext-a2"}));
-    s.update_user(&t, &b, &b2).await.unwrap();
+    s.update_user(&t, &b, &b2, &common::sys_audit())
+        .await
+        .unwrap();
     assert_eq!(total(&fx, &t).await, 3);
 }
 
@@ -306,18 +327,21 @@ async fn version_conflicts_and_not_found(fx: Fx) {
     let s = &fx.store;
     let t = tenant("acme");
     let v1 = user("v@example.com", Some("ext-v"));
-    s.create_user(&t, &v1).await.unwrap();
+    s.create_user(&t, &v1, &common::sys_audit()).await.unwrap();
     let v2 = changed(&v1, json!({"title": "two"}));
-    s.update_user(&t, &v1, &v2).await.unwrap();
+    s.update_user(&t, &v1, &v2, &common::sys_audit())
+        .await
+        .unwrap();
 
     // Writes based on the stale v1 are refused and change nothing.
     let stale = changed(&v1, json!({"title": "stale", "userName": "w@example.com"}));
     assert_eq!(
-        s.update_user(&t, &v1, &stale).await,
+        s.update_user(&t, &v1, &stale, &common::sys_audit()).await,
         Err(StoreError::VersionConflict)
     );
     assert_eq!(
-        s.delete_user(&t, &v1, &deletion("r-stale")).await,
+        s.delete_user(&t, &v1, &common::deleting(&deletion("r-stale")))
+            .await,
         Err(StoreError::VersionConflict)
     );
     assert_eq!(s.get_user(&t, &v1.id).await.unwrap(), Some(v2.clone()));
@@ -326,11 +350,17 @@ async fn version_conflicts_and_not_found(fx: Fx) {
         None
     );
 
-    s.delete_user(&t, &v2, &deletion("r-1")).await.unwrap();
+    s.delete_user(&t, &v2, &common::deleting(&deletion("r-1")))
+        .await
+        .unwrap();
     let v3 = changed(&v2, json!({"title": "three"}));
-    assert_eq!(s.update_user(&t, &v2, &v3).await, Err(StoreError::NotFound));
     assert_eq!(
-        s.delete_user(&t, &v2, &deletion("r-2")).await,
+        s.update_user(&t, &v2, &v3, &common::sys_audit()).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        s.delete_user(&t, &v2, &common::deleting(&deletion("r-2")))
+            .await,
         Err(StoreError::NotFound)
     );
     assert_eq!(s.get_user(&t, &v1.id).await.unwrap(), None);
@@ -342,12 +372,18 @@ async fn delete_frees_guards_counts_down_and_keeps_a_record(fx: Fx) {
     let t = tenant("acme");
     let keep = user("keep@example.com", None);
     let gone = user("Gone@Example.com", Some("ext-gone"));
-    s.create_user(&t, &keep).await.unwrap();
-    s.create_user(&t, &gone).await.unwrap();
+    s.create_user(&t, &keep, &common::sys_audit())
+        .await
+        .unwrap();
+    s.create_user(&t, &gone, &common::sys_audit())
+        .await
+        .unwrap();
     assert_eq!(total(&fx, &t).await, 2);
 
     let d = deletion("req-123");
-    s.delete_user(&t, &gone, &d).await.unwrap();
+    s.delete_user(&t, &gone, &common::deleting(&d))
+        .await
+        .unwrap();
     assert_eq!(s.get_user(&t, &gone.id).await.unwrap(), None);
     assert_eq!(
         s.find_user_by_user_name(&t, "gone@example.com")
@@ -364,7 +400,9 @@ async fn delete_frees_guards_counts_down_and_keeps_a_record(fx: Fx) {
 
     // The userName and externalId can be used again, by a new user.
     let again = user("gone@example.com", Some("ext-gone"));
-    s.create_user(&t, &again).await.unwrap();
+    s.create_user(&t, &again, &common::sys_audit())
+        .await
+        .unwrap();
     assert_eq!(total(&fx, &t).await, 2);
     let listed: Vec<String> = all_users(&fx, &t).await.into_iter().map(|u| u.id).collect();
     assert_eq!(
@@ -380,7 +418,7 @@ async fn list_order_is_stable_across_pages_and_cursors(fx: Fx) {
     for i in 0..7 {
         let u = user(&format!("user{i}@example.com"), None);
         ids.insert(u.id.clone());
-        s.create_user(&t, &u).await.unwrap();
+        s.create_user(&t, &u, &common::sys_audit()).await.unwrap();
     }
 
     // Index paging (RFC 7644 §3.4.2.4).
@@ -443,12 +481,20 @@ async fn bad_and_foreign_cursors_are_refused(fx: Fx) {
     let a = tenant("acme");
     let b = tenant("globex");
     for i in 0..3 {
-        s.create_user(&a, &user(&format!("a{i}@example.com"), None))
-            .await
-            .unwrap();
-        s.create_user(&b, &user(&format!("b{i}@example.com"), None))
-            .await
-            .unwrap();
+        s.create_user(
+            &a,
+            &user(&format!("a{i}@example.com"), None),
+            &common::sys_audit(),
+        )
+        .await
+        .unwrap();
+        s.create_user(
+            &b,
+            &user(&format!("b{i}@example.com"), None),
+            &common::sys_audit(),
+        )
+        .await
+        .unwrap();
     }
     let first = s.list_users(&a, &page(1, 1, None)).await.unwrap();
     let cursor = first.next_cursor.expect("a cursor after the first page");
@@ -488,7 +534,7 @@ async fn tenants_are_isolated(fx: Fx) {
     let a = tenant("acme");
     let b = tenant("acme-2");
     let ua = user("shared@example.com", Some("shared-ext"));
-    s.create_user(&a, &ua).await.unwrap();
+    s.create_user(&a, &ua, &common::sys_audit()).await.unwrap();
 
     // B sees nothing of A...
     assert_eq!(s.get_user(&b, &ua.id).await.unwrap(), None);
@@ -507,16 +553,17 @@ async fn tenants_are_isolated(fx: Fx) {
     // ...cannot change or delete A's user...
     let hijack = changed(&ua, json!({"title": "hijacked"}));
     assert_eq!(
-        s.update_user(&b, &ua, &hijack).await,
+        s.update_user(&b, &ua, &hijack, &common::sys_audit()).await,
         Err(StoreError::NotFound)
     );
     assert_eq!(
-        s.delete_user(&b, &ua, &deletion("r")).await,
+        s.delete_user(&b, &ua, &common::deleting(&deletion("r")))
+            .await,
         Err(StoreError::NotFound)
     );
     // ...and A's unique values do not bind B.
     let ub = user("SHARED@example.com", Some("shared-ext"));
-    s.create_user(&b, &ub).await.unwrap();
+    s.create_user(&b, &ub, &common::sys_audit()).await.unwrap();
     assert_eq!(
         s.find_user_by_user_name(&b, "shared@example.com")
             .await
@@ -529,7 +576,9 @@ async fn tenants_are_isolated(fx: Fx) {
             .unwrap(),
         Some(ua.clone())
     );
-    s.delete_user(&b, &ub, &deletion("rb")).await.unwrap();
+    s.delete_user(&b, &ub, &common::deleting(&deletion("rb")))
+        .await
+        .unwrap();
     assert_eq!(s.get_user(&a, &ua.id).await.unwrap(), Some(ua.clone()));
     assert_eq!(total(&fx, &a).await, 1);
     assert_eq!(total(&fx, &b).await, 0);
@@ -542,35 +591,41 @@ async fn a_failed_write_leaves_no_partial_state(fx: Fx) {
     let t = tenant("acme");
     let a = user("a@example.com", Some("ext-a"));
     let b = user("b@example.com", Some("ext-b"));
-    s.create_user(&t, &a).await.unwrap();
-    s.create_user(&t, &b).await.unwrap();
+    s.create_user(&t, &a, &common::sys_audit()).await.unwrap();
+    s.create_user(&t, &b, &common::sys_audit()).await.unwrap();
     let before = fx.snapshot(&t).await;
 
     // A create whose userName is free but whose externalId is taken: the free userName must not
     // be left claimed, the counter must not move.
     let c = user("c@example.com", Some("ext-a"));
-    assert!(s.create_user(&t, &c).await.is_err());
+    assert!(s.create_user(&t, &c, &common::sys_audit()).await.is_err());
     // A rename that takes a new externalId but collides on userName.
     let b_bad = changed(
         &b,
         json!({"userName": "A@example.com", "externalId": "ext-new"}),
     );
-    assert!(s.update_user(&t, &b, &b_bad).await.is_err());
+    assert!(s
+        .update_user(&t, &b, &b_bad, &common::sys_audit())
+        .await
+        .is_err());
     assert_eq!(fx.snapshot(&t).await, before);
     // A rename from a stale version.
     let b_ok = changed(&b, json!({"title": "t"}));
-    s.update_user(&t, &b, &b_ok).await.unwrap();
+    s.update_user(&t, &b, &b_ok, &common::sys_audit())
+        .await
+        .unwrap();
     let after_ok = fx.snapshot(&t).await;
     let b_stale = changed(
         &b,
         json!({"userName": "fresh@example.com", "externalId": "ext-fresh"}),
     );
     assert_eq!(
-        s.update_user(&t, &b, &b_stale).await,
+        s.update_user(&t, &b, &b_stale, &common::sys_audit()).await,
         Err(StoreError::VersionConflict)
     );
     assert_eq!(
-        s.delete_user(&t, &b, &deletion("r")).await,
+        s.delete_user(&t, &b, &common::deleting(&deletion("r")))
+            .await,
         Err(StoreError::VersionConflict)
     );
     assert_eq!(fx.snapshot(&t).await, after_ok);
@@ -582,9 +637,13 @@ async fn a_failed_write_leaves_no_partial_state(fx: Fx) {
     for ext in ["ext-new", "ext-fresh"] {
         assert_eq!(s.find_user_by_external_id(&t, ext).await.unwrap(), None);
     }
-    s.create_user(&t, &user("c@example.com", Some("ext-new")))
-        .await
-        .unwrap();
+    s.create_user(
+        &t,
+        &user("c@example.com", Some("ext-new")),
+        &common::sys_audit(),
+    )
+    .await
+    .unwrap();
     assert_eq!(total(&fx, &t).await, 3);
 }
 
@@ -594,7 +653,10 @@ async fn oversized_users_are_refused(fx: Fx) {
     let mut big = user("big@example.com", None);
     big.attributes
         .insert("title".into(), json!("x".repeat(MAX_RESOURCE_BYTES + 1)));
-    assert_eq!(s.create_user(&t, &big).await, Err(StoreError::TooLarge));
+    assert_eq!(
+        s.create_user(&t, &big, &common::sys_audit()).await,
+        Err(StoreError::TooLarge)
+    );
     assert_eq!(
         s.find_user_by_user_name(&t, "big@example.com")
             .await
@@ -603,11 +665,14 @@ async fn oversized_users_are_refused(fx: Fx) {
     );
 
     let small = user("small@example.com", None);
-    s.create_user(&t, &small).await.unwrap();
+    s.create_user(&t, &small, &common::sys_audit())
+        .await
+        .unwrap();
     let before = fx.snapshot(&t).await;
     let grown = changed(&small, json!({"title": "y".repeat(500_000)}));
     assert_eq!(
-        s.update_user(&t, &small, &grown).await,
+        s.update_user(&t, &small, &grown, &common::sys_audit())
+            .await,
         Err(StoreError::TooLarge)
     );
     assert_eq!(fx.snapshot(&t).await, before);

@@ -1,10 +1,9 @@
 //! Discovery routes: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas` (RFC 7644 §4).
 
-use http::Method;
-
 use super::reply::Reply;
-use super::{clip, only, Ctx};
+use super::{clip, Ctx};
 use crate::error::ScimError;
+use crate::operation::Operation;
 use crate::scim::discovery;
 use crate::scim::resource::list_response;
 
@@ -17,46 +16,31 @@ pub fn capabilities() -> discovery::Capabilities {
     }
 }
 
-pub fn route(ctx: &mut Ctx<'_>, endpoint: &str, rest: &[&str]) -> Result<Reply, ScimError> {
-    only(ctx.method(), &[Method::GET], "GET")?;
+/// `op` is one of the discovery operations; `name` the resource type or schema it addresses.
+pub fn handle(ctx: &Ctx<'_>, op: Operation, name: Option<&str>) -> Result<Reply, ScimError> {
     let base = ctx.base.as_str();
-    match (endpoint, rest) {
-        ("ServiceProviderConfig", []) => {
-            ctx.log.operation = "discovery.spc";
-            Ok(Reply::ok(discovery::service_provider_config(
-                base,
-                &capabilities(),
-            )))
-        }
-        ("ResourceTypes", []) => {
-            ctx.log.operation = "discovery.resource_types";
+    let name = name.unwrap_or_default();
+    match op {
+        Operation::ServiceProviderConfig => Ok(Reply::ok(discovery::service_provider_config(
+            base,
+            &capabilities(),
+        ))),
+        Operation::ResourceTypes => {
             let all = discovery::resource_types(base);
             let n = all.len();
             Ok(Reply::ok(list_response(all, n, 1)))
         }
-        ("ResourceTypes", [name]) => {
-            ctx.log.operation = "discovery.resource_type";
-            discovery::resource_type(base, name)
-                .map(Reply::ok)
-                .ok_or_else(|| {
-                    ScimError::not_found(format!("No resource type named {}.", clip(name)))
-                })
-        }
-        ("Schemas", []) => {
-            ctx.log.operation = "discovery.schemas";
+        Operation::ResourceType => discovery::resource_type(base, name)
+            .map(Reply::ok)
+            .ok_or_else(|| ScimError::not_found(format!("No resource type named {}.", clip(name)))),
+        Operation::Schemas => {
             let all = discovery::schemas(base);
             let n = all.len();
             Ok(Reply::ok(list_response(all, n, 1)))
         }
-        ("Schemas", [id]) => {
-            ctx.log.operation = "discovery.schema";
-            discovery::schema(base, id)
-                .map(Reply::ok)
-                .ok_or_else(|| ScimError::not_found(format!("No schema with id {}.", clip(id))))
-        }
-        _ => {
-            ctx.log.operation = "unknown";
-            Err(ScimError::not_found("No SCIM endpoint at this path."))
-        }
+        Operation::Schema => discovery::schema(base, name)
+            .map(Reply::ok)
+            .ok_or_else(|| ScimError::not_found(format!("No schema with id {}.", clip(name)))),
+        _ => Err(ScimError::not_found("No SCIM endpoint at this path.")),
     }
 }

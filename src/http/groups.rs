@@ -1,144 +1,107 @@
-//! `/Groups` routes (RFC 7644 §3.3 - §3.6, §3.4.3 `.search`).
+//! `/Groups` routes (RFC 7644 §3.3 - §3.6 for the Group resource): parse the request, call the
+//! service once, render what it returns.
 //!
-//! Answers, and why:
-//! - **PATCH answers 204 No Content** (with the new `ETag`), which Entra prefers and every IdP
-//!   accepts (IDP-BEHAVIOUR.md answers table), and which needs no member read however large the
-//!   group. A PATCH with `attributes` or `excludedAttributes` asks to see the result: 200 with the
-//!   projected group (RFC 7644 §3.5.2).
-//! - **Members are read only when the projection keeps them** (`excludedAttributes=members`,
-//!   Entra's look-up, costs one read whatever the group's size).
-//! - **Large groups:** a read returns at most `MAX_MEMBERS_PER_RESPONSE` members and fits a
-//!   Lambda response; past either bound it is 400 `tooMany`, naming `excludedAttributes=members`
-//!   and `GET /Users?filter=groups.value eq "<id>"`. A write that succeeded is never reported as
-//!   an error: its response leaves `members` out instead (and logs it).
+//! PATCH answers 204 by default (Entra's preference; ARCHITECTURE.md, IdP behaviour), and no
+//! member read however large the group; with `attributes` or `excludedAttributes` it answers 200
+//! with the projected group. Lambda's 6 MB response limit is checked on what is rendered.
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::Value;
 
 use super::query::{list_query, projection, Params};
-use super::reply::{fits_lambda_payload, json_body, Reply};
-use super::{clip, Ctx};
+use super::reply::{fits_lambda_payload, json_body, list_body, Reply};
+use super::users::not_modified;
+use super::Ctx;
 use crate::error::ScimError;
-use crate::scim::members::render_group;
+use crate::operation::Operation;
 use crate::scim::projection::Projection;
-use crate::scim::resource::{etag_matches, list_response, Resource};
 use crate::scim::schema::ResourceKind;
 use crate::service::groups::too_many_members;
-use crate::service::GroupView;
+use crate::service::{Fetched, GroupView};
 
 const KIND: ResourceKind = ResourceKind::Group;
 
-pub async fn route(ctx: &mut Ctx<'_>, rest: &[&str]) -> Result<Reply, ScimError> {
-    match rest {
-        [] => match *ctx.method() {
-            Method::GET => {
-                ctx.log.operation = "groups.list";
-                list(ctx, &ctx.params).await
-            }
-            Method::POST => {
-                ctx.log.operation = "groups.create";
-                let body = json_body(ctx.req)?;
-                let proj = projection(KIND, &ctx.params)?;
-                let view = ctx.app.service.create_group(&ctx.tenant, &body).await?;
-                ctx.log.resource_id = Some(view.group.id.clone());
-                Ok(after_write(ctx, StatusCode::CREATED, view, &proj))
-            }
-            _ => Err(ScimError::method_not_allowed("GET, POST")),
-        },
-        [search] if *search == ".search" => {
-            ctx.log.operation = "groups.search";
-            super::only(ctx.method(), &[Method::POST], "POST")?;
+/// `op` is one of the groups operations; `id` the group it addresses, if any.
+pub async fn handle(
+    ctx: &mut Ctx<'_>,
+    op: Operation,
+    id: Option<&str>,
+) -> Result<Reply, ScimError> {
+    let service = &ctx.app.service;
+    let caller = &ctx.caller;
+    let id = id.unwrap_or_default();
+    let if_match = ctx.precondition("if-match");
+    match op {
+        Operation::GroupsList => list(ctx, &ctx.params).await,
+        Operation::GroupsSearch => {
             let params = Params::from_search_body(&json_body(ctx.req)?)?;
             list(ctx, &params).await
         }
-        [id] => {
-            ctx.log.resource_id = Some(clip(id));
+        Operation::GroupsCreate => {
+            let body = json_body(ctx.req)?;
             let proj = projection(KIND, &ctx.params)?;
-            let if_match = ctx.header("if-match");
-            let service = &ctx.app.service;
-            match *ctx.method() {
-                Method::GET => {
-                    ctx.log.operation = "groups.get";
-                    let group = service.get_group_record(&ctx.tenant, id).await?;
-                    if ctx
-                        .header("if-none-match")
-                        .is_some_and(|h| etag_matches(h, group.version))
-                    {
-                        let mut reply = Reply::empty(StatusCode::NOT_MODIFIED);
-                        reply.etag = Some(group.etag());
-                        return Ok(reply);
-                    }
-                    let members = if proj.omits("members") {
-                        None
-                    } else {
-                        Some(service.group_members(&ctx.tenant, id).await?)
-                    };
-                    let body = render_group(&group, members.as_deref(), &ctx.base);
-                    let reply = Reply::rendered(StatusCode::OK, KIND, &group, body, &proj);
-                    if !reply.body.as_ref().is_some_and(fits_lambda_payload) {
-                        return Err(too_many_members());
-                    }
-                    Ok(reply)
-                }
-                Method::PUT => {
-                    ctx.log.operation = "groups.replace";
-                    let body = json_body(ctx.req)?;
-                    let group = service
-                        .replace_group(&ctx.tenant, id, &body, if_match)
-                        .await?;
-                    let view = with_members_after_write(ctx, group, &proj).await?;
-                    Ok(after_write(ctx, StatusCode::OK, view, &proj))
-                }
-                Method::PATCH => {
-                    ctx.log.operation = "groups.patch";
-                    let body = json_body(ctx.req)?;
-                    let group = service
-                        .patch_group(&ctx.tenant, id, &body, if_match)
-                        .await?;
-                    if !wants_representation(&ctx.params) {
-                        let mut reply = Reply::empty(StatusCode::NO_CONTENT);
-                        reply.etag = Some(group.etag());
-                        return Ok(reply);
-                    }
-                    let view = with_members_after_write(ctx, group, &proj).await?;
-                    Ok(after_write(ctx, StatusCode::OK, view, &proj))
-                }
-                Method::DELETE => {
-                    ctx.log.operation = "groups.delete";
-                    service
-                        .delete_group(&ctx.tenant, id, if_match, ctx.request_id)
-                        .await?;
-                    Ok(Reply::empty(StatusCode::NO_CONTENT))
-                }
-                _ => Err(ScimError::method_not_allowed("GET, PUT, PATCH, DELETE")),
+            let view = service.create_group(caller, &body).await?;
+            ctx.log.resource_id = Some(view.group.id.clone());
+            Ok(after_write(ctx, StatusCode::CREATED, view, &proj))
+        }
+        Operation::GroupsGet => {
+            let proj = projection(KIND, &ctx.params)?;
+            let if_none_match = ctx.precondition("if-none-match");
+            let view = match service
+                .get_group(&caller.tenant, id, &proj, if_none_match.as_ref())
+                .await?
+            {
+                Fetched::NotModified(version) => return Ok(not_modified(version)),
+                Fetched::Found(view) => view,
+            };
+            let reply = Reply::rendered(
+                StatusCode::OK,
+                KIND,
+                &view.group,
+                view.render(&ctx.base),
+                &proj,
+            );
+            if !reply.body.as_ref().is_some_and(fits_lambda_payload) {
+                return Err(too_many_members());
             }
+            Ok(reply)
+        }
+        Operation::GroupsReplace => {
+            let body = json_body(ctx.req)?;
+            let proj = projection(KIND, &ctx.params)?;
+            let view = service
+                .replace_group(caller, id, &body, if_match.as_ref(), Some(&proj))
+                .await?;
+            Ok(after_write(ctx, StatusCode::OK, view, &proj))
+        }
+        Operation::GroupsPatch => {
+            let body = json_body(ctx.req)?;
+            let proj = projection(KIND, &ctx.params)?;
+            let answer = wants_representation(&ctx.params).then_some(&proj);
+            let view = service
+                .patch_group(caller, id, &body, if_match.as_ref(), answer)
+                .await?;
+            if answer.is_none() {
+                let mut reply = Reply::empty(StatusCode::NO_CONTENT);
+                reply.etag = Some(view.group.etag());
+                return Ok(reply);
+            }
+            Ok(after_write(ctx, StatusCode::OK, view, &proj))
+        }
+        Operation::GroupsDelete => {
+            service.delete(caller, KIND, id, if_match.as_ref()).await?;
+            Ok(Reply::empty(StatusCode::NO_CONTENT))
         }
         _ => Err(ScimError::not_found("No SCIM endpoint at this path.")),
     }
 }
 
-/// A PATCH shows the resulting group only when the request names what to show.
 fn wants_representation(params: &Params) -> bool {
     params.get("attributes").is_some() || params.get("excludedAttributes").is_some()
 }
 
-async fn with_members_after_write(
-    ctx: &Ctx<'_>,
-    group: Resource,
-    proj: &Projection,
-) -> Result<GroupView, ScimError> {
-    let members = if proj.omits("members") {
-        None
-    } else {
-        ctx.app
-            .service
-            .members_after_write(&ctx.tenant, &group.id)
-            .await?
-    };
-    Ok(GroupView { group, members })
-}
-
-/// The answer to a write that succeeded: the group, without `members` if they do not fit.
+/// The answer to a write that succeeded: past Lambda's response limit, `members` is left out
+/// rather than the write turned into an error.
 fn after_write(ctx: &Ctx<'_>, status: StatusCode, view: GroupView, proj: &Projection) -> Reply {
     let mut reply = Reply::rendered(status, KIND, &view.group, view.render(&ctx.base), proj);
     if !reply.body.as_ref().is_some_and(fits_lambda_payload) {
@@ -150,26 +113,25 @@ fn after_write(ctx: &Ctx<'_>, status: StatusCode, view: GroupView, proj: &Projec
     reply
 }
 
-/// A list or search answer.
 async fn list(ctx: &Ctx<'_>, params: &Params) -> Result<Reply, ScimError> {
     let q = list_query(params)?;
     let proj = projection(KIND, params)?;
     let result = ctx
         .app
         .service
-        .list_groups(&ctx.tenant, &q, !proj.omits("members"))
+        .list_groups(&ctx.caller.tenant, &q, &proj)
         .await?;
     let resources = result
         .items
         .iter()
         .map(|g| proj.apply(KIND, g.render(&ctx.base)))
         .collect();
-    let mut body = list_response(resources, result.total_results, result.start_index);
-    if q.cursor_requested {
-        if let Some(c) = result.next_cursor {
-            body["nextCursor"] = Value::String(c);
-        }
-    }
+    let body = list_body(
+        resources,
+        result.total_results,
+        result.start_index,
+        result.next_cursor.filter(|_| q.cursor_requested),
+    );
     if !fits_lambda_payload(&body) {
         return Err(too_many_members());
     }

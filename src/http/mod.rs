@@ -19,12 +19,13 @@ use bytes::Bytes;
 use http::header::HeaderValue;
 use http::{HeaderMap, Method, Request, Response};
 
-use crate::audit;
+use crate::audit::Actor;
 use crate::auth::{Authenticator, Principal};
 use crate::error::ScimError;
 use crate::metrics::{self, RequestStats};
-use crate::service::ScimService;
-use crate::tenant::TenantId;
+use crate::operation::Operation;
+use crate::scim::resource::ETagCondition;
+use crate::service::{Caller, ScimService};
 use query::Params;
 pub use reply::{error_response, SCIM_CONTENT_TYPE};
 
@@ -53,29 +54,27 @@ pub struct App {
 /// What the request log line says about a request.
 #[derive(Default)]
 struct LogContext {
-    operation: &'static str,
+    operation: Operation,
     principal: Option<Principal>,
     resource_id: Option<String>,
 }
 
-/// One authenticated request on its way through the routes.
+/// One authenticated, routed request on its way to the service.
 struct Ctx<'a> {
     app: &'a App,
     req: &'a Request<Bytes>,
-    tenant: TenantId,
+    /// The tenant (from the verified token) and the actor its changes are recorded under.
+    caller: Caller,
     /// `https://host/scim/v2`, for `Location` and `meta.location`.
     base: String,
     params: Params,
-    request_id: &'a str,
     log: &'a mut LogContext,
 }
 
-impl<'a> Ctx<'a> {
-    fn method(&self) -> &'a Method {
-        self.req.method()
-    }
-    fn header(&self, name: &str) -> Option<&'a str> {
-        header_str(self.req.headers(), name)
+impl Ctx<'_> {
+    /// A precondition header (`If-Match`, `If-None-Match`), parsed.
+    fn precondition(&self, name: &str) -> Option<ETagCondition> {
+        header_str(self.req.headers(), name).map(ETagCondition::parse)
     }
 }
 
@@ -104,19 +103,13 @@ impl App {
         let mut log = LogContext::default();
         let stats = Arc::new(RequestStats::default());
         let idp = idp::detect(header_str(req.headers(), "user-agent"));
-        let actor = audit::Actor {
-            request_id: request_id.clone(),
-            token_id: "-".into(),
-            idp: idp.into(),
-            operation: "-".into(),
-        };
-        let routed = metrics::scope(stats.clone(), self.route(&req, &request_id, &mut log));
-        let outcome = audit::scope(actor, routed).await;
+        let routed = self.route(&req, &request_id, idp, &mut log);
+        let outcome = metrics::scope(stats.clone(), routed).await;
         let (response, scim_type) = match outcome {
             Ok(reply) => (reply::reply_response(reply), ""),
             Err(e) => (
                 error_response(&e),
-                e.scim_type.map(|t| t.as_str()).unwrap_or(""),
+                e.scim_type().map(|t| t.as_str()).unwrap_or(""),
             ),
         };
         let status = response.status().as_u16();
@@ -127,7 +120,7 @@ impl App {
             token_id = log.principal.as_ref().map(|p| p.token_id.as_str()).unwrap_or("-"),
             idp,
             method = %req.method(),
-            operation = log.operation,
+            operation = log.operation.as_str(),
             resource_id = log.resource_id.as_deref().unwrap_or("-"),
             status,
             scim_type,
@@ -143,9 +136,9 @@ impl App {
         &self,
         req: &Request<Bytes>,
         request_id: &str,
+        idp: &str,
         log: &mut LogContext,
     ) -> Result<reply::Reply, ScimError> {
-        log.operation = "unknown";
         let path = req.uri().path();
         let Some((prefix, rest)) = split_base(path) else {
             return Err(ScimError::not_found(
@@ -156,65 +149,43 @@ impl App {
             .auth
             .authenticate(header_str(req.headers(), "authorization"))
             .await?;
-        let tenant = principal.tenant.clone();
-        audit::set_token_id(&principal.token_id);
+        let caller = Caller {
+            tenant: principal.tenant.clone(),
+            actor: Actor {
+                request_id: request_id.to_owned(),
+                token_id: principal.token_id.clone(),
+                idp: idp.to_owned(),
+            },
+        };
         log.principal = Some(principal);
         if req.body().len() > MAX_BODY_BYTES {
             return Err(ScimError::payload_too_large(MAX_BODY_BYTES));
         }
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let (operation, id) = resolve(req.method(), &segments)?;
+        log.operation = operation;
+        if let (Some(id), true) = (id, operation.is_users() || operation.is_groups()) {
+            log.resource_id = Some(clip(id));
+        }
         let mut ctx = Ctx {
             app: self,
             req,
-            tenant,
+            caller,
             base: self.base_url(req.headers(), prefix),
             params: Params::parse(req.uri().query()),
-            request_id,
             log,
         };
-        // Endpoint names are matched case-insensitively: clients differ, and nothing else can
-        // live at these paths.
-        let Some((first, rest)) = segments.split_first() else {
-            return Err(ScimError::not_found(
-                "No SCIM endpoint at the root; see /ServiceProviderConfig.",
-            ));
-        };
-        let endpoint = [
-            "ServiceProviderConfig",
-            "ResourceTypes",
-            "Schemas",
-            "Users",
-            "Groups",
-            "Bulk",
-            "Me",
-            ".search",
-        ]
-        .into_iter()
-        .find(|e| e.eq_ignore_ascii_case(first));
-        match endpoint {
-            Some(e @ ("ServiceProviderConfig" | "ResourceTypes" | "Schemas")) => {
-                discovery::route(&mut ctx, e, rest)
-            }
-            Some("Users") => users::route(&mut ctx, rest).await,
-            Some(".search") if rest.is_empty() => {
-                // RFC 7644 §3.4.3: a search at the root spans every resource type.
-                ctx.log.operation = "root.search";
-                only(ctx.method(), &[Method::POST], "POST")?;
-                search::root(&ctx).await
-            }
-            Some("Groups") => groups::route(&mut ctx, rest).await,
-            Some("Bulk") => {
-                ctx.log.operation = "bulk";
-                Err(ScimError::not_implemented(
-                    "Bulk operations are not supported (see /ServiceProviderConfig).",
-                ))
-            }
-            Some("Me") => {
-                ctx.log.operation = "me";
-                Err(ScimError::not_implemented(
-                    "The /Me endpoint is not supported.",
-                ))
-            }
+        match operation {
+            op if op.is_discovery() => discovery::handle(&ctx, op, id),
+            op if op.is_users() => users::handle(&mut ctx, op, id).await,
+            op if op.is_groups() => groups::handle(&mut ctx, op, id).await,
+            Operation::RootSearch => search::root(&ctx).await,
+            Operation::Bulk => Err(ScimError::not_implemented(
+                "Bulk operations are not supported (see /ServiceProviderConfig).",
+            )),
+            Operation::Me => Err(ScimError::not_implemented(
+                "The /Me endpoint is not supported.",
+            )),
             _ => Err(ScimError::not_found("No SCIM endpoint at this path.")),
         }
     }
@@ -244,6 +215,89 @@ fn split_base(path: &str) -> Option<(&str, &str)> {
     let end = idx + BASE_PATH.len();
     let rest = &path[end..];
     (rest.is_empty() || rest.starts_with('/')).then(|| (&path[..end], rest))
+}
+
+/// Which operation a request is, and the id or name it addresses: decided here, once, from the
+/// path below the base URL and the method. Endpoint names are matched case-insensitively
+/// (clients differ, and nothing else can live at these paths).
+fn resolve<'p>(
+    method: &Method,
+    segments: &[&'p str],
+) -> Result<(Operation, Option<&'p str>), ScimError> {
+    use Operation::*;
+    let Some((first, rest)) = segments.split_first() else {
+        return Err(ScimError::not_found(
+            "No SCIM endpoint at the root; see /ServiceProviderConfig.",
+        ));
+    };
+    let endpoint = [
+        "ServiceProviderConfig",
+        "ResourceTypes",
+        "Schemas",
+        "Users",
+        "Groups",
+        "Bulk",
+        "Me",
+        ".search",
+    ]
+    .into_iter()
+    .find(|e| e.eq_ignore_ascii_case(first));
+    let not_here = || ScimError::not_found("No SCIM endpoint at this path.");
+    // (list, search, get, create, replace, patch, delete) of a resource endpoint.
+    let resource = |ops: [Operation; 7]| match rest {
+        [] => match *method {
+            Method::GET => Ok((ops[0], None)),
+            Method::POST => Ok((ops[3], None)),
+            _ => Err(ScimError::method_not_allowed("GET, POST")),
+        },
+        [".search"] => only(method, &[Method::POST], "POST").map(|_| (ops[1], None)),
+        [id] => match *method {
+            Method::GET => Ok((ops[2], Some(*id))),
+            Method::PUT => Ok((ops[4], Some(*id))),
+            Method::PATCH => Ok((ops[5], Some(*id))),
+            Method::DELETE => Ok((ops[6], Some(*id))),
+            _ => Err(ScimError::method_not_allowed("GET, PUT, PATCH, DELETE")),
+        },
+        _ => Err(not_here()),
+    };
+    match endpoint {
+        Some(e @ ("ServiceProviderConfig" | "ResourceTypes" | "Schemas")) => {
+            only(method, &[Method::GET], "GET")?;
+            match (e, rest) {
+                ("ServiceProviderConfig", []) => Ok((ServiceProviderConfig, None)),
+                ("ResourceTypes", []) => Ok((ResourceTypes, None)),
+                ("ResourceTypes", [name]) => Ok((ResourceType, Some(*name))),
+                ("Schemas", []) => Ok((Schemas, None)),
+                ("Schemas", [id]) => Ok((Schema, Some(*id))),
+                _ => Err(not_here()),
+            }
+        }
+        Some("Users") => resource([
+            UsersList,
+            UsersSearch,
+            UsersGet,
+            UsersCreate,
+            UsersReplace,
+            UsersPatch,
+            UsersDelete,
+        ]),
+        Some("Groups") => resource([
+            GroupsList,
+            GroupsSearch,
+            GroupsGet,
+            GroupsCreate,
+            GroupsReplace,
+            GroupsPatch,
+            GroupsDelete,
+        ]),
+        // RFC 7644 §3.4.3: a search at the root spans every resource type.
+        Some(".search") if rest.is_empty() => {
+            only(method, &[Method::POST], "POST").map(|_| (RootSearch, None))
+        }
+        Some("Bulk") => Ok((Bulk, None)),
+        Some("Me") => Ok((Me, None)),
+        _ => Err(not_here()),
+    }
 }
 
 fn only(method: &Method, allowed: &[Method], allow: &'static str) -> Result<(), ScimError> {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::ScimError;
 use crate::scim::projection::Projection;
-use crate::scim::resource::Resource;
+use crate::scim::resource::{list_response, Resource};
 use crate::scim::schema::ResourceKind;
 
 /// The media type of every answer (RFC 7644 §3.1).
@@ -95,6 +95,21 @@ pub fn json_body(req: &Request<Bytes>) -> Result<Value, ScimError> {
             e.column()
         ))
     })
+}
+
+/// An RFC 7644 §3.4.2 ListResponse body, with RFC 9865's `nextCursor` when there is one to
+/// give (the client pages with cursors and more follow).
+pub fn list_body(
+    resources: Vec<Value>,
+    total_results: usize,
+    start_index: usize,
+    next_cursor: Option<String>,
+) -> Value {
+    let mut body = list_response(resources, total_results, start_index);
+    if let Some(c) = next_cursor {
+        body["nextCursor"] = Value::String(c);
+    }
+    body
 }
 
 /// Lambda's limit on a synchronous response is 6 MB, counted on the whole payload; the body

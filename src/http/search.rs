@@ -1,14 +1,9 @@
-//! `POST /.search` at the root (RFC 7644 §3.4.3): Users, then Groups, paged as one list (see
-//! `service::search`). Each resource is projected by its own type's schema.
-
-use serde_json::Value;
+//! `POST /.search` at the service root (RFC 7644 §3.4.3): users, then groups, as one list.
 
 use super::query::{list_query, projection, Params};
-use super::reply::{fits_lambda_payload, json_body, Reply};
-use super::users::list_user_json;
+use super::reply::{fits_lambda_payload, json_body, list_body, Reply};
 use super::Ctx;
 use crate::error::ScimError;
-use crate::scim::resource::list_response;
 use crate::scim::schema::ResourceKind;
 use crate::service::groups::too_many_members;
 
@@ -20,24 +15,24 @@ pub async fn root(ctx: &Ctx<'_>) -> Result<Reply, ScimError> {
     let result = ctx
         .app
         .service
-        .search_all(&ctx.tenant, &q, !group_proj.omits("members"))
+        .search_all(&ctx.caller.tenant, &q, &user_proj, &group_proj)
         .await?;
-    let mut resources = Vec::with_capacity(result.users.items.len() + result.groups.items.len());
-    for u in &result.users.items {
-        resources.push(user_proj.apply(
-            ResourceKind::User,
-            list_user_json(ctx, u, &user_proj).await?,
-        ));
-    }
-    for g in &result.groups.items {
-        resources.push(group_proj.apply(ResourceKind::Group, g.render(&ctx.base)));
-    }
-    let mut body = list_response(resources, result.total_results, result.start_index);
-    if q.cursor_requested {
-        if let Some(c) = result.next_cursor {
-            body["nextCursor"] = Value::String(c);
-        }
-    }
+    let users = result
+        .users
+        .items
+        .iter()
+        .map(|u| user_proj.apply(ResourceKind::User, u.render(&ctx.base)));
+    let groups = result
+        .groups
+        .items
+        .iter()
+        .map(|g| group_proj.apply(ResourceKind::Group, g.render(&ctx.base)));
+    let body = list_body(
+        users.chain(groups).collect(),
+        result.total_results,
+        result.start_index,
+        result.next_cursor.filter(|_| q.cursor_requested),
+    );
     if !fits_lambda_payload(&body) {
         return Err(too_many_members());
     }

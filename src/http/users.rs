@@ -1,168 +1,108 @@
-//! `/Users` routes (RFC 7644 §3.3 - §3.6, §3.4.3 `.search`).
+//! `/Users` routes (RFC 7644 §3.3 - §3.6, §3.4.3 `.search`): parse the request, call the
+//! service once, render what it returns.
 
-use http::{Method, StatusCode};
-use serde_json::Value;
+use http::StatusCode;
 
 use super::query::{list_query, projection, Params};
-use super::reply::{json_body, Reply};
-use super::{clip, Ctx};
+use super::reply::{json_body, list_body, Reply};
+use super::Ctx;
 use crate::error::ScimError;
-use crate::scim::members::render_user;
+use crate::operation::Operation;
 use crate::scim::projection::Projection;
-use crate::scim::resource::{etag_matches, list_response, Resource};
+use crate::scim::resource::etag_for;
 use crate::scim::schema::ResourceKind;
-use crate::service::users::Created;
+use crate::service::{Fetched, UserList, UserView};
 
 const KIND: ResourceKind = ResourceKind::User;
 
-pub async fn route(ctx: &mut Ctx<'_>, rest: &[&str]) -> Result<Reply, ScimError> {
-    match rest {
-        [] => match *ctx.method() {
-            Method::GET => {
-                ctx.log.operation = "users.list";
-                list(ctx, &ctx.params).await
-            }
-            Method::POST => {
-                ctx.log.operation = "users.create";
-                let body = json_body(ctx.req)?;
-                let proj = projection(KIND, &ctx.params)?;
-                let created = ctx.app.service.create_user(&ctx.tenant, &body).await?;
-                ctx.log.resource_id = Some(created.resource().id.clone());
-                match &created {
-                    // A new id is in no group yet: its `groups` need no read (Okta creates
-                    // users one by one on every assignment). A restored user keeps its groups.
-                    Created::New(user) => {
-                        let body = render_user(user, Some(&[]), &ctx.base);
-                        Ok(Reply::rendered(
-                            StatusCode::CREATED,
-                            KIND,
-                            user,
-                            body,
-                            &proj,
-                        ))
-                    }
-                    Created::Restored(user) => {
-                        user_reply(ctx, StatusCode::CREATED, user, &proj).await
-                    }
-                }
-            }
-            _ => Err(ScimError::method_not_allowed("GET, POST")),
-        },
-        [search] if *search == ".search" => {
-            ctx.log.operation = "users.search";
-            super::only(ctx.method(), &[Method::POST], "POST")?;
+/// `op` is one of the users operations; `id` the user it addresses, if any.
+pub async fn handle(
+    ctx: &mut Ctx<'_>,
+    op: Operation,
+    id: Option<&str>,
+) -> Result<Reply, ScimError> {
+    let service = &ctx.app.service;
+    let caller = &ctx.caller;
+    let id = id.unwrap_or_default();
+    let if_match = ctx.precondition("if-match");
+    match op {
+        Operation::UsersList => list(ctx, &ctx.params).await,
+        Operation::UsersSearch => {
             let params = Params::from_search_body(&json_body(ctx.req)?)?;
             list(ctx, &params).await
         }
-        [id] => {
-            ctx.log.resource_id = Some(clip(id));
+        Operation::UsersCreate => {
+            let body = json_body(ctx.req)?;
             let proj = projection(KIND, &ctx.params)?;
-            let if_match = ctx.header("if-match");
-            match *ctx.method() {
-                Method::GET => {
-                    ctx.log.operation = "users.get";
-                    let user = ctx.app.service.get_user(&ctx.tenant, id).await?;
-                    if ctx
-                        .header("if-none-match")
-                        .is_some_and(|h| etag_matches(h, user.version))
-                    {
-                        let mut reply = Reply::empty(StatusCode::NOT_MODIFIED);
-                        reply.etag = Some(user.etag());
-                        return Ok(reply);
-                    }
-                    user_reply(ctx, StatusCode::OK, &user, &proj).await
-                }
-                Method::PUT => {
-                    ctx.log.operation = "users.replace";
-                    let body = json_body(ctx.req)?;
-                    let user = ctx
-                        .app
-                        .service
-                        .replace_user(&ctx.tenant, id, &body, if_match)
-                        .await?;
-                    user_reply(ctx, StatusCode::OK, &user, &proj).await
-                }
-                Method::PATCH => {
-                    ctx.log.operation = "users.patch";
-                    let body = json_body(ctx.req)?;
-                    let user = ctx
-                        .app
-                        .service
-                        .patch_user(&ctx.tenant, id, &body, if_match)
-                        .await?;
-                    user_reply(ctx, StatusCode::OK, &user, &proj).await
-                }
-                Method::DELETE => {
-                    ctx.log.operation = "users.delete";
-                    ctx.app
-                        .service
-                        .delete_user(&ctx.tenant, id, if_match, ctx.request_id)
-                        .await?;
-                    Ok(Reply::empty(StatusCode::NO_CONTENT))
-                }
-                _ => Err(ScimError::method_not_allowed("GET, PUT, PATCH, DELETE")),
+            let view = service.create_user(caller, &body, &proj).await?;
+            ctx.log.resource_id = Some(view.user.id.clone());
+            Ok(user_reply(ctx, StatusCode::CREATED, &view, &proj))
+        }
+        Operation::UsersGet => {
+            let proj = projection(KIND, &ctx.params)?;
+            let if_none_match = ctx.precondition("if-none-match");
+            match service
+                .get_user(&caller.tenant, id, &proj, if_none_match.as_ref())
+                .await?
+            {
+                Fetched::NotModified(version) => Ok(not_modified(version)),
+                Fetched::Found(view) => Ok(user_reply(ctx, StatusCode::OK, &view, &proj)),
             }
+        }
+        Operation::UsersReplace => {
+            let body = json_body(ctx.req)?;
+            let proj = projection(KIND, &ctx.params)?;
+            let view = service
+                .replace_user(caller, id, &body, if_match.as_ref(), &proj)
+                .await?;
+            Ok(user_reply(ctx, StatusCode::OK, &view, &proj))
+        }
+        Operation::UsersPatch => {
+            let body = json_body(ctx.req)?;
+            let proj = projection(KIND, &ctx.params)?;
+            let view = service
+                .patch_user(caller, id, &body, if_match.as_ref(), &proj)
+                .await?;
+            Ok(user_reply(ctx, StatusCode::OK, &view, &proj))
+        }
+        Operation::UsersDelete => {
+            service.delete(caller, KIND, id, if_match.as_ref()).await?;
+            Ok(Reply::empty(StatusCode::NO_CONTENT))
         }
         _ => Err(ScimError::not_found("No SCIM endpoint at this path.")),
     }
 }
 
-/// A list or search answer: a ListResponse with projected resources (and `nextCursor` when
-/// the client pages with RFC 9865 cursors).
+/// 304: the client's copy (this version) is current.
+pub(super) fn not_modified(version: u64) -> Reply {
+    let mut reply = Reply::empty(StatusCode::NOT_MODIFIED);
+    reply.etag = Some(etag_for(version));
+    reply
+}
+
+fn user_reply(ctx: &Ctx<'_>, status: StatusCode, view: &UserView, proj: &Projection) -> Reply {
+    Reply::rendered(status, KIND, &view.user, view.render(&ctx.base), proj)
+}
+
+/// A list or search answer: a ListResponse with projected users (and `nextCursor` when the
+/// client pages with RFC 9865 cursors).
 async fn list(ctx: &Ctx<'_>, params: &Params) -> Result<Reply, ScimError> {
     let q = list_query(params)?;
     let proj = projection(KIND, params)?;
-    let result = ctx.app.service.list_users(&ctx.tenant, &q).await?;
-    let mut resources = Vec::with_capacity(result.items.len());
-    for u in &result.items {
-        resources.push(proj.apply(KIND, list_user_json(ctx, u, &proj).await?));
-    }
-    let mut body = list_response(resources, result.total_results, result.start_index);
-    if q.cursor_requested {
-        if let Some(c) = result.next_cursor {
-            body["nextCursor"] = Value::String(c);
-        }
-    }
-    Ok(Reply::ok(body))
-}
-
-/// A user in a list or search answer. Its `groups` are included only when `attributes` asks for
-/// them: each user's groups are one more store read, and a page of 100 users must stay one Query
-/// (plus the count), not 101. IdPs never read `groups` from lists; a client that wants them asks
-/// with `attributes=groups,...` or reads the user by id.
-pub(super) async fn list_user_json(
-    ctx: &Ctx<'_>,
-    user: &Resource,
-    proj: &Projection,
-) -> Result<Value, ScimError> {
-    if proj.asks_for("groups") {
-        user_json(ctx, user, proj).await
-    } else {
-        Ok(render_user(user, None, &ctx.base))
-    }
-}
-
-/// A user as the client sees it: with its read-only `groups` (RFC 7643 §4.1.2), which costs
-/// one more store read, made only when the projection keeps `groups`.
-pub(super) async fn user_json(
-    ctx: &Ctx<'_>,
-    user: &Resource,
-    proj: &Projection,
-) -> Result<Value, ScimError> {
-    let groups = if proj.omits("groups") {
-        None
-    } else {
-        Some(ctx.app.service.user_groups(&ctx.tenant, &user.id).await?)
-    };
-    Ok(render_user(user, groups.as_deref(), &ctx.base))
-}
-
-async fn user_reply(
-    ctx: &Ctx<'_>,
-    status: StatusCode,
-    user: &Resource,
-    proj: &Projection,
-) -> Result<Reply, ScimError> {
-    let body = user_json(ctx, user, proj).await?;
-    Ok(Reply::rendered(status, KIND, user, body, proj))
+    let result: UserList = ctx
+        .app
+        .service
+        .list_users(&ctx.caller.tenant, &q, &proj)
+        .await?;
+    let resources = result
+        .items
+        .iter()
+        .map(|u| proj.apply(KIND, u.render(&ctx.base)))
+        .collect();
+    Ok(Reply::ok(list_body(
+        resources,
+        result.total_results,
+        result.start_index,
+        result.next_cursor.filter(|_| q.cursor_requested),
+    )))
 }

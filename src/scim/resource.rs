@@ -60,17 +60,40 @@ pub fn etag_for(version: u64) -> String {
     format!("W/\"{version}\"")
 }
 
-/// Does an `If-Match` / `If-None-Match` header value name this version? Accepts `*`, lists, and
-/// strong or weak forms of the same tag (clients often drop the `W/`).
-pub fn etag_matches(header: &str, version: u64) -> bool {
-    let want = version.to_string();
-    header.split(',').map(str::trim).any(|tag| {
-        if tag == "*" {
-            return true;
+/// A parsed `If-Match` or `If-None-Match` header (RFC 7232 §3.1, §3.2; RFC 7644 §3.14): parsed
+/// once by the transport, so the service never sees a raw header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ETagCondition {
+    /// `*`: any current version.
+    Any,
+    /// A list of entity tags. Weak and strong forms of one tag are the same version (clients
+    /// often drop the `W/`); a tag that is not one of our versions matches nothing.
+    Versions(Vec<u64>),
+}
+
+impl ETagCondition {
+    pub fn parse(header: &str) -> Self {
+        let mut versions = Vec::new();
+        for tag in header.split(',').map(str::trim) {
+            if tag == "*" {
+                return ETagCondition::Any;
+            }
+            let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
+            // Only the canonical decimal form is one of our tags (`"07"` is not `W/"7"`).
+            if let Some(v) = tag.parse::<u64>().ok().filter(|v| v.to_string() == tag) {
+                versions.push(v);
+            }
         }
-        let tag = tag.strip_prefix("W/").unwrap_or(tag);
-        tag.trim_matches('"') == want
-    })
+        ETagCondition::Versions(versions)
+    }
+
+    /// Does the condition name this version?
+    pub fn matches(&self, version: u64) -> bool {
+        match self {
+            ETagCondition::Any => true,
+            ETagCondition::Versions(vs) => vs.contains(&version),
+        }
+    }
 }
 
 /// The case-folded form of a `userName`, used for uniqueness (RFC 7643 §4.1.1: userName is
@@ -142,13 +165,15 @@ mod tests {
 
     #[test]
     fn etag_matching_accepts_weak_strong_star_and_lists() {
-        assert!(etag_matches("W/\"3\"", 3));
-        assert!(etag_matches("\"3\"", 3));
-        assert!(etag_matches("*", 3));
-        assert!(etag_matches("W/\"1\", W/\"3\"", 3));
-        assert!(!etag_matches("W/\"2\"", 3));
-        assert!(!etag_matches("W/\"33\"", 3));
-        assert!(!etag_matches("", 3));
+        let m = |h: &str, v| ETagCondition::parse(h).matches(v);
+        assert!(m("W/\"3\"", 3));
+        assert!(m("\"3\"", 3));
+        assert!(m("*", 3));
+        assert!(m("W/\"1\", W/\"3\"", 3));
+        assert!(!m("W/\"2\"", 3));
+        assert!(!m("W/\"33\"", 3));
+        assert!(!m("W/\"03\"", 3));
+        assert!(!m("", 3));
     }
 
     #[test]

@@ -7,18 +7,18 @@
 use serde_json::Value;
 
 use super::memberships::{Diff, MemberSet};
-use super::users::{backoff, check_if_match, gave_up, page_in_memory, settle, MAX_WRITE_ATTEMPTS};
-use super::{store_error, ListQuery, ScimService, FILTER_EVALUATION_LIMIT};
-use crate::audit;
+use super::paging::{ListQuery, ListResult};
+use super::write::{backoff, check_if_match, gave_up, settle, MAX_WRITE_ATTEMPTS};
+use super::{Caller, Fetched, ScimService};
+use crate::audit::{changed_attributes, Action};
 use crate::error::ScimError;
-use crate::scim::filter::{self, Filter, IndexedAttr};
 use crate::scim::group_patch::{self, MemberPlan};
 use crate::scim::members::{render_group, take_members, Member};
-use crate::scim::resource::{now_rfc3339, render, Resource};
+use crate::scim::projection::Projection;
+use crate::scim::resource::{now_rfc3339, ETagCondition, Resource};
 use crate::scim::schema::ResourceKind;
-use crate::scim::sort::sort_resources;
-use crate::scim::{patch, validate, SchemaAttrInfo};
-use crate::store::{Deletion, GroupUpdate, PageRequest};
+use crate::scim::{patch, validate};
+use crate::store::GroupUpdate;
 use crate::tenant::TenantId;
 
 const KIND: ResourceKind = ResourceKind::Group;
@@ -48,18 +48,7 @@ impl GroupView {
 }
 
 /// A page of groups (RFC 7644 §3.4.2).
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupList {
-    pub items: Vec<GroupView>,
-    pub total_results: usize,
-    pub start_index: usize,
-    pub next_cursor: Option<String>,
-}
-
-pub(super) fn not_found(id: &str) -> ScimError {
-    let shown: String = id.chars().take(80).collect();
-    ScimError::not_found(format!("Group {shown} not found."))
-}
+pub type GroupList = ListResult<GroupView>;
 
 pub fn too_many_members() -> ScimError {
     ScimError::too_many(format!(
@@ -73,10 +62,10 @@ impl ScimService {
     /// POST /Groups: the group and its initial members (which must exist in the tenant).
     pub async fn create_group(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
         body: &Value,
     ) -> Result<GroupView, ScimError> {
-        audit::set_operation("groups.create");
+        let tenant = &caller.tenant;
         let mut attributes = validate::normalize_resource(KIND, body)?;
         let members = take_members(&mut attributes)?;
         let id = uuid::Uuid::new_v4().to_string();
@@ -90,61 +79,70 @@ impl ScimService {
             last_modified: now,
             attributes,
         };
+        let changed = changed_attributes(None, Some(&group.attributes));
+        let audit = caller
+            .record(KIND, &group.id, Action::Create, changed)
+            .with_members(!members.is_empty());
         let version = self
-            .groups
-            .create_group(tenant, &group, &members)
-            .await
-            .map_err(store_error)?;
+            .store
+            .create_group(tenant, &group, &members, &audit)
+            .await?;
         Ok(GroupView {
             group: Resource { version, ..group },
             members: Some(members),
         })
     }
 
-    /// The group record alone: one store read whatever the group's size.
-    pub async fn get_group_record(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-    ) -> Result<Resource, ScimError> {
-        self.groups
-            .get_group(tenant, id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| not_found(id))
-    }
-
-    /// GET /Groups/{id}. Members are read only when `with_members` (the projection keeps them),
-    /// and at most [`MAX_MEMBERS_PER_RESPONSE`] of them (else `tooMany`).
+    /// GET /Groups/{id}: the group, with its members unless the projection leaves them out
+    /// (at most [`MAX_MEMBERS_PER_RESPONSE`], else `tooMany`); nothing more is read when
+    /// `If-None-Match` names its version. Without members it is one store read whatever the
+    /// group's size.
     pub async fn get_group(
         &self,
         tenant: &TenantId,
         id: &str,
-        with_members: bool,
-    ) -> Result<GroupView, ScimError> {
-        let group = self.get_group_record(tenant, id).await?;
-        let members = if with_members {
-            Some(self.group_members(tenant, id).await?)
-        } else {
+        proj: &Projection,
+        if_none_match: Option<&ETagCondition>,
+    ) -> Result<Fetched<GroupView>, ScimError> {
+        let group = self.read_existing(KIND, tenant, id).await?;
+        if if_none_match.is_some_and(|c| c.matches(group.version)) {
+            return Ok(Fetched::NotModified(group.version));
+        }
+        let members = if proj.omits("members") {
             None
+        } else {
+            Some(self.group_members(tenant, id).await?)
         };
-        Ok(GroupView { group, members })
+        Ok(Fetched::Found(GroupView { group, members }))
     }
 
     /// A group's members for a read: at most [`MAX_MEMBERS_PER_RESPONSE`], else `tooMany`.
-    pub async fn group_members(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-    ) -> Result<Vec<Member>, ScimError> {
+    async fn group_members(&self, tenant: &TenantId, id: &str) -> Result<Vec<Member>, ScimError> {
         self.read_members(tenant, id, MAX_MEMBERS_PER_RESPONSE)
             .await?
             .ok_or_else(too_many_members)
     }
 
-    /// The members to show after a write that succeeded: `None` past the response bound (the
-    /// write is not turned into an error; the client reads them as the `tooMany` answer says).
-    pub async fn members_after_write(
+    /// The group after a write that succeeded, as the answer shows it: with its members when
+    /// there is an answer (`answer`) and its projection keeps them; `None` past the response
+    /// bound (the write is not turned into an error; the client reads them as the `tooMany`
+    /// answer says).
+    async fn view_after_write(
+        &self,
+        tenant: &TenantId,
+        group: Resource,
+        answer: Option<&Projection>,
+    ) -> Result<GroupView, ScimError> {
+        let members = match answer {
+            Some(proj) if !proj.omits("members") => {
+                self.members_after_write(tenant, &group.id).await?
+            }
+            _ => None,
+        };
+        Ok(GroupView { group, members })
+    }
+
+    async fn members_after_write(
         &self,
         tenant: &TenantId,
         group_id: &str,
@@ -170,10 +168,9 @@ impl ScimService {
         loop {
             let want = (limit + 1 - out.len()).min(MEMBER_PAGE);
             let page = self
-                .groups
+                .store
                 .list_members(tenant, group_id, cursor.as_deref(), want)
-                .await
-                .map_err(store_error)?;
+                .await?;
             out.extend(page.members);
             if out.len() > limit {
                 return Ok(None);
@@ -206,31 +203,34 @@ impl ScimService {
     /// as the difference from the current members (O(changes) writes).
     pub async fn replace_group(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
         id: &str,
         body: &Value,
-        if_match: Option<&str>,
-    ) -> Result<Resource, ScimError> {
-        audit::set_operation("groups.replace");
+        if_match: Option<&ETagCondition>,
+        answer: Option<&Projection>,
+    ) -> Result<GroupView, ScimError> {
         let mut attributes = validate::normalize_resource(KIND, body)?;
         let wanted = take_members(&mut attributes)?;
-        let wanted = self.resolve_members(tenant, &wanted, id).await?;
-        self.write_group(
-            tenant,
-            id,
-            if_match,
-            |_| Ok(attributes.clone()),
-            |_| {
-                Ok(Some(MemberPlan::Exactly(
-                    wanted
-                        .iter()
-                        .map(|m| (m.value.clone(), m.clone()))
-                        .collect(),
-                )))
-            },
-            false,
-        )
-        .await
+        let wanted = self.resolve_members(&caller.tenant, &wanted, id).await?;
+        let group = self
+            .write_group(
+                caller,
+                id,
+                if_match,
+                true,
+                |_| Ok(attributes.clone()),
+                |_| {
+                    Ok(Some(MemberPlan::Exactly(
+                        wanted
+                            .iter()
+                            .map(|m| (m.value.clone(), m.clone()))
+                            .collect(),
+                    )))
+                },
+                false,
+            )
+            .await?;
+        self.view_after_write(&caller.tenant, group, answer).await
     }
 
     /// PATCH /Groups/{id} (RFC 7644 §3.5.2): attribute operations through the PATCH engine,
@@ -238,12 +238,12 @@ impl ScimService {
     /// written; a change that fits one store transaction is atomic.
     pub async fn patch_group(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
         id: &str,
         body: &Value,
-        if_match: Option<&str>,
-    ) -> Result<Resource, ScimError> {
-        audit::set_operation("groups.patch");
+        if_match: Option<&ETagCondition>,
+        answer: Option<&Projection>,
+    ) -> Result<GroupView, ScimError> {
         let split = group_patch::split(patch::parse_request(body)?)?;
         // Every member that may be added must exist: checked once, before any write.
         let added: Vec<Member> = split
@@ -254,31 +254,34 @@ impl ScimService {
                 _ => Vec::new(),
             })
             .collect();
-        let resolved = self.resolve_members(tenant, &added, id).await?;
+        let resolved = self.resolve_members(&caller.tenant, &added, id).await?;
         let kinds = MemberSet::from(resolved);
         let needs_current = split.needs_current_members();
-        self.write_group(
-            tenant,
-            id,
-            if_match,
-            |current| {
-                if split.attribute_ops.is_empty() {
-                    return Ok(current.attributes.clone());
-                }
-                patch::apply_indexed(
-                    KIND,
-                    current,
-                    split.attribute_ops.iter().map(|(i, op)| (*i, op)),
-                )
-            },
-            |current_members| {
-                Ok(split
-                    .member_plan(current_members)
-                    .map(|plan| kinds.with_kinds(plan)))
-            },
-            needs_current,
-        )
-        .await
+        let group = self
+            .write_group(
+                caller,
+                id,
+                if_match,
+                false,
+                |current| {
+                    if split.attribute_ops.is_empty() {
+                        return Ok(current.attributes.clone());
+                    }
+                    patch::apply_indexed(
+                        KIND,
+                        current,
+                        split.attribute_ops.iter().map(|(i, op)| (*i, op)),
+                    )
+                },
+                |current_members| {
+                    Ok(split
+                        .member_plan(current_members)
+                        .map(|plan| kinds.with_kinds(plan)))
+                },
+                needs_current,
+            )
+            .await?;
+        self.view_after_write(&caller.tenant, group, answer).await
     }
 
     /// The read-modify-write cycle of PUT and PATCH. `attributes` computes the group's new
@@ -286,12 +289,14 @@ impl ScimService {
     /// `needs_members`. A change that depends on what was read (attributes, an exact member list,
     /// `If-Match`) is conditional on the version read and retried on a lost race (412 with
     /// `If-Match`); adding or removing given ids is not, so concurrent member additions never
-    /// conflict.
+    /// conflict. `replace` names the change a PUT in the audit trail.
+    #[allow(clippy::too_many_arguments)]
     async fn write_group<A, P>(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
         id: &str,
-        if_match: Option<&str>,
+        if_match: Option<&ETagCondition>,
+        replace: bool,
         attributes: A,
         plan: P,
         needs_members: bool,
@@ -300,8 +305,9 @@ impl ScimService {
         A: Fn(&Resource) -> Result<serde_json::Map<String, Value>, ScimError>,
         P: Fn(Option<&[Member]>) -> Result<Option<MemberPlan>, ScimError>,
     {
+        let tenant = &caller.tenant;
         for attempt in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.get_group_record(tenant, id).await?;
+            let current = self.read_existing(KIND, tenant, id).await?;
             check_if_match(if_match, &current)?;
             let next_attributes = attributes(&current)?;
             let attributes_changed = next_attributes != current.attributes;
@@ -329,8 +335,16 @@ impl ScimService {
                 last_modified: &now,
                 current: Some(&current),
             };
-            let written = self.groups.update_group(tenant, &update).await;
-            if let Some(version) = settle(written, if_match, || not_found(id))? {
+            let audit = if attributes_changed {
+                let action = Action::of_update(replace, &current.attributes, &next_attributes);
+                let changed = changed_attributes(Some(&current.attributes), Some(&next_attributes));
+                caller.record(KIND, id, action, changed)
+            } else {
+                caller.record(KIND, id, Action::MembershipChange, Vec::new())
+            }
+            .with_members(!diff.is_empty());
+            let written = self.store.update_group(tenant, &update, &audit).await;
+            if let Some(version) = settle(written, if_match, KIND, id)? {
                 return Ok(Resource {
                     version,
                     last_modified: now,
@@ -343,215 +357,48 @@ impl ScimService {
         Err(gave_up(id))
     }
 
-    /// DELETE /Groups/{id}: the group and its memberships; afterwards 404.
-    pub async fn delete_group(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        if_match: Option<&str>,
-        request_id: &str,
-    ) -> Result<(), ScimError> {
-        audit::set_operation("groups.delete");
-        for attempt in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.get_group_record(tenant, id).await?;
-            check_if_match(if_match, &current)?;
-            let deletion = Deletion {
-                request_id: request_id.to_owned(),
-                deleted_at: now_rfc3339(),
-            };
-            let written = self.groups.delete_group(tenant, &current, &deletion).await;
-            if settle(written, if_match, || not_found(id))?.is_some() {
-                return Ok(());
-            }
-            backoff(attempt).await;
-        }
-        Err(gave_up(id))
-    }
-
     /// GET /Groups. `displayName eq` (Entra's and Okta's look-up) and `id eq` are direct
     /// look-ups, `members eq` goes through the member's memberships; other filters are evaluated
-    /// over at most [`FILTER_EVALUATION_LIMIT`] groups. Members are read for the page only when
-    /// `with_members`, bounded by [`MAX_MEMBERS_PER_RESPONSE`] for the whole page.
+    /// over at most [`super::FILTER_EVALUATION_LIMIT`] groups. Members are read for the page
+    /// unless the projection leaves them out, bounded by [`MAX_MEMBERS_PER_RESPONSE`] for the
+    /// whole page.
     pub async fn list_groups(
         &self,
         tenant: &TenantId,
         q: &ListQuery,
-        with_members: bool,
+        proj: &Projection,
     ) -> Result<GroupList, ScimError> {
-        let page = if q.filter.is_none() && q.sort.is_none() {
-            let page = self
-                .groups
-                .list_groups(
-                    tenant,
-                    &PageRequest {
-                        start_index: q.start_index,
-                        count: q.count,
-                        cursor: q.cursor.clone(),
-                    },
-                )
-                .await
-                .map_err(store_error)?;
-            super::ListResult {
-                items: page.items,
-                total_results: page.total_results,
-                start_index: q.start_index,
-                next_cursor: page.next_cursor,
-            }
-        } else {
-            let mut matched = match &q.filter {
-                Some(f) => self.filter_groups(tenant, f).await?,
-                None => self.all_groups_bounded(tenant).await?,
-            };
-            if let Some(spec) = &q.sort {
-                sort_resources(KIND, &mut matched, spec);
-            }
-            page_in_memory(tenant, matched, q)?
-        };
-        let mut items = Vec::with_capacity(page.items.len());
+        let page = self.list_records(KIND, tenant, q).await?;
+        self.group_views(tenant, page, proj).await
+    }
+
+    /// A page of groups as a list answer shows them.
+    pub(super) async fn group_views(
+        &self,
+        tenant: &TenantId,
+        page: ListResult<Resource>,
+        proj: &Projection,
+    ) -> Result<GroupList, ScimError> {
+        if proj.omits("members") {
+            return Ok(page.map(|group| GroupView {
+                group,
+                members: None,
+            }));
+        }
         let mut budget = MAX_MEMBERS_PER_RESPONSE;
-        for group in page.items {
-            let members = if with_members {
-                let ms = self
-                    .read_members(tenant, &group.id, budget)
-                    .await?
-                    .ok_or_else(too_many_members)?;
-                budget -= ms.len();
-                Some(ms)
-            } else {
-                None
-            };
-            items.push(GroupView { group, members });
-        }
-        Ok(GroupList {
-            items,
-            total_results: page.total_results,
-            start_index: page.start_index,
-            next_cursor: page.next_cursor,
-        })
-    }
-
-    /// The groups matching `f`, from a direct look-up when the filter allows one.
-    async fn filter_groups(
-        &self,
-        tenant: &TenantId,
-        f: &Filter,
-    ) -> Result<Vec<Resource>, ScimError> {
-        let candidates = match self.indexed_groups(tenant, f).await? {
-            Some(c) => c,
-            None => self.all_groups_bounded(tenant).await?,
-        };
-        if !filter::mentions(f, "members") {
-            return Ok(candidates
-                .into_iter()
-                .filter(|g| group_matches(f, &render(KIND, g, "")))
-                .collect());
-        }
-        // `members` is not in the record: read it, within the same bound as the candidates.
-        let mut budget = FILTER_EVALUATION_LIMIT;
-        let mut out = Vec::new();
-        for g in candidates {
+        let mut members = Vec::with_capacity(page.items.len());
+        for group in &page.items {
             let ms = self
-                .read_members(tenant, &g.id, budget)
+                .read_members(tenant, &group.id, budget)
                 .await?
-                .ok_or_else(|| {
-                    ScimError::too_many(format!(
-                        "This filter would have to be evaluated over more than {FILTER_EVALUATION_LIMIT} group members. Filter on id or displayName with eq, or on members.value eq \"<id>\"."
-                    ))
-                })?;
+                .ok_or_else(too_many_members)?;
             budget -= ms.len();
-            if group_matches(f, &render_group(&g, Some(&ms), "")) {
-                out.push(g);
-            }
+            members.push(Some(ms));
         }
-        Ok(out)
+        let mut members = members.into_iter();
+        Ok(page.map(|group| GroupView {
+            group,
+            members: members.next().flatten(),
+        }))
     }
-
-    /// Candidates from the first indexed equality of the filter, or `None` if it has none.
-    async fn indexed_groups(
-        &self,
-        tenant: &TenantId,
-        f: &Filter,
-    ) -> Result<Option<Vec<Resource>>, ScimError> {
-        for (attr, value) in filter::indexed_equalities(f) {
-            let found = match attr {
-                IndexedAttr::Id => self
-                    .groups
-                    .get_group(tenant, &value)
-                    .await
-                    .map(|g| g.into_iter().collect()),
-                IndexedAttr::DisplayName => {
-                    let found = self
-                        .groups
-                        .find_groups_by_display_name(tenant, &value, FILTER_EVALUATION_LIMIT + 1)
-                        .await
-                        .map_err(store_error)?;
-                    if found.len() > FILTER_EVALUATION_LIMIT {
-                        return Err(ScimError::too_many(format!(
-                            "More than {FILTER_EVALUATION_LIMIT} groups have this displayName. Filter on id instead."
-                        )));
-                    }
-                    Ok(found)
-                }
-                IndexedAttr::Members => {
-                    let mut out = Vec::new();
-                    for r in self
-                        .groups
-                        .groups_of(tenant, &value)
-                        .await
-                        .map_err(store_error)?
-                    {
-                        if let Some(g) = self
-                            .groups
-                            .get_group(tenant, &r.id)
-                            .await
-                            .map_err(store_error)?
-                        {
-                            out.push(g);
-                        }
-                    }
-                    Ok(out)
-                }
-                // Groups have neither of these: nothing can match.
-                IndexedAttr::UserName | IndexedAttr::Groups => Ok(Vec::new()),
-                IndexedAttr::ExternalId => continue,
-            };
-            return Ok(Some(found.map_err(store_error)?));
-        }
-        Ok(None)
-    }
-
-    /// Every group of the tenant, refusing with `tooMany` past [`FILTER_EVALUATION_LIMIT`].
-    async fn all_groups_bounded(&self, tenant: &TenantId) -> Result<Vec<Resource>, ScimError> {
-        const BATCH: usize = 1_000;
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .groups
-                .list_groups(
-                    tenant,
-                    &PageRequest {
-                        start_index: 1,
-                        count: BATCH,
-                        cursor,
-                    },
-                )
-                .await
-                .map_err(store_error)?;
-            if page.total_results > FILTER_EVALUATION_LIMIT {
-                return Err(ScimError::too_many(format!(
-                    "This filter would have to be evaluated over more than {FILTER_EVALUATION_LIMIT} groups. Filter on id or displayName with eq, alone or inside an 'and'."
-                )));
-            }
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) if out.len() < FILTER_EVALUATION_LIMIT => cursor = Some(c),
-                _ => return Ok(out),
-            }
-        }
-    }
-}
-
-fn group_matches(f: &Filter, doc: &Value) -> bool {
-    filter::matches(f, doc, &SchemaAttrInfo(KIND))
 }

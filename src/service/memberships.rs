@@ -4,12 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::users::{decode_offset_cursor, encode_offset_cursor, page_in_memory, ListQuery};
-use super::{store_error, ListResult, ScimService, FILTER_EVALUATION_LIMIT, MEMBER_SCAN_LIMIT};
+use super::paging::{next_offset_cursor, offset, page_in_memory, ListQuery, ListResult};
+use super::{ScimService, FILTER_EVALUATION_LIMIT, MEMBER_SCAN_LIMIT};
 use crate::error::ScimError;
-use crate::scim::filter::{self, Filter, IndexedAttr};
+use crate::scim::filter::{self, Filter};
 use crate::scim::group_patch::MemberPlan;
-use crate::scim::members::{render_user, GroupRef, Member, MemberKind};
+use crate::scim::members::{render_group, render_user, GroupRef, Member, MemberKind};
 use crate::scim::resource::Resource;
 use crate::scim::schema::ResourceKind;
 use crate::scim::sort::sort_resources;
@@ -66,17 +66,6 @@ impl MemberSet {
     }
 }
 
-/// `groups.value eq "id"` (or `groups eq`, `groups[value eq]`) and nothing else: the group id.
-pub(super) fn exact_group_filter(f: &Filter) -> Option<String> {
-    if !matches!(f, Filter::Compare { .. } | Filter::ValuePath { .. }) {
-        return None;
-    }
-    match filter::indexed_equalities(f).as_slice() {
-        [(IndexedAttr::Groups, id)] => Some(id.clone()),
-        _ => None,
-    }
-}
-
 impl ScimService {
     /// Check that every member exists in the tenant (ids of other tenants do not) and is not the
     /// group itself, and give each the kind of the resource that holds its id.
@@ -95,11 +84,7 @@ impl ScimService {
             ));
         }
         let ids: Vec<String> = members.iter().map(|m| m.value.clone()).collect();
-        let kinds = self
-            .groups
-            .resolve_members(tenant, &ids)
-            .await
-            .map_err(store_error)?;
+        let kinds = self.store.resolve_members(tenant, &ids).await?;
         let missing: Vec<String> = ids
             .iter()
             .filter(|id| !kinds.contains_key(*id))
@@ -136,11 +121,7 @@ impl ScimService {
                 if ids.is_empty() {
                     return Ok(Diff::default());
                 }
-                let present = self
-                    .groups
-                    .members_among(tenant, group_id, &ids)
-                    .await
-                    .map_err(store_error)?;
+                let present = self.store.members_among(tenant, group_id, &ids).await?;
                 Ok(Diff {
                     add: add
                         .into_values()
@@ -191,10 +172,7 @@ impl ScimService {
         tenant: &TenantId,
         user_id: &str,
     ) -> Result<Vec<GroupRef>, ScimError> {
-        self.groups
-            .groups_of(tenant, user_id)
-            .await
-            .map_err(store_error)
+        Ok(self.store.groups_of(tenant, user_id).await?)
     }
 
     /// The ids of a group's members that are Users, in the store's order, at most `limit`.
@@ -224,14 +202,8 @@ impl ScimService {
         tenant: &TenantId,
         group_id: &str,
         q: &ListQuery,
-    ) -> Result<ListResult, ScimError> {
-        if self
-            .groups
-            .get_group(tenant, group_id)
-            .await
-            .map_err(store_error)?
-            .is_none()
-        {
+    ) -> Result<ListResult<Resource>, ScimError> {
+        if self.store.get_group(tenant, group_id).await?.is_none() {
             return page_in_memory(tenant, Vec::new(), q);
         }
         if let Some(spec) = &q.sort {
@@ -245,18 +217,14 @@ impl ScimService {
         let ids = self
             .user_member_ids(tenant, group_id, MEMBER_SCAN_LIMIT)
             .await?;
-        let offset = match &q.cursor {
-            Some(c) => decode_offset_cursor(tenant, c)?,
-            None => q.start_index.saturating_sub(1),
-        };
+        let offset = offset(tenant, q)?;
         let page_ids: Vec<String> = ids.iter().skip(offset).take(q.count).cloned().collect();
-        let next = offset + page_ids.len();
+        let next = offset.saturating_add(page_ids.len());
         Ok(ListResult {
             items: self.users_by_id(tenant, &page_ids).await?,
             total_results: ids.len(),
-            start_index: offset + 1,
-            next_cursor: (q.count > 0 && next < ids.len())
-                .then(|| encode_offset_cursor(tenant, next)),
+            start_index: offset.saturating_add(1),
+            next_cursor: next_offset_cursor(tenant, q, next, ids.len()),
         })
     }
 
@@ -268,7 +236,7 @@ impl ScimService {
     ) -> Result<Vec<Resource>, ScimError> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(u) = self.users.get_user(tenant, id).await.map_err(store_error)? {
+            if let Some(u) = self.store.get_user(tenant, id).await? {
                 out.push(u);
             }
         }
@@ -281,13 +249,7 @@ impl ScimService {
         tenant: &TenantId,
         group_id: &str,
     ) -> Result<Vec<Resource>, ScimError> {
-        if self
-            .groups
-            .get_group(tenant, group_id)
-            .await
-            .map_err(store_error)?
-            .is_none()
-        {
+        if self.store.get_group(tenant, group_id).await?.is_none() {
             return Ok(Vec::new());
         }
         let ids = self
@@ -314,6 +276,49 @@ impl ScimService {
             let groups = self.user_groups(tenant, &u.id).await?;
             if filter::matches(f, &render_user(&u, Some(&groups), ""), &info) {
                 out.push(u);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The existing groups `member_id` is a direct member of (`members.value eq` on groups).
+    pub(super) async fn groups_with_member(
+        &self,
+        tenant: &TenantId,
+        member_id: &str,
+    ) -> Result<Vec<Resource>, ScimError> {
+        let mut out = Vec::new();
+        for r in self.store.groups_of(tenant, member_id).await? {
+            if let Some(g) = self.store.get_group(tenant, &r.id).await? {
+                out.push(g);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Evaluate a filter that mentions `members` over `candidates`, reading their members
+    /// within the same bound as the candidates.
+    pub(super) async fn filter_groups_with_members(
+        &self,
+        tenant: &TenantId,
+        f: &Filter,
+        candidates: Vec<Resource>,
+    ) -> Result<Vec<Resource>, ScimError> {
+        let info = SchemaAttrInfo(ResourceKind::Group);
+        let mut budget = FILTER_EVALUATION_LIMIT;
+        let mut out = Vec::new();
+        for g in candidates {
+            let ms = self
+                .read_members(tenant, &g.id, budget)
+                .await?
+                .ok_or_else(|| {
+                    ScimError::too_many(format!(
+                        "This filter would have to be evaluated over more than {FILTER_EVALUATION_LIMIT} group members. Filter on id or displayName with eq, or on members.value eq \"<id>\"."
+                    ))
+                })?;
+            budget -= ms.len();
+            if filter::matches(f, &render_group(&g, Some(&ms), ""), &info) {
+                out.push(g);
             }
         }
         Ok(out)

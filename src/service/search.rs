@@ -6,13 +6,15 @@
 //! concatenation.
 
 use super::groups::GroupList;
-use super::users::{decode_offset_cursor, encode_offset_cursor, ListQuery};
-use super::{ListResult, ScimService};
+use super::paging::{next_offset_cursor, offset, ListQuery};
+use super::users::UserList;
+use super::ScimService;
 use crate::error::ScimError;
+use crate::scim::projection::Projection;
 use crate::tenant::TenantId;
 
 pub struct SearchResult {
-    pub users: ListResult,
+    pub users: UserList,
     pub groups: GroupList,
     pub total_results: usize,
     pub start_index: usize,
@@ -24,19 +26,17 @@ impl ScimService {
         &self,
         tenant: &TenantId,
         q: &ListQuery,
-        group_members: bool,
+        user_proj: &Projection,
+        group_proj: &Projection,
     ) -> Result<SearchResult, ScimError> {
-        let start = match &q.cursor {
-            Some(c) => decode_offset_cursor(tenant, c)? + 1,
-            None => q.start_index,
-        };
+        let start = offset(tenant, q)?.saturating_add(1);
         let users_q = ListQuery {
             start_index: start,
             cursor: None,
             cursor_requested: false,
             ..q.clone()
         };
-        let users = self.list_users(tenant, &users_q).await?;
+        let users = self.list_users(tenant, &users_q, user_proj).await?;
         // Groups continue where users end: overall item `start` is group `start - users`.
         let groups_q = ListQuery {
             start_index: start.saturating_sub(users.total_results).max(1),
@@ -45,17 +45,15 @@ impl ScimService {
             cursor_requested: false,
             ..q.clone()
         };
-        let groups = self.list_groups(tenant, &groups_q, group_members).await?;
+        let groups = self.list_groups(tenant, &groups_q, group_proj).await?;
         let total_results = users.total_results + groups.total_results;
         let next = start - 1 + users.items.len() + groups.items.len();
-        let next_cursor =
-            (q.count > 0 && next < total_results).then(|| encode_offset_cursor(tenant, next));
         Ok(SearchResult {
+            next_cursor: next_offset_cursor(tenant, q, next, total_results),
             users,
             groups,
             total_results,
             start_index: start,
-            next_cursor,
         })
     }
 }

@@ -118,7 +118,12 @@ impl TenantData {
 
 #[async_trait]
 impl UserStore for MemoryStore {
-    async fn create_user(&self, tenant: &TenantId, user: &Resource) -> Result<(), StoreError> {
+    async fn create_user(
+        &self,
+        tenant: &TenantId,
+        user: &Resource,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         check_size(user)?;
         let mut tenants = self.lock();
         let t = tenants.entry(tenant.clone()).or_default();
@@ -131,13 +136,7 @@ impl UserStore for MemoryStore {
         t.check_unique(user)?;
         t.index(user);
         t.users.insert(user.id.clone(), user.clone());
-        t.audit.push(AuditRecord::new(
-            tenant.as_str(),
-            "User",
-            &user.id,
-            None,
-            Some(&user.attributes),
-        ));
+        t.audit.push(audit.clone());
         Ok(())
     }
 
@@ -177,6 +176,7 @@ impl UserStore for MemoryStore {
         tenant: &TenantId,
         current: &Resource,
         next: &Resource,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         check_size(next)?;
         let mut tenants = self.lock();
@@ -186,13 +186,7 @@ impl UserStore for MemoryStore {
         t.unindex(&stored);
         t.index(next);
         t.users.insert(next.id.clone(), next.clone());
-        t.audit.push(AuditRecord::new(
-            tenant.as_str(),
-            "User",
-            &next.id,
-            Some(&stored.attributes),
-            Some(&next.attributes),
-        ));
+        t.audit.push(audit.clone());
         Ok(())
     }
 
@@ -200,22 +194,17 @@ impl UserStore for MemoryStore {
         &self,
         tenant: &TenantId,
         current: &Resource,
-        deletion: &Deletion,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
+        let deletion = Deletion::of(audit);
         let mut tenants = self.lock();
         let t = tenants.get_mut(tenant).ok_or(StoreError::NotFound)?;
         let stored = t.expect_version(current)?.clone();
         t.unindex(&stored);
         t.users.remove(&stored.id);
-        t.audit.push(AuditRecord::new(
-            tenant.as_str(),
-            "User",
-            &stored.id,
-            Some(&stored.attributes),
-            None,
-        ));
+        t.audit.push(audit.clone());
         t.leave_all_groups(&stored.id, &deletion.deleted_at);
-        t.deletions.push((stored.id, deletion.clone()));
+        t.deletions.push((stored.id, deletion));
         Ok(())
     }
 

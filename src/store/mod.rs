@@ -6,6 +6,10 @@
 //!
 //! Contract, for every method:
 //! - Every key is scoped by the tenant: nothing one tenant does is visible to another.
+//! - Every write carries the [`AuditRecord`] the service built for it, and persists it in the
+//!   same atomic write as the change (DynamoDB: the same transaction; embedded: under the same
+//!   lock): a change without its record cannot exist, and a write that fails or changes nothing
+//!   leaves none.
 //! - Writes are atomic and conditional. `create_user` fails with [`StoreError::Uniqueness`] when
 //!   the case-folded `userName` or the `externalId` is held by another user of the tenant; updates
 //!   and deletes fail with [`StoreError::VersionConflict`] when the stored version is no longer the
@@ -26,8 +30,10 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+use crate::audit::{Action, Actor, AuditRecord};
 use crate::scim::members::{GroupRef, Member, MemberKind};
 use crate::scim::resource::Resource;
+use crate::scim::schema::ResourceKind;
 use crate::tenant::TenantId;
 
 pub use dynamo::DynamoStore;
@@ -92,19 +98,34 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-/// What is kept about a deleted resource, for audit (DESIGN.md: DELETE keeps the record of what
-/// happened).
+/// What is kept about a deleted resource (DELETE keeps the record of what happened: see
+/// ARCHITECTURE.md, Invariants).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deletion {
     pub request_id: String,
     pub deleted_at: String,
 }
 
+impl Deletion {
+    /// The deletion that an audit record describes: same request, same time.
+    pub fn of(audit: &AuditRecord) -> Self {
+        Deletion {
+            request_id: audit.request_id.clone(),
+            deleted_at: audit.at.clone(),
+        }
+    }
+}
+
 /// Storage of Users. See the module documentation for the contract.
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Insert a new user. Fails with `Uniqueness` if its folded userName or externalId is taken.
-    async fn create_user(&self, tenant: &TenantId, user: &Resource) -> Result<(), StoreError>;
+    async fn create_user(
+        &self,
+        tenant: &TenantId,
+        user: &Resource,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
 
     async fn get_user(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError>;
 
@@ -129,16 +150,18 @@ pub trait UserStore: Send + Sync {
         tenant: &TenantId,
         current: &Resource,
         next: &Resource,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError>;
 
-    /// Delete `current` (as the caller read it), free its unique values, and keep a deletion record.
-    /// The user's group memberships go with it: afterwards it is in no group's members, and
-    /// every group that lost it has a new version (see [`GroupStore`]).
+    /// Delete `current` (as the caller read it), free its unique values, and keep a deletion record
+    /// ([`Deletion::of`] the audit record). The user's group memberships go with it: afterwards it
+    /// is in no group's members, and every group that lost it has a new version (see
+    /// [`GroupStore`]).
     async fn delete_user(
         &self,
         tenant: &TenantId,
         current: &Resource,
-        deletion: &Deletion,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError>;
 
     /// A page of the tenant's users in a stable order (the same on every call).
@@ -223,6 +246,7 @@ pub trait GroupStore: Send + Sync {
         tenant: &TenantId,
         group: &Resource,
         members: &[Member],
+        audit: &AuditRecord,
     ) -> Result<u64, StoreError>;
 
     /// The group record (attributes without members), one read whatever the group's size.
@@ -241,19 +265,23 @@ pub trait GroupStore: Send + Sync {
     /// group's version afterwards. Fails with `NotFound` if the group does not exist. An update
     /// that changes nothing (empty, or only members already in / already out) writes nothing and
     /// returns the stored version; it still fails as a write would on a stale `expected_version`.
+    /// A change in several chunks records `audit` with the first and [`AuditRecord::continuation`]
+    /// with each later one.
     async fn update_group(
         &self,
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
+        audit: &AuditRecord,
     ) -> Result<u64, StoreError>;
 
     /// Delete `current` (as the caller read it, conditional on its version) and its
-    /// memberships, and keep a deletion record. From then on the group is never visible.
+    /// memberships, and keep a deletion record ([`Deletion::of`] the audit record). From then on
+    /// the group is never visible.
     async fn delete_group(
         &self,
         tenant: &TenantId,
         current: &Resource,
-        deletion: &Deletion,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError>;
 
     /// A page of the tenant's groups (records without members) in a stable order, with the total.
@@ -312,7 +340,8 @@ pub trait GroupStore: Send + Sync {
             last_modified,
             current: None,
         };
-        self.update_group(tenant, &update).await
+        self.update_group(tenant, &update, &system_membership_record(tenant, group_id))
+            .await
     }
 
     /// Remove members by id without a version condition (idempotent). A convenience over
@@ -333,7 +362,8 @@ pub trait GroupStore: Send + Sync {
             last_modified,
             current: None,
         };
-        self.update_group(tenant, &update).await
+        self.update_group(tenant, &update, &system_membership_record(tenant, group_id))
+            .await
     }
 
     /// Make `members` the group's exact member list, conditional on `current.version`: reads
@@ -376,8 +406,25 @@ pub trait GroupStore: Send + Sync {
             last_modified,
             current: Some(current),
         };
-        self.update_group(tenant, &update).await
+        self.update_group(
+            tenant,
+            &update,
+            &system_membership_record(tenant, &current.id),
+        )
+        .await
     }
+}
+
+/// The record of a membership change made outside a request (the convenience methods above).
+fn system_membership_record(tenant: &TenantId, group_id: &str) -> AuditRecord {
+    AuditRecord::new(
+        tenant,
+        &Actor::system(),
+        ResourceKind::Group,
+        group_id,
+        Action::MembershipChange,
+        vec![crate::audit::MEMBERS.into()],
+    )
 }
 
 /// Everything the service needs from storage: one object (one DynamoDB table) holds Users,

@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use scim_server::audit::AuditRecord;
 
 use scim_server::scim::members::{GroupRef, Member, MemberKind};
 use scim_server::scim::resource::Resource;
 use scim_server::store::{
-    Deletion, GroupStore, GroupUpdate, MemberPage, Page, PageRequest, Store, StoreError, UserStore,
+    GroupStore, GroupUpdate, MemberPage, Page, PageRequest, Store, StoreError, UserStore,
 };
 use scim_server::tenant::TenantId;
 
@@ -43,9 +44,14 @@ impl CountingStore {
 
 #[async_trait]
 impl UserStore for CountingStore {
-    async fn create_user(&self, tenant: &TenantId, user: &Resource) -> Result<(), StoreError> {
+    async fn create_user(
+        &self,
+        tenant: &TenantId,
+        user: &Resource,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         self.hit("create_user");
-        self.inner.create_user(tenant, user).await
+        self.inner.create_user(tenant, user, audit).await
     }
     async fn get_user(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError> {
         self.hit("get_user");
@@ -74,18 +80,19 @@ impl UserStore for CountingStore {
         tenant: &TenantId,
         current: &Resource,
         next: &Resource,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         self.hit("update_user");
-        self.inner.update_user(tenant, current, next).await
+        self.inner.update_user(tenant, current, next, audit).await
     }
     async fn delete_user(
         &self,
         tenant: &TenantId,
         current: &Resource,
-        deletion: &Deletion,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         self.hit("delete_user");
-        self.inner.delete_user(tenant, current, deletion).await
+        self.inner.delete_user(tenant, current, audit).await
     }
     async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
         self.hit("list_users");
@@ -100,9 +107,10 @@ impl GroupStore for CountingStore {
         tenant: &TenantId,
         group: &Resource,
         members: &[Member],
+        audit: &AuditRecord,
     ) -> Result<u64, StoreError> {
         self.hit("create_group");
-        self.inner.create_group(tenant, group, members).await
+        self.inner.create_group(tenant, group, members, audit).await
     }
     async fn get_group(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError> {
         self.hit("get_group");
@@ -123,18 +131,19 @@ impl GroupStore for CountingStore {
         &self,
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
+        audit: &AuditRecord,
     ) -> Result<u64, StoreError> {
         self.hit("update_group");
-        self.inner.update_group(tenant, update).await
+        self.inner.update_group(tenant, update, audit).await
     }
     async fn delete_group(
         &self,
         tenant: &TenantId,
         current: &Resource,
-        deletion: &Deletion,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         self.hit("delete_group");
-        self.inner.delete_group(tenant, current, deletion).await
+        self.inner.delete_group(tenant, current, audit).await
     }
     async fn list_groups(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
         self.hit("list_groups");

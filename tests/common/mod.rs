@@ -170,3 +170,26 @@ pub fn user_body(user_name: &str) -> Value {
         "active": true
     })
 }
+
+/// The audit record a store write made directly by a test carries (in production the service
+/// builds it); store tests that look at audit records build their own.
+pub fn sys_audit() -> scim_server::audit::AuditRecord {
+    scim_server::audit::AuditRecord::new(
+        &TenantId::parse("test").unwrap(),
+        &scim_server::audit::Actor::system(),
+        scim_server::scim::schema::ResourceKind::User,
+        "-",
+        scim_server::audit::Action::Patch,
+        Vec::new(),
+    )
+}
+
+/// The audit record of a delete that keeps `deletion` as its deletion record.
+pub fn deleting(deletion: &scim_server::store::Deletion) -> scim_server::audit::AuditRecord {
+    scim_server::audit::AuditRecord {
+        at: deletion.deleted_at.clone(),
+        request_id: deletion.request_id.clone(),
+        action: scim_server::audit::Action::Delete,
+        ..sys_audit()
+    }
+}

@@ -117,6 +117,7 @@ pub fn chunk(
     group_id: &str,
     head: &Head<'_>,
     changes: &[Change],
+    record: &AuditRecord,
 ) -> Result<Tx<Part>, StoreError> {
     let mut tx = Tx::new(table);
     let delta: i64 = changes.iter().map(Change::delta).sum();
@@ -210,35 +211,7 @@ pub fn chunk(
             }
         }
     }
-    // The audit record of this chunk: attribute changes by name, and `members` when it moves
-    // members (a large change is several chunks, each recorded).
-    let mut record = match head {
-        Head::Create { group } => AuditRecord::new(
-            tenant.as_str(),
-            "Group",
-            group_id,
-            None,
-            Some(&group.attributes),
-        ),
-        Head::Update {
-            attributes: Some(a),
-            ..
-        } => AuditRecord::new(
-            tenant.as_str(),
-            "Group",
-            group_id,
-            Some(&a.old.attributes),
-            Some(&a.new.attributes),
-        ),
-        Head::Update {
-            attributes: None, ..
-        } => AuditRecord::membership(tenant.as_str(), group_id),
-    };
-    if !changes.is_empty() && !record.changed.iter().any(|c| c == "members") {
-        record.changed.push("members".into());
-        record.changed.sort();
-    }
-    tx.audit(Part::Companion, tenant, &record)?;
+    tx.audit(Part::Companion, tenant, record)?;
     Ok(tx)
 }
 
@@ -295,6 +268,7 @@ pub fn delete(
     tenant: &TenantId,
     current: &Resource,
     record: super::item::Item,
+    audit: &AuditRecord,
 ) -> Result<Tx<Part>, StoreError> {
     let mut tx = Tx::new(table);
     tx.delete(
@@ -311,14 +285,7 @@ pub fn delete(
     )?;
     tx.count(Part::Companion, tenant, GROUPS, -1)?;
     tx.put(Part::Companion, record, Some(Condition::absent()), false)?;
-    let audit = AuditRecord::new(
-        tenant.as_str(),
-        "Group",
-        &current.id,
-        Some(&current.attributes),
-        None,
-    );
-    tx.audit(Part::Companion, tenant, &audit)?;
+    tx.audit(Part::Companion, tenant, audit)?;
     Ok(tx)
 }
 
@@ -419,12 +386,21 @@ mod tests {
     fn chunks_touch_exactly_the_items_they_must() {
         let t = TenantId::parse("acme").unwrap();
         let g = group("Admins");
+        let rec = crate::audit::AuditRecord::new(
+            &t,
+            &crate::audit::Actor::system(),
+            crate::scim::schema::ResourceKind::Group,
+            "g1",
+            crate::audit::Action::Create,
+            Vec::new(),
+        );
         let create = chunk(
             "tbl",
             &t,
             "g1",
             &Head::Create { group: &g },
             &[Change::Add(user("u1"))],
+            &rec,
         )
         .unwrap();
         use Part::*;
@@ -446,7 +422,7 @@ mod tests {
             attributes: None,
         };
         let changes = [Change::Remove("u2".into()), Change::Add(user("u3"))];
-        let update = chunk("tbl", &t, "g1", &head, &changes).unwrap();
+        let update = chunk("tbl", &t, "g1", &head, &changes, &rec).unwrap();
         assert_eq!(
             update.roles,
             vec![
@@ -471,7 +447,7 @@ mod tests {
             }),
         };
         assert_eq!(
-            chunk("tbl", &t, "g1", &head, &[]).unwrap().roles,
+            chunk("tbl", &t, "g1", &head, &[], &rec).unwrap().roles,
             vec![Group, Companion, Companion, Companion]
         );
         assert_eq!(head_items(&head), 4);
@@ -485,7 +461,7 @@ mod tests {
             }),
         };
         assert_eq!(
-            chunk("tbl", &t, "g1", &head, &[]).unwrap().roles,
+            chunk("tbl", &t, "g1", &head, &[], &rec).unwrap().roles,
             vec![Group, Companion]
         );
         assert_eq!(head_items(&head), 2);

@@ -23,6 +23,7 @@ use super::group_tx::{self, Part};
 use super::item;
 use super::keys::{self, Key, Partition, PK, SK};
 use super::{epoch_seconds_after, DynamoStore, Rejected, DELETION_RECORD_RETENTION};
+use crate::audit::AuditRecord;
 use crate::scim::members::{GroupRef, Member, MemberKind};
 use crate::scim::resource::{fold_user_name, Resource};
 use crate::store::cursor::{self, plausible_id};
@@ -143,8 +144,10 @@ impl GroupStore for DynamoStore {
         tenant: &TenantId,
         group: &Resource,
         members: &[Member],
+        audit: &AuditRecord,
     ) -> Result<u64, StoreError> {
-        self.create_group_chunks(tenant, group, members).await
+        self.create_group_chunks(tenant, group, members, audit)
+            .await
     }
 
     async fn get_group(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError> {
@@ -184,26 +187,28 @@ impl GroupStore for DynamoStore {
         &self,
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
+        audit: &AuditRecord,
     ) -> Result<u64, StoreError> {
         if !plausible_id(update.id) {
             return Err(StoreError::NotFound);
         }
-        self.apply_update(tenant, update).await
+        self.apply_update(tenant, update, audit).await
     }
 
     async fn delete_group(
         &self,
         tenant: &TenantId,
         current: &Resource,
-        deletion: &Deletion,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
+        let deletion = Deletion::of(audit);
         let record = item::group_deletion_item(
             tenant,
             current,
-            deletion,
+            &deletion,
             epoch_seconds_after(DELETION_RECORD_RETENTION),
         )?;
-        let tx = group_tx::delete(&self.table, tenant, current, record)?;
+        let tx = group_tx::delete(&self.table, tenant, current, record, audit)?;
         match self.send_tx(&tx.items).await {
             Ok(()) => {}
             Err(Rejected::Failed(e)) => return Err(e),

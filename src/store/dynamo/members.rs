@@ -21,6 +21,7 @@ use super::errors::{classify, Cancelled};
 use super::group_item::group_from_item;
 use super::group_tx::{self, head_items, Attributes, Change, Head, Part, MAX_TX_ITEMS};
 use super::{DynamoStore, Rejected};
+use crate::audit::AuditRecord;
 use crate::scim::members::Member;
 use crate::scim::resource::Resource;
 use crate::store::cursor::plausible_id;
@@ -91,12 +92,13 @@ impl DynamoStore {
         tenant: &TenantId,
         group: &Resource,
         members: &[Member],
+        audit: &AuditRecord,
     ) -> Result<u64, StoreError> {
         let mut pending = plan(&group.id, members, &[]);
         let head = Head::Create { group };
         let mut first = take(&mut pending, MAX_TX_ITEMS - head_items(&head));
         match self
-            .send_chunk(tenant, &group.id, &head, &mut first)
+            .send_chunk(tenant, &group.id, &head, &mut first, audit)
             .await?
         {
             Sent::Written | Sent::Nothing => {}
@@ -126,7 +128,8 @@ impl DynamoStore {
             last_modified: &group.last_modified,
             current: Some(group),
         };
-        self.apply_update(tenant, &update).await
+        self.apply_update(tenant, &update, &audit.continuation())
+            .await
     }
 
     /// `GroupStore::update_group`.
@@ -134,6 +137,7 @@ impl DynamoStore {
         &self,
         tenant: &TenantId,
         u: &GroupUpdate<'_>,
+        audit: &AuditRecord,
     ) -> Result<u64, StoreError> {
         let mut pending = plan(u.id, u.add, u.remove);
         if pending.is_empty() && u.attributes.is_none() {
@@ -187,7 +191,16 @@ impl DynamoStore {
                 },
             };
             let mut chunk = take(&mut pending, MAX_TX_ITEMS - head_items(&head));
-            match self.send_chunk(tenant, u.id, &head, &mut chunk).await? {
+            // The first chunk that commits carries the change's record; later ones continue it.
+            let record = if wrote {
+                audit.continuation()
+            } else {
+                audit.clone()
+            };
+            match self
+                .send_chunk(tenant, u.id, &head, &mut chunk, &record)
+                .await?
+            {
                 Sent::Written => {
                     version += 1;
                     wrote = true;
@@ -238,6 +251,7 @@ impl DynamoStore {
         group_id: &str,
         head: &Head<'_>,
         changes: &mut Vec<Change>,
+        record: &AuditRecord,
     ) -> Result<Sent, StoreError> {
         // Each refused round drops or corrects at least one change (or ends the loop).
         let rounds = changes.len() + 2;
@@ -253,7 +267,7 @@ impl DynamoStore {
             {
                 return Ok(Sent::Nothing);
             }
-            let tx = group_tx::chunk(&self.table, tenant, group_id, head, changes)?;
+            let tx = group_tx::chunk(&self.table, tenant, group_id, head, changes, record)?;
             let reasons = match self.send_tx(&tx.items).await {
                 Ok(()) => return Ok(Sent::Written),
                 Err(Rejected::Failed(e)) => return Err(e),

@@ -50,7 +50,12 @@ impl Tx<Role> {
 }
 
 /// Create: the user and its guards must not exist; the count goes up.
-pub fn create(table: &str, tenant: &TenantId, user: &Resource) -> Result<Tx, StoreError> {
+pub fn create(
+    table: &str,
+    tenant: &TenantId,
+    user: &Resource,
+    audit: &AuditRecord,
+) -> Result<Tx, StoreError> {
     let mut tx: Tx = Tx::new(table);
     tx.put_user(
         Role::NewUser,
@@ -64,14 +69,7 @@ pub fn create(table: &str, tenant: &TenantId, user: &Resource) -> Result<Tx, Sto
         tx.claim(UniqueAttr::ExternalId, &key, &user.id, Condition::absent())?;
     }
     tx.count_users(tenant, 1)?;
-    let record = AuditRecord::new(
-        tenant.as_str(),
-        "User",
-        &user.id,
-        None,
-        Some(&user.attributes),
-    );
-    tx.audit(Role::AuditRecord, tenant, &record)?;
+    tx.audit(Role::AuditRecord, tenant, audit)?;
     Ok(tx)
 }
 
@@ -82,6 +80,7 @@ pub fn update(
     tenant: &TenantId,
     current: &Resource,
     next: &Resource,
+    audit: &AuditRecord,
 ) -> Result<Tx, StoreError> {
     let mut tx: Tx = Tx::new(table);
     let id = &current.id;
@@ -116,14 +115,7 @@ pub fn update(
             tx.delete_user_item(Role::OldGuard, &key, Condition::owned_by(id))?;
         }
     }
-    let record = AuditRecord::new(
-        tenant.as_str(),
-        "User",
-        id,
-        Some(&current.attributes),
-        Some(&next.attributes),
-    );
-    tx.audit(Role::AuditRecord, tenant, &record)?;
+    tx.audit(Role::AuditRecord, tenant, audit)?;
     Ok(tx)
 }
 
@@ -133,7 +125,7 @@ pub fn delete(
     table: &str,
     tenant: &TenantId,
     current: &Resource,
-    deletion: &Deletion,
+    audit: &AuditRecord,
     expires_at: i64,
 ) -> Result<Tx, StoreError> {
     let mut tx: Tx = Tx::new(table);
@@ -150,10 +142,9 @@ pub fn delete(
         tx.delete_user_item(Role::OldGuard, &key, Condition::owned_by(id))?;
     }
     tx.count_users(tenant, -1)?;
-    let record = item::deletion_item(tenant, current, deletion, expires_at)?;
+    let record = item::deletion_item(tenant, current, &Deletion::of(audit), expires_at)?;
     tx.put_user(Role::DeletionRecord, record, Condition::absent())?;
-    let record = AuditRecord::new(tenant.as_str(), "User", id, Some(&current.attributes), None);
-    tx.audit(Role::AuditRecord, tenant, &record)?;
+    tx.audit(Role::AuditRecord, tenant, audit)?;
     Ok(tx)
 }
 
@@ -180,7 +171,15 @@ mod tests {
     fn each_write_touches_exactly_the_items_it_must() {
         let t = TenantId::parse("acme").unwrap();
         let a = user("Bob", Some("x"), 1);
-        let tx = create("tbl", &t, &a).unwrap();
+        let rec = crate::audit::AuditRecord::new(
+            &t,
+            &crate::audit::Actor::system(),
+            crate::scim::schema::ResourceKind::User,
+            "u1",
+            crate::audit::Action::Patch,
+            Vec::new(),
+        );
+        let tx = create("tbl", &t, &a, &rec).unwrap();
         use Role::*;
         let un = NewGuard(UniqueAttr::UserName);
         let ex = NewGuard(UniqueAttr::ExternalId);
@@ -189,25 +188,21 @@ mod tests {
         // Only the case changed: same folded guard, nothing moves.
         let b = user("BOB", Some("x"), 2);
         assert_eq!(
-            update("tbl", &t, &a, &b).unwrap().roles,
+            update("tbl", &t, &a, &b, &rec).unwrap().roles,
             vec![StoredUser, AuditRecord]
         );
         let c = user("carol", None, 2);
         assert_eq!(
-            update("tbl", &t, &a, &c).unwrap().roles,
+            update("tbl", &t, &a, &c, &rec).unwrap().roles,
             vec![StoredUser, un, OldGuard, OldGuard, AuditRecord]
         );
         let d = user("Bob", Some("y"), 2);
         assert_eq!(
-            update("tbl", &t, &a, &d).unwrap().roles,
+            update("tbl", &t, &a, &d, &rec).unwrap().roles,
             vec![StoredUser, ex, OldGuard, AuditRecord]
         );
-        let del = Deletion {
-            request_id: "r".into(),
-            deleted_at: "2024-01-01T00:00:00Z".into(),
-        };
         assert_eq!(
-            delete("tbl", &t, &a, &del, 1).unwrap().roles,
+            delete("tbl", &t, &a, &rec, 1).unwrap().roles,
             vec![
                 StoredUser,
                 OldGuard,

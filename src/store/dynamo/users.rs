@@ -8,14 +8,20 @@ use super::keys::{self, Partition};
 use super::{
     cursor, epoch_seconds_after, user_item, user_tx, DynamoStore, DELETION_RECORD_RETENTION,
 };
+use crate::audit::AuditRecord;
 use crate::scim::resource::{fold_user_name, Resource};
-use crate::store::{Deletion, Page, PageRequest, StoreError, UserStore};
+use crate::store::{Page, PageRequest, StoreError, UserStore};
 use crate::tenant::TenantId;
 
 #[async_trait]
 impl UserStore for DynamoStore {
-    async fn create_user(&self, tenant: &TenantId, user: &Resource) -> Result<(), StoreError> {
-        self.transact(user_tx::create(&self.table, tenant, user)?)
+    async fn create_user(
+        &self,
+        tenant: &TenantId,
+        user: &Resource,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        self.transact(user_tx::create(&self.table, tenant, user, audit)?)
             .await
     }
 
@@ -55,8 +61,9 @@ impl UserStore for DynamoStore {
         tenant: &TenantId,
         current: &Resource,
         next: &Resource,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        self.transact(user_tx::update(&self.table, tenant, current, next)?)
+        self.transact(user_tx::update(&self.table, tenant, current, next, audit)?)
             .await
     }
 
@@ -64,23 +71,20 @@ impl UserStore for DynamoStore {
         &self,
         tenant: &TenantId,
         current: &Resource,
-        deletion: &Deletion,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let expires_at = epoch_seconds_after(DELETION_RECORD_RETENTION);
         self.transact(user_tx::delete(
             &self.table,
             tenant,
             current,
-            deletion,
+            audit,
             expires_at,
         )?)
         .await?;
         // The user is gone for SCIM; its memberships follow (cascade.rs). Adds check that the
         // member exists, so none can slip in after this read.
-        if let Err(e) = self
-            .leave_all_groups(tenant, &current.id, &deletion.deleted_at)
-            .await
-        {
+        if let Err(e) = self.leave_all_groups(tenant, &current.id, &audit.at).await {
             tracing::error!(user_id = %current.id, error = %e, "user deleted, membership clean-up unfinished; DynamoStore::resume_cascades finishes it");
         }
         Ok(())

@@ -113,6 +113,7 @@ impl GroupStore for MemoryStore {
         tenant: &TenantId,
         group: &Resource,
         members: &[Member],
+        audit: &AuditRecord,
     ) -> Result<u64, StoreError> {
         super::check_size(group)?;
         let mut tenants = self.lock();
@@ -128,18 +129,7 @@ impl GroupStore for MemoryStore {
         for m in members {
             t.add_member(&group.id, m);
         }
-        let mut record = AuditRecord::new(
-            tenant.as_str(),
-            "Group",
-            &group.id,
-            None,
-            Some(&group.attributes),
-        );
-        if !members.is_empty() {
-            record.changed.push("members".into());
-            record.changed.sort();
-        }
-        t.audit.push(record);
+        t.audit.push(audit.clone());
         Ok(group.version)
     }
 
@@ -173,6 +163,7 @@ impl GroupStore for MemoryStore {
         &self,
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
+        audit: &AuditRecord,
     ) -> Result<u64, StoreError> {
         let mut tenants = self.lock();
         let t = tenants.get_mut(tenant).ok_or(StoreError::NotFound)?;
@@ -181,16 +172,7 @@ impl GroupStore for MemoryStore {
             return Err(StoreError::VersionConflict);
         }
         let mut changed = false;
-        let mut record = AuditRecord::membership(tenant.as_str(), update.id);
-        record.changed.clear();
         if let Some(attributes) = update.attributes {
-            record = AuditRecord::new(
-                tenant.as_str(),
-                "Group",
-                update.id,
-                Some(&stored.attributes),
-                Some(attributes),
-            );
             super::check_size(&Resource {
                 attributes: attributes.clone(),
                 ..stored.clone()
@@ -214,11 +196,7 @@ impl GroupStore for MemoryStore {
         if !changed && !members_changed {
             return Ok(stored.version);
         }
-        if members_changed {
-            record.changed.push("members".into());
-            record.changed.sort();
-        }
-        t.audit.push(record);
+        t.audit.push(audit.clone());
         t.bump(update.id, update.last_modified)
             .ok_or(StoreError::NotFound)
     }
@@ -227,8 +205,9 @@ impl GroupStore for MemoryStore {
         &self,
         tenant: &TenantId,
         current: &Resource,
-        deletion: &Deletion,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
+        let deletion = Deletion::of(audit);
         let mut tenants = self.lock();
         let t = tenants.get_mut(tenant).ok_or(StoreError::NotFound)?;
         let stored = t
@@ -241,13 +220,7 @@ impl GroupStore for MemoryStore {
         }
         t.unindex_group(&stored);
         t.groups.remove(&stored.id);
-        t.audit.push(AuditRecord::new(
-            tenant.as_str(),
-            "Group",
-            &stored.id,
-            Some(&stored.attributes),
-            None,
-        ));
+        t.audit.push(audit.clone());
         for member in t.members.remove(&stored.id).unwrap_or_default().into_keys() {
             if let Some(gs) = t.member_of.get_mut(&member) {
                 gs.remove(&stored.id);
@@ -257,7 +230,7 @@ impl GroupStore for MemoryStore {
             }
         }
         t.leave_all_groups(&stored.id, &deletion.deleted_at);
-        t.deletions.push((stored.id, deletion.clone()));
+        t.deletions.push((stored.id, deletion));
         Ok(())
     }
 

@@ -1,0 +1,210 @@
+//! What users and groups share: reading one, reading all (bounded), the look-ups a filter allows,
+//! and answering a list request. One path for both resource types; what differs is a `match` on
+//! the [`ResourceKind`].
+
+use super::paging::{page_in_memory, ListQuery, ListResult};
+use super::{not_found, ScimService, FILTER_EVALUATION_LIMIT};
+use crate::error::ScimError;
+use crate::scim::filter::{self, Filter, IndexedAttr};
+use crate::scim::resource::Resource;
+use crate::scim::schema::ResourceKind;
+use crate::scim::sort::sort_resources;
+use crate::store::{Page, PageRequest};
+use crate::tenant::TenantId;
+
+/// Resources read per store call when a filter must see all of them.
+const SCAN_BATCH: usize = 1_000;
+
+impl ScimService {
+    /// The stored record (a group without its members), if it exists: one store read.
+    pub(super) async fn read_resource(
+        &self,
+        kind: ResourceKind,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<Resource>, ScimError> {
+        Ok(match kind {
+            ResourceKind::User => self.store.get_user(tenant, id).await?,
+            ResourceKind::Group => self.store.get_group(tenant, id).await?,
+        })
+    }
+
+    /// [`Self::read_resource`], 404 when it does not exist.
+    pub(super) async fn read_existing(
+        &self,
+        kind: ResourceKind,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Resource, ScimError> {
+        self.read_resource(kind, tenant, id)
+            .await?
+            .ok_or_else(|| not_found(kind, id))
+    }
+
+    async fn store_page(
+        &self,
+        kind: ResourceKind,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page, ScimError> {
+        Ok(match kind {
+            ResourceKind::User => self.store.list_users(tenant, page).await?,
+            ResourceKind::Group => self.store.list_groups(tenant, page).await?,
+        })
+    }
+
+    /// A list request answered with records (users without `groups`, groups without
+    /// `members`): plain paging is the store's (one Query per page, in its stable order); a
+    /// filter is answered from a look-up when it has an indexed equality, else evaluated over at
+    /// most [`FILTER_EVALUATION_LIMIT`] resources; a sort orders what matched.
+    pub(super) async fn list_records(
+        &self,
+        kind: ResourceKind,
+        tenant: &TenantId,
+        q: &ListQuery,
+    ) -> Result<ListResult<Resource>, ScimError> {
+        if q.filter.is_none() && q.sort.is_none() {
+            let request = PageRequest {
+                start_index: q.start_index,
+                count: q.count,
+                cursor: q.cursor.clone(),
+            };
+            let page = self.store_page(kind, tenant, &request).await?;
+            return Ok(ListResult::from_page(page, q));
+        }
+        let mut matched = match &q.filter {
+            Some(f) => {
+                let candidates = match self.indexed(kind, tenant, f).await? {
+                    Some(c) => c,
+                    None => self.all_bounded(kind, tenant).await?,
+                };
+                self.matching(kind, tenant, f, candidates).await?
+            }
+            None => self.all_bounded(kind, tenant).await?,
+        };
+        if let Some(spec) = &q.sort {
+            sort_resources(kind, &mut matched, spec);
+        }
+        page_in_memory(tenant, matched, q)
+    }
+
+    /// Every resource of the kind in the tenant, refusing with `tooMany` past
+    /// [`FILTER_EVALUATION_LIMIT`].
+    async fn all_bounded(
+        &self,
+        kind: ResourceKind,
+        tenant: &TenantId,
+    ) -> Result<Vec<Resource>, ScimError> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let request = PageRequest {
+                start_index: 1,
+                count: SCAN_BATCH,
+                cursor,
+            };
+            let page = self.store_page(kind, tenant, &request).await?;
+            if page.total_results > FILTER_EVALUATION_LIMIT {
+                let look_ups = match kind {
+                    ResourceKind::User => "id, userName or externalId",
+                    ResourceKind::Group => "id or displayName",
+                };
+                return Err(ScimError::too_many(format!(
+                    "This filter would have to be evaluated over more than {FILTER_EVALUATION_LIMIT} {}s. Filter on {look_ups} with eq, alone or inside an 'and'.",
+                    kind.name().to_lowercase()
+                )));
+            }
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) if out.len() < FILTER_EVALUATION_LIMIT => cursor = Some(c),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// The resources that can match `f`, from the first indexed equality the filter has, or
+    /// `None` if it has none (then every resource must be evaluated).
+    async fn indexed(
+        &self,
+        kind: ResourceKind,
+        tenant: &TenantId,
+        f: &Filter,
+    ) -> Result<Option<Vec<Resource>>, ScimError> {
+        use IndexedAttr as A;
+        use ResourceKind::{Group, User};
+        for (attr, value) in filter::indexed_equalities(f) {
+            let found = match (kind, attr) {
+                (_, A::Id) => self
+                    .read_resource(kind, tenant, &value)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                (User, A::UserName) => self
+                    .store
+                    .find_user_by_user_name(tenant, &value)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                (User, A::ExternalId) => self
+                    .store
+                    .find_user_by_external_id(tenant, &value)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                (User, A::Groups) => self.group_user_candidates(tenant, &value).await?,
+                (Group, A::DisplayName) => self.groups_named(tenant, &value).await?,
+                (Group, A::Members) => self.groups_with_member(tenant, &value).await?,
+                // Groups have neither of these: nothing can match.
+                (Group, A::UserName | A::Groups) => Vec::new(),
+                // Not indexed for this kind: try the next equality.
+                (User, A::DisplayName | A::Members) | (Group, A::ExternalId) => continue,
+            };
+            return Ok(Some(found));
+        }
+        Ok(None)
+    }
+
+    /// Groups whose displayName is `name` (case-insensitive, not unique), bounded.
+    async fn groups_named(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<Vec<Resource>, ScimError> {
+        let found = self
+            .store
+            .find_groups_by_display_name(tenant, name, FILTER_EVALUATION_LIMIT + 1)
+            .await?;
+        if found.len() > FILTER_EVALUATION_LIMIT {
+            return Err(ScimError::too_many(format!(
+                "More than {FILTER_EVALUATION_LIMIT} groups have this displayName. Filter on id instead."
+            )));
+        }
+        Ok(found)
+    }
+
+    /// Evaluate `f` over `candidates` as the client would see them: with a user's `groups` or a
+    /// group's `members` read only when the filter names them.
+    async fn matching(
+        &self,
+        kind: ResourceKind,
+        tenant: &TenantId,
+        f: &Filter,
+        candidates: Vec<Resource>,
+    ) -> Result<Vec<Resource>, ScimError> {
+        match kind {
+            ResourceKind::User if filter::mentions(f, "groups") => {
+                self.filter_users_with_groups(tenant, f, candidates).await
+            }
+            ResourceKind::Group if filter::mentions(f, "members") => {
+                self.filter_groups_with_members(tenant, f, candidates).await
+            }
+            _ => Ok(candidates
+                .into_iter()
+                .filter(|r| {
+                    let doc = crate::scim::resource::render(kind, r, "");
+                    filter::matches(f, &doc, &crate::scim::SchemaAttrInfo(kind))
+                })
+                .collect()),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The conditional-write loop every change goes through: read, check `If-Match`, compute, write
+//! on condition of the version read; a lost race is retried from a fresh read (no update is ever
+//! lost), or answered 412 when the client sent `If-Match` (RFC 7644 §3.14).
+
+use std::time::Duration;
+
+use super::{not_found, Caller, ScimService};
+use crate::audit::{changed_attributes, Action};
+use crate::error::ScimError;
+use crate::scim::resource::{ETagCondition, Resource};
+use crate::scim::schema::ResourceKind;
+use crate::store::StoreError;
+
+/// How often a read-modify-write without `If-Match` is retried after losing a race.
+pub(super) const MAX_WRITE_ATTEMPTS: u32 = 25;
+
+pub(super) fn check_if_match(
+    if_match: Option<&ETagCondition>,
+    current: &Resource,
+) -> Result<(), ScimError> {
+    match if_match {
+        Some(c) if !c.matches(current.version) => Err(ScimError::precondition_failed()),
+        _ => Ok(()),
+    }
+}
+
+/// A short random pause after a lost race, so that competing writers spread out.
+pub(super) async fn backoff(attempt: u32) {
+    let mut b = [0u8; 1];
+    let jitter = getrandom::fill(&mut b)
+        .map(|_| u64::from(b[0] % 8))
+        .unwrap_or(3);
+    tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(5)) + jitter)).await;
+}
+
+/// The outcome of one conditional write in a read-modify-write loop: `Some(value)` when it stuck,
+/// `None` when a lost race should be retried from a fresh read (only without `If-Match`; with it
+/// the answer is 412), or the error to answer with.
+pub(super) fn settle<T>(
+    written: Result<T, StoreError>,
+    if_match: Option<&ETagCondition>,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Option<T>, ScimError> {
+    match written {
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::VersionConflict) if if_match.is_none() => Ok(None),
+        Err(StoreError::NotFound) => Err(not_found(kind, id)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The answer after [`MAX_WRITE_ATTEMPTS`] lost races: retry later.
+pub(super) fn gave_up(id: &str) -> ScimError {
+    tracing::warn!(resource_id = %id, "gave up after repeated write conflicts");
+    ScimError::unavailable(1)
+}
+
+impl ScimService {
+    /// DELETE of a user or a group (RFC 7644 §3.6): gone for SCIM afterwards (404), its
+    /// memberships with it, a deletion record and an audit record kept.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&ETagCondition>,
+    ) -> Result<(), ScimError> {
+        for attempt in 0..MAX_WRITE_ATTEMPTS {
+            let current = self.read_existing(kind, &caller.tenant, id).await?;
+            check_if_match(if_match, &current)?;
+            let audit = caller.record(
+                kind,
+                id,
+                Action::Delete,
+                changed_attributes(Some(&current.attributes), None),
+            );
+            let tenant = &caller.tenant;
+            let written = match kind {
+                ResourceKind::User => self.store.delete_user(tenant, &current, &audit).await,
+                ResourceKind::Group => self.store.delete_group(tenant, &current, &audit).await,
+            };
+            if settle(written, if_match, kind, id)?.is_some() {
+                return Ok(());
+            }
+            backoff(attempt).await;
+        }
+        Err(gave_up(id))
+    }
+}
