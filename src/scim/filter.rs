@@ -22,6 +22,7 @@
 //! Error details give a 1-based character position ("at character 14").
 
 use crate::error::ScimError;
+use crate::scim::json::get_exact_or_ci;
 use serde_json::{Number, Value};
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -735,27 +736,17 @@ fn eval(filter: &Filter, node: &Value, parent: Option<&AttrPath>, info: &dyn Att
     }
 }
 
-fn get_ci<'v>(node: &'v Value, key: &str) -> Option<&'v Value> {
-    let object = node.as_object()?;
-    object.get(key).or_else(|| {
-        object
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
-
 /// The values at `path`, with multi-valued attributes flattened to their elements.
 fn resolve<'v>(node: &'v Value, path: &AttrPath, relative: bool) -> Vec<&'v Value> {
     let container = match &path.urn {
         // Extension attributes live under their schema URN (RFC 7643 §3.3).
-        Some(urn) if !relative && !is_core_schema_urn(urn) => match get_ci(node, urn) {
+        Some(urn) if !relative && !is_core_schema_urn(urn) => match get_exact_or_ci(node, urn) {
             Some(extension) => extension,
             None => return Vec::new(),
         },
         _ => node,
     };
-    let Some(attr) = get_ci(container, &path.name) else {
+    let Some(attr) = get_exact_or_ci(container, &path.name) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -767,7 +758,7 @@ fn resolve<'v>(node: &'v Value, path: &AttrPath, relative: bool) -> Vec<&'v Valu
                 other => std::slice::from_ref(other),
             };
             for element in elements {
-                if let Some(v) = get_ci(element, sub) {
+                if let Some(v) = get_exact_or_ci(element, sub) {
                     push_flat(v, &mut out);
                 }
             }
@@ -829,7 +820,7 @@ fn compare(
 fn scalar(v: &Value) -> Option<&Value> {
     match v {
         Value::Object(_) => {
-            get_ci(v, "value").filter(|inner| !inner.is_object() && !inner.is_array())
+            get_exact_or_ci(v, "value").filter(|inner| !inner.is_object() && !inner.is_array())
         }
         Value::Null => None,
         other => Some(other),

@@ -41,6 +41,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::ScimError;
+use crate::scim::json::{get_ci, get_ci_entry, take_ci};
 use crate::scim::schema::{
     common_attribute, AttrType, AttributeDef, Mutability, ResourceKind, SchemaDef,
 };
@@ -554,33 +555,22 @@ fn decode_value_sub_attribute(
     obj: &Map<String, Value>,
 ) -> Option<Map<String, Value>> {
     def.sub_attribute("value")?;
-    let (outer_key, text) = obj
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("value"))
-        .and_then(|(k, v)| v.as_str().map(|s| (k, s)))?;
+    let (outer_key, text) =
+        get_ci_entry(obj, "value").and_then(|(k, v)| v.as_str().map(|s| (k, s)))?;
     let mut inner = decode_json_object(text)?;
-    let plain = inner
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("value"))
-        .and_then(|(_, v)| v.as_str())
+    let plain = get_ci(&inner, "value")
+        .and_then(Value::as_str)
         .is_some_and(|v| !v.trim_start().starts_with('{'));
     if !plain {
         return None;
     }
-    let has = |m: &Map<String, Value>, key: &str| m.keys().any(|k| k.eq_ignore_ascii_case(key));
-    if def.sub_attribute("display").is_some() && !has(&inner, "display") {
-        if let Some(k) = inner
-            .keys()
-            .find(|k| k.eq_ignore_ascii_case("displayName"))
-            .cloned()
-        {
-            if let Some(d) = inner.remove(&k) {
-                inner.insert("display".to_owned(), d);
-            }
+    if def.sub_attribute("display").is_some() && get_ci(&inner, "display").is_none() {
+        if let Some(d) = take_ci(&mut inner, "displayName") {
+            inner.insert("display".to_owned(), d);
         }
     }
     for (k, v) in obj {
-        if k != outer_key && !has(&inner, k) {
+        if k != outer_key && get_ci(&inner, k).is_none() {
             inner.insert(k.clone(), v.clone());
         }
     }
