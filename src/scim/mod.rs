@@ -3,6 +3,7 @@
 pub mod discovery;
 pub mod filter;
 pub mod group_patch;
+pub(crate) mod json;
 pub mod members;
 pub mod patch;
 pub mod path;

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::filter::{self, CompValue, CompareOp, Filter};
+use super::json::{get_ci, get_ci_mut, take_ci};
 use super::path::{parse_patch_path, PatchPath};
 use super::resource::Resource;
 use super::schema::{AttrType, AttributeDef, Mutability, ResourceKind};
@@ -35,18 +36,6 @@ pub struct Operation {
     pub op: Op,
     pub path: Option<PatchPath>,
     pub value: Option<Value>,
-}
-
-fn get_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    map.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v)
-}
-
-/// Remove a key matching `key` case-insensitively, returning its value.
-fn take_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
-    let found = map.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()?;
-    map.remove(&found)
 }
 
 /// Parse a PatchOp body (RFC 7644 §3.5.2). `schemas` is not required: some clients omit it and
@@ -364,10 +353,7 @@ fn container<'a>(
     }
     match canonical.and_then(|c| extension_urn(kind, c)) {
         Some(ext) if create => extension_object(doc, ext).map(Some),
-        Some(ext) => Ok(doc
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(ext))
-            .and_then(|(_, v)| v.as_object_mut())),
+        Some(ext) => Ok(get_ci_mut(doc, ext).and_then(Value::as_object_mut)),
         None => Err(ScimError::invalid_path(format!(
             "The schema {u} is not supported for {} resources.",
             kind.name()

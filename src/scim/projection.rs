@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::filter::AttrPath;
+use super::json::{get_ci, get_ci_entry, get_ci_mut};
 use super::path::parse_patch_path;
 use super::schema::{AttributeDef, ResourceKind, Returned};
 use super::{attribute_def, urn};
@@ -29,10 +30,6 @@ enum Target {
 pub struct Projection {
     include: Vec<Target>,
     exclude: Vec<Target>,
-}
-
-fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a Value)> {
-    m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))
 }
 
 fn parse_target(kind: ResourceKind, raw: &str, param: &str) -> Result<Target, ScimError> {
@@ -183,21 +180,21 @@ fn drop_unrequested(kind: ResourceKind, out: &mut Map<String, Value>, include: &
 fn container<'a>(m: &'a Map<String, Value>, ext: Option<&str>) -> Option<&'a Map<String, Value>> {
     match ext {
         None => Some(m),
-        Some(e) => get_ci(m, e).and_then(|(_, v)| v.as_object()),
+        Some(e) => get_ci(m, e).and_then(Value::as_object),
     }
 }
 
 fn copy_target(src: &Map<String, Value>, out: &mut Map<String, Value>, t: &Target) {
     let (ext, name, sub) = match t {
         Target::Extension(e) => {
-            if let Some((k, v)) = get_ci(src, e) {
+            if let Some((k, v)) = get_ci_entry(src, e) {
                 out.insert(k.clone(), v.clone());
             }
             return;
         }
         Target::Attribute { ext, name, sub } => (*ext, name, sub),
     };
-    let Some((key, value)) = container(src, ext).and_then(|c| get_ci(c, name)) else {
+    let Some((key, value)) = container(src, ext).and_then(|c| get_ci_entry(c, name)) else {
         return;
     };
     let dst = match ext {
@@ -216,7 +213,7 @@ fn copy_target(src: &Map<String, Value>, out: &mut Map<String, Value>, t: &Targe
     };
     match value {
         Value::Object(obj) => {
-            if let Some((sk, sv)) = get_ci(obj, sub) {
+            if let Some((sk, sv)) = get_ci_entry(obj, sub) {
                 let slot = dst
                     .entry(key.clone())
                     .or_insert_with(|| Value::Object(Map::new()));
@@ -232,8 +229,7 @@ fn copy_target(src: &Map<String, Value>, out: &mut Map<String, Value>, t: &Targe
                 .or_insert_with(|| Value::Array(vec![Value::Object(Map::new()); items.len()]));
             if let Value::Array(out_items) = slot {
                 for (item, out_item) in items.iter().zip(out_items.iter_mut()) {
-                    if let (Some((sk, sv)), Value::Object(o)) =
-                        (item.as_object().and_then(|i| get_ci(i, sub)), out_item)
+                    if let (Some((sk, sv)), Value::Object(o)) = (get_ci_entry(item, sub), out_item)
                     {
                         o.insert(sk.clone(), sv.clone());
                     }
@@ -254,18 +250,15 @@ fn remove_target(out: &mut Map<String, Value>, t: &Target) {
     };
     let holder = match ext {
         None => out,
-        Some(e) => match out.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(e)) {
-            Some((_, Value::Object(m))) => m,
+        Some(e) => match get_ci_mut(out, e) {
+            Some(Value::Object(m)) => m,
             _ => return,
         },
     };
     match sub {
         None => holder.retain(|k, _| !k.eq_ignore_ascii_case(name)),
         Some(s) => {
-            if let Some((_, v)) = holder
-                .iter_mut()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            {
+            if let Some(v) = get_ci_mut(holder, name) {
                 match v {
                     Value::Object(o) => o.retain(|k, _| !k.eq_ignore_ascii_case(s)),
                     Value::Array(items) => {

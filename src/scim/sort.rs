@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::filter::{AttrInfo, AttrPath};
+use super::json::get_ci;
 use super::path::parse_patch_path;
 use super::resource::{render, Resource};
 use super::schema::ResourceKind;
@@ -58,13 +59,6 @@ enum Key {
     Text(String),
 }
 
-fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    v.as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v)
-}
-
 /// The value `path` names in a rendered resource.
 fn lookup<'a>(doc: &'a Value, path: &AttrPath) -> Option<&'a Value> {
     let holder = match &path.urn {
@@ -79,7 +73,7 @@ fn lookup<'a>(doc: &'a Value, path: &AttrPath) -> Option<&'a Value> {
     let v = match v {
         Value::Array(items) => items
             .iter()
-            .find(|i| get_ci(i, "primary").and_then(Value::as_bool) == Some(true))
+            .find(|i| get_ci(*i, "primary").and_then(Value::as_bool) == Some(true))
             .or_else(|| items.first())?,
         other => other,
     };
