@@ -3,9 +3,10 @@
 //! the [`ResourceKind`].
 
 use super::paging::{page_in_memory, ListQuery, ListResult};
+use super::plan::{indexed_equalities, mentions, IndexedAttr};
 use super::{not_found, ScimService, FILTER_EVALUATION_LIMIT};
 use crate::error::ScimError;
-use crate::scim::filter::{self, Filter, IndexedAttr};
+use crate::scim::filter::{self, Filter};
 use crate::scim::resource::Resource;
 use crate::scim::schema::ResourceKind;
 use crate::scim::sort::sort_resources;
@@ -132,7 +133,7 @@ impl ScimService {
     ) -> Result<Option<Vec<Resource>>, ScimError> {
         use IndexedAttr as A;
         use ResourceKind::{Group, User};
-        for (attr, value) in filter::indexed_equalities(f) {
+        for (attr, value) in indexed_equalities(f) {
             let found = match (kind, attr) {
                 (_, A::Id) => self
                     .read_resource(kind, tenant, &value)
@@ -192,10 +193,10 @@ impl ScimService {
         candidates: Vec<Resource>,
     ) -> Result<Vec<Resource>, ScimError> {
         match kind {
-            ResourceKind::User if filter::mentions(f, "groups") => {
+            ResourceKind::User if mentions(f, "groups") => {
                 self.filter_users_with_groups(tenant, f, candidates).await
             }
-            ResourceKind::Group if filter::mentions(f, "members") => {
+            ResourceKind::Group if mentions(f, "members") => {
                 self.filter_groups_with_members(tenant, f, candidates).await
             }
             _ => Ok(candidates

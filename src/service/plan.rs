@@ -1,7 +1,123 @@
-//! List planning: which filters the service answers from a direct look-up instead of
-//! evaluating every resource (ARCHITECTURE.md, Decisions: filters).
+//! List planning: what a list query (RFC 7644 §3.4.2) can learn from its filter before
+//! evaluating it, so that the service fetches candidates by key instead of scanning the tenant
+//! (ARCHITECTURE.md, Decisions: filters). The hints narrow the candidates;
+//! [`matches`](crate::scim::filter::matches) still decides.
 
-use crate::scim::filter::{self, Filter, IndexedAttr};
+use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
+
+/// Attributes the store can look up directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum IndexedAttr {
+    Id,
+    UserName,
+    ExternalId,
+    DisplayName,
+    /// A Group's `members` (`members eq`, `members.value eq`, `members[value eq ...]`): answered
+    /// from the member's memberships.
+    Members,
+    /// A User's `groups` (`groups eq`, `groups.value eq`, `groups[value eq ...]`): answered from
+    /// the group's member list.
+    Groups,
+}
+
+impl IndexedAttr {
+    fn from_path(path: &AttrPath) -> Option<Self> {
+        if !path.is_core() {
+            return None;
+        }
+        if let Some(attr) = Self::membership(&path.name) {
+            // The id of a membership is its `value`, named or implied (RFC 7644 §3.4.2.2).
+            return match path.sub_attr.as_deref() {
+                None => Some(attr),
+                Some(s) if s.eq_ignore_ascii_case("value") => Some(attr),
+                Some(_) => None,
+            };
+        }
+        if path.sub_attr.is_some() {
+            return None;
+        }
+        [
+            ("id", IndexedAttr::Id),
+            ("userName", IndexedAttr::UserName),
+            ("externalId", IndexedAttr::ExternalId),
+            ("displayName", IndexedAttr::DisplayName),
+        ]
+        .into_iter()
+        .find(|(name, _)| path.name.eq_ignore_ascii_case(name))
+        .map(|(_, attr)| attr)
+    }
+
+    fn membership(name: &str) -> Option<Self> {
+        if name.eq_ignore_ascii_case("members") {
+            Some(IndexedAttr::Members)
+        } else if name.eq_ignore_ascii_case("groups") {
+            Some(IndexedAttr::Groups)
+        } else {
+            None
+        }
+    }
+}
+
+/// The `attr eq "string"` terms on indexed attributes that every match must satisfy: the
+/// filter itself or conjuncts of its top-level `and` chain (never under `or`/`not`/`[...]`).
+/// A caller may fetch candidates by any one of them and then run
+/// [`matches`](crate::scim::filter::matches) on those. Values are as written; case-folding for
+/// `userName` is the caller's rule.
+pub(super) fn indexed_equalities(filter: &Filter) -> Vec<(IndexedAttr, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![filter];
+    while let Some(f) = stack.pop() {
+        match f {
+            Filter::And(l, r) => {
+                stack.push(r);
+                stack.push(l);
+            }
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value: CompValue::Str(s),
+            } => {
+                if let Some(attr) = IndexedAttr::from_path(path) {
+                    out.push((attr, s.clone()));
+                }
+            }
+            // `members[value eq "id"]`: the same as `members.value eq "id"`.
+            Filter::ValuePath { path, filter } if path.is_core() && path.sub_attr.is_none() => {
+                if let (
+                    Some(attr),
+                    Filter::Compare {
+                        path: inner,
+                        op: CompareOp::Eq,
+                        value: CompValue::Str(s),
+                    },
+                ) = (IndexedAttr::membership(&path.name), filter.as_ref())
+                {
+                    if inner.urn.is_none()
+                        && inner.sub_attr.is_none()
+                        && inner.name.eq_ignore_ascii_case("value")
+                    {
+                        out.push((attr, s.clone()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether the filter refers to the core attribute `name` anywhere (in any case, with or
+/// without a sub-attribute or value filter). Attributes that are not stored with the resource
+/// (a Group's `members`, a User's `groups`) must be read before such a filter is evaluated.
+pub(super) fn mentions(filter: &Filter, name: &str) -> bool {
+    let named = |p: &AttrPath| p.is_core() && p.name.eq_ignore_ascii_case(name);
+    match filter {
+        Filter::Compare { path, .. } | Filter::Present(path) => named(path),
+        Filter::And(a, b) | Filter::Or(a, b) => mentions(a, name) || mentions(b, name),
+        Filter::Not(f) => mentions(f, name),
+        Filter::ValuePath { path, .. } => named(path),
+    }
+}
 
 /// `groups.value eq "id"` (or `groups eq`, `groups[value eq]`) and nothing else: the group id.
 /// Answered by paging over the group's member list, however large.
@@ -9,8 +125,138 @@ pub(super) fn exact_group_filter(f: &Filter) -> Option<String> {
     if !matches!(f, Filter::Compare { .. } | Filter::ValuePath { .. }) {
         return None;
     }
-    match filter::indexed_equalities(f).as_slice() {
+    match indexed_equalities(f).as_slice() {
         [(IndexedAttr::Groups, id)] => Some(id.clone()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ScimType;
+    use crate::scim::filter::matches;
+    use crate::scim::filter::tests::{arb_text, parse, user, CoreSchema};
+    use proptest::prelude::*;
+
+    #[test]
+    fn idp_lookup_queries() {
+        let guid = "7c9bd2d1-2a0b-4e7c-a1b6-4f5e9e0f8a3d";
+        let cases = [
+            (
+                "userName eq \"bjensen@example.com\"",
+                IndexedAttr::UserName,
+                "bjensen@example.com",
+                true,
+            ),
+            (
+                "USERNAME EQ \"BJensen@Example.com\"",
+                IndexedAttr::UserName,
+                "BJensen@Example.com",
+                true,
+            ),
+            (
+                "externalId eq \"701984\"",
+                IndexedAttr::ExternalId,
+                "701984",
+                true,
+            ),
+            (
+                "displayName eq \"babs jensen\"",
+                IndexedAttr::DisplayName,
+                "babs jensen",
+                true,
+            ),
+            // Entra's "Test connection": a random GUID that matches nobody.
+            (&*format!("id eq \"{guid}\""), IndexedAttr::Id, guid, false),
+            ("userName eq \"x\"", IndexedAttr::UserName, "x", false),
+        ];
+        for (input, attr, value, want) in cases {
+            let f = parse(input);
+            assert_eq!(
+                indexed_equalities(&f),
+                vec![(attr, value.to_owned())],
+                "{input}"
+            );
+            assert_eq!(matches(&f, &user(), &CoreSchema), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn indexed_equalities_only_from_the_top_level_and_chain() {
+        let cases: [(&str, Vec<(IndexedAttr, &str)>); 10] = [
+            (
+                "userName eq \"a\" and active eq true",
+                vec![(IndexedAttr::UserName, "a")],
+            ),
+            (
+                "title pr and (externalId eq \"e\") and id eq \"i\"",
+                vec![(IndexedAttr::ExternalId, "e"), (IndexedAttr::Id, "i")],
+            ),
+            (
+                "urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq \"g\"",
+                vec![(IndexedAttr::DisplayName, "g")],
+            ),
+            ("userName eq \"a\" or userName eq \"b\"", vec![]),
+            ("not (userName eq \"a\")", vec![]),
+            ("userName ne \"a\"", vec![]),
+            ("userName sw \"a\"", vec![]),
+            ("id eq 5", vec![]),
+            ("name.userName eq \"a\" and emails[id eq \"x\"]", vec![]),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:id eq \"a\"",
+                vec![],
+            ),
+        ];
+        for (input, want) in cases {
+            let want: Vec<_> = want.into_iter().map(|(a, v)| (a, v.to_owned())).collect();
+            assert_eq!(indexed_equalities(&parse(input)), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn membership_equalities_and_mentions() {
+        let cases = [
+            ("members eq \"u1\"", vec![(IndexedAttr::Members, "u1")]),
+            (
+                "members.value eq \"u1\"",
+                vec![(IndexedAttr::Members, "u1")],
+            ),
+            (
+                "displayName eq \"g\" and members[value eq \"u1\"]",
+                vec![
+                    (IndexedAttr::DisplayName, "g"),
+                    (IndexedAttr::Members, "u1"),
+                ],
+            ),
+            ("groups.value eq \"g1\"", vec![(IndexedAttr::Groups, "g1")]),
+            ("groups.display eq \"g1\"", vec![]),
+            ("members[type eq \"User\"]", vec![]),
+        ];
+        for (input, want) in cases {
+            let want: Vec<_> = want.into_iter().map(|(a, v)| (a, v.to_owned())).collect();
+            assert_eq!(indexed_equalities(&parse(input)), want, "{input}");
+        }
+        assert!(mentions(
+            &parse("title pr or not (GROUPS.display eq \"x\")"),
+            "groups"
+        ));
+        assert!(mentions(&parse("members[value eq \"x\"]"), "members"));
+        assert!(!mentions(&parse("displayName eq \"members\""), "members"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Whatever the parser accepts, token soup included, planning takes without panicking.
+        #[test]
+        fn indexed_equalities_never_panic(input in arb_text()) {
+            match crate::scim::filter::parse_filter(&input) {
+                Ok(f) => {
+                    let _ = indexed_equalities(&f);
+                }
+                Err(e) => prop_assert_eq!(e.scim_type, Some(ScimType::InvalidFilter)),
+            }
+        }
     }
 }

@@ -5,16 +5,15 @@
 //!   shared with PATCH paths (`scim::path`).
 //! - `print.rs`: the canonical printer (`Display`), the inverse of the parser.
 //! - `eval.rs`: [`matches()`], which evaluates a filter against a rendered resource.
-//! - `hints.rs`: what a list query can learn from a filter before evaluating it
-//!   ([`indexed_equalities`], [`mentions`]). Only query planning uses it, and it depends on the
-//!   rest through the public items re-exported here.
+//!
+//! What a list query can learn from a filter before evaluating it (index hints) is the service's
+//! list planning: `service/plan.rs`.
 //!
 //! What callers use is re-exported here, so they name `crate::scim::filter::X` whatever file `X`
 //! lives in.
 
 mod ast;
 mod eval;
-mod hints;
 mod parse;
 mod print;
 #[cfg(test)]
@@ -24,6 +23,5 @@ pub use ast::{
     is_core_schema_urn, AttrPath, CompValue, CompareOp, Filter, CORE_GROUP_URN, CORE_USER_URN,
 };
 pub use eval::{matches, AttrInfo};
-pub use hints::{indexed_equalities, mentions, IndexedAttr};
 pub use parse::{parse_filter, MAX_DEPTH, MAX_LEN};
 pub(crate) use parse::{Grammar, Parser};

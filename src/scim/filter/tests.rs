@@ -1,5 +1,5 @@
 //! Tests of the parser, printer and evaluator together (most cases parse, print and evaluate
-//! one input), and the proptest strategies that `path.rs` and `hints.rs` reuse.
+//! one input), and the proptest strategies that `path.rs` and the service's list planning (`service/plan.rs`) reuse.
 
 use super::*;
 use crate::error::ScimType;
