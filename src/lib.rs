@@ -2,6 +2,7 @@
 //!
 //! Layers, one direction only (ARCHITECTURE.md): `http` (transport) -> `service` -> `scim`
 //! (protocol, pure) and `store` (port + adapters); `auth` resolves a bearer token to a tenant.
+//! `tenant` and `retry` are bottom-layer helpers that any layer may use.
 
 pub mod admin;
 pub mod audit;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod retry;
 pub mod runtime;
 pub mod scim;
 pub mod service;

@@ -21,6 +21,7 @@ use super::errors::{classify, Cancelled};
 use super::group_item::group_from_item;
 use super::group_tx::{self, head_items, Attributes, Change, Head, Part, MAX_TX_ITEMS};
 use super::{DynamoStore, Rejected};
+use crate::retry;
 use crate::scim::members::Member;
 use crate::scim::resource::Resource;
 use crate::store::cursor::plausible_id;
@@ -77,10 +78,10 @@ fn take(pending: &mut VecDeque<Change>, capacity: usize) -> Vec<Change> {
     out
 }
 
-async fn pause(round: u32) {
-    let mut b = [0u8; 1];
-    let jitter = getrandom::fill(&mut b).map_or(5, |_| u64::from(b[0] % 16));
-    tokio::time::sleep(Duration::from_millis(5 * u64::from(round.min(8)) + jitter)).await;
+/// The pause before resending a chunk after the group's version moved on (`rebase` times so
+/// far): up to 10, 20, 40, then 50 ms (full jitter, [`retry::backoff`]).
+async fn pause(rebase: u32) {
+    retry::backoff(rebase, Duration::from_millis(5), Duration::from_millis(50)).await;
 }
 
 impl DynamoStore {

@@ -49,6 +49,7 @@ use self::item::Item;
 use self::keys::{Key, Partition, PK, SK};
 use super::cursor;
 use super::{Deletion, Page, PageRequest, StoreError, UserStore};
+use crate::retry;
 use crate::scim::resource::Resource;
 use crate::tenant::TenantId;
 
@@ -187,9 +188,9 @@ impl DynamoStore {
     }
 
     /// Send a transaction; on a bare `TransactionConflict`, send it again after a short random
-    /// pause. Each send has a fresh `ClientRequestToken`: the SDK's own retries of one send reuse
-    /// it (so a retried commit is not applied twice), while a send after a cancellation is a new
-    /// transaction. A cancellation by a failed condition is returned with its reasons, for the
+    /// pause ([`pause`]), at most [`CONFLICT_ATTEMPTS`] sends in all. Each send has a fresh
+    /// `ClientRequestToken`: the SDK's own retries of one send reuse it (so a retried commit is
+    /// not applied twice), while a send after a cancellation is a new transaction. A cancellation by a failed condition is returned with its reasons, for the
     /// caller to read through its roles.
     pub(crate) async fn send_tx(&self, items: &[TransactWriteItem]) -> Result<(), Rejected> {
         for attempt in 1..=CONFLICT_ATTEMPTS {
@@ -205,7 +206,9 @@ impl DynamoStore {
                 Err(e) => cancellation_reasons(e).map_err(Rejected::Failed)?,
             };
             match classify(&reasons) {
-                Cancelled::Conflict => pause(attempt).await,
+                // No pause after the last send: the caller gets its 503 at once.
+                Cancelled::Conflict if attempt < CONFLICT_ATTEMPTS => pause(attempt).await,
+                Cancelled::Conflict => {}
                 Cancelled::Failed(e) => return Err(Rejected::Failed(e)),
                 Cancelled::Conditions(_) => return Err(Rejected::Cancelled(reasons)),
             }
@@ -379,11 +382,15 @@ impl DynamoStore {
     }
 }
 
-/// A short random pause before sending a conflicted transaction again.
+/// The pause before sending a conflicted transaction again (after `attempt` sends): up to 20,
+/// 40, 80 ms (full jitter, [`retry::backoff`]).
 async fn pause(attempt: u32) {
-    let mut b = [0u8; 1];
-    let jitter = getrandom::fill(&mut b).map_or(5, |_| u64::from(b[0] % 20));
-    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
+    retry::backoff(
+        attempt,
+        Duration::from_millis(10),
+        Duration::from_millis(100),
+    )
+    .await;
 }
 
 pub(crate) fn epoch_seconds_after(d: Duration) -> i64 {
