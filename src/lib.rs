@@ -2,7 +2,8 @@
 //!
 //! Layers, one direction only (ARCHITECTURE.md): `http` (transport) -> `service` -> `scim`
 //! (protocol, pure) and `store` (port + adapters); `auth` resolves a bearer token to a tenant.
-//! `tenant` and `retry` are bottom-layer helpers that any layer may use.
+//! `tenant` and `retry` are bottom-layer helpers that any layer may use; `config` reads every
+//! environment variable, once, at start.
 
 pub mod admin;
 pub mod audit;

@@ -117,6 +117,7 @@ pub fn chunk(
     group_id: &str,
     head: &Head<'_>,
     changes: &[Change],
+    audit_days: u32,
 ) -> Result<Tx<Part>, StoreError> {
     let mut tx = Tx::new(table);
     let delta: i64 = changes.iter().map(Change::delta).sum();
@@ -238,7 +239,7 @@ pub fn chunk(
         record.changed.push("members".into());
         record.changed.sort();
     }
-    tx.audit(Part::Companion, tenant, &record)?;
+    tx.audit(Part::Companion, tenant, &record, audit_days)?;
     Ok(tx)
 }
 
@@ -295,6 +296,7 @@ pub fn delete(
     tenant: &TenantId,
     current: &Resource,
     record: super::item::Item,
+    audit_days: u32,
 ) -> Result<Tx<Part>, StoreError> {
     let mut tx = Tx::new(table);
     tx.delete(
@@ -318,7 +320,7 @@ pub fn delete(
         Some(&current.attributes),
         None,
     );
-    tx.audit(Part::Companion, tenant, &audit)?;
+    tx.audit(Part::Companion, tenant, &audit, audit_days)?;
     Ok(tx)
 }
 
@@ -425,6 +427,7 @@ mod tests {
             "g1",
             &Head::Create { group: &g },
             &[Change::Add(user("u1"))],
+            400,
         )
         .unwrap();
         use Part::*;
@@ -446,7 +449,7 @@ mod tests {
             attributes: None,
         };
         let changes = [Change::Remove("u2".into()), Change::Add(user("u3"))];
-        let update = chunk("tbl", &t, "g1", &head, &changes).unwrap();
+        let update = chunk("tbl", &t, "g1", &head, &changes, 400).unwrap();
         assert_eq!(
             update.roles,
             vec![
@@ -471,7 +474,7 @@ mod tests {
             }),
         };
         assert_eq!(
-            chunk("tbl", &t, "g1", &head, &[]).unwrap().roles,
+            chunk("tbl", &t, "g1", &head, &[], 400).unwrap().roles,
             vec![Group, Companion, Companion, Companion]
         );
         assert_eq!(head_items(&head), 4);
@@ -485,7 +488,7 @@ mod tests {
             }),
         };
         assert_eq!(
-            chunk("tbl", &t, "g1", &head, &[]).unwrap().roles,
+            chunk("tbl", &t, "g1", &head, &[], 400).unwrap().roles,
             vec![Group, Companion]
         );
         assert_eq!(head_items(&head), 2);

@@ -254,7 +254,8 @@ impl DynamoStore {
             {
                 return Ok(Sent::Nothing);
             }
-            let tx = group_tx::chunk(&self.table, tenant, group_id, head, changes)?;
+            let days = self.audit_retention_days;
+            let tx = group_tx::chunk(&self.table, tenant, group_id, head, changes, days)?;
             let reasons = match self.send_tx(&tx.items).await {
                 Ok(()) => return Ok(Sent::Written),
                 Err(Rejected::Failed(e)) => return Err(e),

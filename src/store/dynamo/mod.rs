@@ -49,6 +49,7 @@ use self::item::Item;
 use self::keys::{Key, Partition, PK, SK};
 use super::cursor;
 use super::{Deletion, Page, PageRequest, StoreError, UserStore};
+use crate::audit;
 use crate::retry;
 use crate::scim::resource::Resource;
 use crate::tenant::TenantId;
@@ -74,6 +75,9 @@ pub(crate) enum Rejected {
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Days an audit record is kept before DynamoDB's TTL removes it
+    /// (`SCIM_AUDIT_RETENTION_DAYS`).
+    audit_retention_days: u32,
 }
 
 impl DynamoStore {
@@ -88,7 +92,19 @@ impl DynamoStore {
         DynamoStore {
             client: Client::from_conf(config),
             table: table.into(),
+            audit_retention_days: audit::DEFAULT_RETENTION_DAYS,
         }
+    }
+
+    /// Keep the audit records this store writes for `days` (their `ttl`), instead of
+    /// [`audit::DEFAULT_RETENTION_DAYS`]. The binaries pass `Config::audit_retention_days`.
+    pub fn with_audit_retention_days(mut self, days: u32) -> Self {
+        self.audit_retention_days = days;
+        self
+    }
+
+    pub fn audit_retention_days(&self) -> u32 {
+        self.audit_retention_days
     }
 
     /// A store whose every DynamoDB operation is recorded by the returned counter (tests and
@@ -398,4 +414,23 @@ pub(crate) fn epoch_seconds_after(d: Duration) -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from((now + d).as_secs()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+
+    #[test]
+    fn audit_retention_is_the_default_unless_configured() {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        let store = DynamoStore::new(Client::from_conf(conf), "tbl");
+        assert_eq!(store.audit_retention_days(), audit::DEFAULT_RETENTION_DAYS);
+        let store = store.with_audit_retention_days(30);
+        assert_eq!(store.audit_retention_days(), 30);
+        assert_eq!(store.clone().audit_retention_days(), 30);
+    }
 }

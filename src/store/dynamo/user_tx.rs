@@ -49,8 +49,14 @@ impl Tx<Role> {
     }
 }
 
-/// Create: the user and its guards must not exist; the count goes up.
-pub fn create(table: &str, tenant: &TenantId, user: &Resource) -> Result<Tx, StoreError> {
+/// Create: the user and its guards must not exist; the count goes up. (`audit_days`: how long
+/// the audit record is kept, here and below.)
+pub fn create(
+    table: &str,
+    tenant: &TenantId,
+    user: &Resource,
+    audit_days: u32,
+) -> Result<Tx, StoreError> {
     let mut tx: Tx = Tx::new(table);
     tx.put_user(
         Role::NewUser,
@@ -71,7 +77,7 @@ pub fn create(table: &str, tenant: &TenantId, user: &Resource) -> Result<Tx, Sto
         None,
         Some(&user.attributes),
     );
-    tx.audit(Role::AuditRecord, tenant, &record)?;
+    tx.audit(Role::AuditRecord, tenant, &record, audit_days)?;
     Ok(tx)
 }
 
@@ -82,6 +88,7 @@ pub fn update(
     tenant: &TenantId,
     current: &Resource,
     next: &Resource,
+    audit_days: u32,
 ) -> Result<Tx, StoreError> {
     let mut tx: Tx = Tx::new(table);
     let id = &current.id;
@@ -123,7 +130,7 @@ pub fn update(
         Some(&current.attributes),
         Some(&next.attributes),
     );
-    tx.audit(Role::AuditRecord, tenant, &record)?;
+    tx.audit(Role::AuditRecord, tenant, &record, audit_days)?;
     Ok(tx)
 }
 
@@ -135,6 +142,7 @@ pub fn delete(
     current: &Resource,
     deletion: &Deletion,
     expires_at: i64,
+    audit_days: u32,
 ) -> Result<Tx, StoreError> {
     let mut tx: Tx = Tx::new(table);
     let id = &current.id;
@@ -153,7 +161,7 @@ pub fn delete(
     let record = item::deletion_item(tenant, current, deletion, expires_at)?;
     tx.put_user(Role::DeletionRecord, record, Condition::absent())?;
     let record = AuditRecord::new(tenant.as_str(), "User", id, Some(&current.attributes), None);
-    tx.audit(Role::AuditRecord, tenant, &record)?;
+    tx.audit(Role::AuditRecord, tenant, &record, audit_days)?;
     Ok(tx)
 }
 
@@ -180,7 +188,7 @@ mod tests {
     fn each_write_touches_exactly_the_items_it_must() {
         let t = TenantId::parse("acme").unwrap();
         let a = user("Bob", Some("x"), 1);
-        let tx = create("tbl", &t, &a).unwrap();
+        let tx = create("tbl", &t, &a, 400).unwrap();
         use Role::*;
         let un = NewGuard(UniqueAttr::UserName);
         let ex = NewGuard(UniqueAttr::ExternalId);
@@ -189,17 +197,17 @@ mod tests {
         // Only the case changed: same folded guard, nothing moves.
         let b = user("BOB", Some("x"), 2);
         assert_eq!(
-            update("tbl", &t, &a, &b).unwrap().roles,
+            update("tbl", &t, &a, &b, 400).unwrap().roles,
             vec![StoredUser, AuditRecord]
         );
         let c = user("carol", None, 2);
         assert_eq!(
-            update("tbl", &t, &a, &c).unwrap().roles,
+            update("tbl", &t, &a, &c, 400).unwrap().roles,
             vec![StoredUser, un, OldGuard, OldGuard, AuditRecord]
         );
         let d = user("Bob", Some("y"), 2);
         assert_eq!(
-            update("tbl", &t, &a, &d).unwrap().roles,
+            update("tbl", &t, &a, &d, 400).unwrap().roles,
             vec![StoredUser, ex, OldGuard, AuditRecord]
         );
         let del = Deletion {
@@ -207,7 +215,7 @@ mod tests {
             deleted_at: "2024-01-01T00:00:00Z".into(),
         };
         assert_eq!(
-            delete("tbl", &t, &a, &del, 1).unwrap().roles,
+            delete("tbl", &t, &a, &del, 1, 400).unwrap().roles,
             vec![
                 StoredUser,
                 OldGuard,

@@ -15,7 +15,8 @@ use crate::tenant::TenantId;
 #[async_trait]
 impl UserStore for DynamoStore {
     async fn create_user(&self, tenant: &TenantId, user: &Resource) -> Result<(), StoreError> {
-        self.transact(user_tx::create(&self.table, tenant, user)?)
+        let days = self.audit_retention_days;
+        self.transact(user_tx::create(&self.table, tenant, user, days)?)
             .await
     }
 
@@ -56,7 +57,8 @@ impl UserStore for DynamoStore {
         current: &Resource,
         next: &Resource,
     ) -> Result<(), StoreError> {
-        self.transact(user_tx::update(&self.table, tenant, current, next)?)
+        let days = self.audit_retention_days;
+        self.transact(user_tx::update(&self.table, tenant, current, next, days)?)
             .await
     }
 
@@ -73,6 +75,7 @@ impl UserStore for DynamoStore {
             current,
             deletion,
             expires_at,
+            self.audit_retention_days,
         )?)
         .await?;
         // The user is gone for SCIM; its memberships follow (cascade.rs). Adds check that the
