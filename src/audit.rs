@@ -22,22 +22,9 @@ use crate::tenant::TenantId;
 /// `SCIM_AUDIT_RETENTION_DAYS`).
 pub const DEFAULT_RETENTION_DAYS: u32 = 400;
 
-/// Days audit records are kept: `SCIM_AUDIT_RETENTION_DAYS` (1 to 3650), else the default. Read
-/// once per process.
-pub fn retention_days() -> u32 {
-    static DAYS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *DAYS.get_or_init(|| {
-        std::env::var("SCIM_AUDIT_RETENTION_DAYS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u32>().ok())
-            .filter(|d| (1..=3650).contains(d))
-            .unwrap_or(DEFAULT_RETENTION_DAYS)
-    })
-}
-
-/// Epoch seconds at which a record written now may be removed by DynamoDB's TTL.
-pub fn expiry_epoch_seconds() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp() + i64::from(retention_days()) * 86_400
+/// Epoch seconds at which a record written now and kept `days` may be removed by DynamoDB's TTL.
+pub fn expiry_epoch_seconds(days: u32) -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp() + i64::from(days) * 86_400
 }
 
 /// Who made a change: the request, the token's non-secret id, and the IdP (from the

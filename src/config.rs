@@ -1,7 +1,12 @@
 //! Configuration: one typed struct read from the environment at start. The Lambda and the local
-//! server read the same variables (README.md lists them).
+//! server read the same variables (README.md lists them). Every variable the library and the
+//! binaries read is read here; an invalid value stops start-up with a [`ConfigError`] naming it,
+//! never a silent default. (`scim-local`'s and `scimctl`'s own options, some of which may come
+//! from the environment, are clap arguments of those binaries.)
 
 use std::env;
+
+use crate::audit::DEFAULT_RETENTION_DAYS;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,6 +15,16 @@ pub enum LogFormat {
     Text,
 }
 
+/// The accepted range of `SCIM_AUDIT_RETENTION_DAYS`: one day to ten years.
+pub const AUDIT_RETENTION_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
+
+/// The log filter when `RUST_LOG` is unset.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// The tenant of `SCIM_LOCAL_TOKEN` when `SCIM_LOCAL_TENANT` is unset.
+pub const DEFAULT_LOCAL_TENANT: &str = "local";
+
+/// `Config::default()` is what an empty environment gives, with text logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `SCIM_TABLE_NAME`: the DynamoDB table. Unset: the embedded store.
@@ -21,22 +36,56 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// `SCIM_LOG_FORMAT`: `json` (default in Lambda) or `text`.
     pub log_format: LogFormat,
+    /// `RUST_LOG`: the log filter (`info`, `scim_server=debug,info`, ...); default `info`.
+    pub log_filter: String,
+    /// `SCIM_AUDIT_RETENTION_DAYS`: days an audit record is kept before DynamoDB's TTL removes
+    /// it, 1 to 3650; default [`DEFAULT_RETENTION_DAYS`] (400).
+    pub audit_retention_days: u32,
+    /// `SCIM_LOCAL_TENANT`: with the embedded token source, the tenant of `local_token`
+    /// (default `local`). Read by `bootstrap`; `scim-local` takes it as its `--tenant` option.
+    pub local_tenant: String,
+    /// `SCIM_LOCAL_TOKEN`: with the embedded token source, a fixed token to accept (runs of
+    /// `bootstrap` under a runtime emulator, as the cold-start bench does). Read by `bootstrap`;
+    /// `scim-local` takes it as its `--token` option.
+    pub local_token: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            table_name: None,
+            secret_prefix: None,
+            public_base_url: None,
+            log_format: LogFormat::Text,
+            log_filter: DEFAULT_LOG_FILTER.to_owned(),
+            audit_retention_days: DEFAULT_RETENTION_DAYS,
+            local_tenant: DEFAULT_LOCAL_TENANT.to_owned(),
+            local_token: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
 
-fn var(name: &str) -> Option<String> {
-    env::var(name)
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
 impl Config {
     /// Read the configuration; `default_log_format` differs between the Lambda and a terminal.
     pub fn from_env(default_log_format: LogFormat) -> Result<Self, ConfigError> {
+        Self::from_vars(|name| env::var(name).ok(), default_log_format)
+    }
+
+    /// Read the configuration from `lookup` (the environment in [`Config::from_env`]; a map in
+    /// the tests). Values are trimmed; an empty value counts as unset.
+    pub fn from_vars(
+        lookup: impl Fn(&str) -> Option<String>,
+        default_log_format: LogFormat,
+    ) -> Result<Self, ConfigError> {
+        let var = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let log_format = match var("SCIM_LOG_FORMAT").as_deref() {
             None => default_log_format,
             Some("json") => LogFormat::Json,
@@ -55,11 +104,36 @@ impl Config {
                 )));
             }
         }
+        let log_filter = var("RUST_LOG").unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_filter) {
+            return Err(ConfigError(format!(
+                "RUST_LOG is not a valid log filter ({e}): {log_filter:?}"
+            )));
+        }
+        let audit_retention_days = match var("SCIM_AUDIT_RETENTION_DAYS") {
+            None => DEFAULT_RETENTION_DAYS,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|d| AUDIT_RETENTION_DAYS.contains(d))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "SCIM_AUDIT_RETENTION_DAYS must be a whole number of days from {} to {}, not {v:?}",
+                        AUDIT_RETENTION_DAYS.start(),
+                        AUDIT_RETENTION_DAYS.end()
+                    ))
+                })?,
+        };
         Ok(Config {
             table_name: var("SCIM_TABLE_NAME"),
             secret_prefix: var("SCIM_SECRET_PREFIX"),
             public_base_url,
             log_format,
+            log_filter,
+            audit_retention_days,
+            local_tenant: var("SCIM_LOCAL_TENANT")
+                .unwrap_or_else(|| DEFAULT_LOCAL_TENANT.to_owned()),
+            local_token: var("SCIM_LOCAL_TOKEN"),
         })
     }
 }
@@ -92,8 +166,126 @@ where
     }
 }
 
-/// Install the global tracing subscriber. `RUST_LOG` sets the level (default `info`).
-pub fn init_tracing(format: LogFormat) {
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
-    let _ = tracing::subscriber::set_global_default(subscriber(format, &filter, std::io::stderr));
+/// Install the global tracing subscriber, as configured (`SCIM_LOG_FORMAT`, `RUST_LOG`).
+pub fn init_tracing(config: &Config) {
+    let _ = tracing::subscriber::set_global_default(subscriber(
+        config.log_format,
+        &config.log_filter,
+        std::io::stderr,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The configuration an environment of exactly `vars` gives (the process environment is
+    /// never touched: tests run in parallel).
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_vars(
+            |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            LogFormat::Json,
+        )
+    }
+
+    fn error(vars: &[(&str, &str)]) -> String {
+        from(vars).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn an_empty_environment_gives_the_defaults() {
+        let c = from(&[]).unwrap();
+        assert_eq!(
+            c,
+            Config {
+                log_format: LogFormat::Json,
+                ..Config::default()
+            }
+        );
+        assert_eq!(c.audit_retention_days, 400);
+        assert_eq!(c.log_filter, "info");
+        assert_eq!(c.local_tenant, "local");
+        assert_eq!((c.table_name, c.local_token), (None, None));
+    }
+
+    #[test]
+    fn valid_values_are_read_and_trimmed() {
+        let c = from(&[
+            ("SCIM_TABLE_NAME", " scim-dev "),
+            ("SCIM_SECRET_PREFIX", "scim/dev/tenants/"),
+            ("SCIM_PUBLIC_BASE_URL", "https://scim.example.com/scim/v2"),
+            ("SCIM_LOG_FORMAT", "text"),
+            ("RUST_LOG", "scim_server=debug,info"),
+            ("SCIM_AUDIT_RETENTION_DAYS", " 30 "),
+            ("SCIM_LOCAL_TENANT", "bench"),
+            ("SCIM_LOCAL_TOKEN", "scim_bench_x"),
+        ])
+        .unwrap();
+        assert_eq!(c.table_name.as_deref(), Some("scim-dev"));
+        assert_eq!(c.secret_prefix.as_deref(), Some("scim/dev/tenants/"));
+        assert_eq!(
+            c.public_base_url.as_deref(),
+            Some("https://scim.example.com/scim/v2")
+        );
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.log_filter, "scim_server=debug,info");
+        assert_eq!(c.audit_retention_days, 30);
+        assert_eq!(c.local_tenant, "bench");
+        assert_eq!(c.local_token.as_deref(), Some("scim_bench_x"));
+    }
+
+    #[test]
+    fn audit_retention_accepts_one_day_to_ten_years() {
+        for (value, days) in [("1", 1), ("400", 400), ("3650", 3650)] {
+            let c = from(&[("SCIM_AUDIT_RETENTION_DAYS", value)]).unwrap();
+            assert_eq!(c.audit_retention_days, days);
+        }
+    }
+
+    #[test]
+    fn an_empty_value_counts_as_missing() {
+        let c = from(&[
+            ("SCIM_AUDIT_RETENTION_DAYS", "  "),
+            ("SCIM_TABLE_NAME", ""),
+            ("RUST_LOG", ""),
+            ("SCIM_LOG_FORMAT", ""),
+        ])
+        .unwrap();
+        assert_eq!(c.audit_retention_days, DEFAULT_RETENTION_DAYS);
+        assert_eq!(c.table_name, None);
+        assert_eq!(c.log_filter, DEFAULT_LOG_FILTER);
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn an_invalid_audit_retention_stops_start_up_naming_the_variable() {
+        for bad in [
+            "0",
+            "3651",
+            "-5",
+            "30d",
+            "1.5",
+            "four hundred",
+            "99999999999",
+        ] {
+            let e = error(&[("SCIM_AUDIT_RETENTION_DAYS", bad)]);
+            assert!(e.contains("SCIM_AUDIT_RETENTION_DAYS"), "{e}");
+            assert!(e.contains("1 to 3650"), "{e}");
+            assert!(e.contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn other_invalid_values_stop_start_up_naming_the_variable() {
+        let e = error(&[("SCIM_LOG_FORMAT", "yaml")]);
+        assert!(e.contains("SCIM_LOG_FORMAT"), "{e}");
+        let e = error(&[("SCIM_PUBLIC_BASE_URL", "scim.example.com")]);
+        assert!(e.contains("SCIM_PUBLIC_BASE_URL"), "{e}");
+        let e = error(&[("RUST_LOG", "scim_server=loud")]);
+        assert!(e.contains("RUST_LOG"), "{e}");
+    }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod operation;
+pub mod retry;
 pub mod runtime;
 pub mod scim;
 pub mod service;

@@ -31,7 +31,7 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
     let (store, store_kind): (Arc<dyn Store>, &'static str) = match &config.table_name {
         None => (Arc::new(MemoryStore::new()), "embedded"),
         Some(table) => (
-            Arc::new(dynamo_store(sdk_config().await, table).await?),
+            Arc::new(dynamo_store(sdk_config().await, table, config.audit_retention_days).await?),
             "dynamodb",
         ),
     };
@@ -93,8 +93,13 @@ fn secrets_manager_tokens(
 /// The DynamoDB store, checked once at start: a missing table or missing permissions stop the
 /// process with a clear message (every request would fail otherwise), while a transient failure
 /// is only logged (the table may be fine a moment later, and requests answer 503 meanwhile).
-async fn dynamo_store(aws: &SdkConfig, table: &str) -> Result<DynamoStore, ConfigError> {
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table);
+async fn dynamo_store(
+    aws: &SdkConfig,
+    table: &str,
+    audit_retention_days: u32,
+) -> Result<DynamoStore, ConfigError> {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
+        .with_audit_retention_days(audit_retention_days);
     match store.check_table().await {
         Ok(()) => Ok(store),
         Err(StoreError::Unavailable(cause)) => {
@@ -115,10 +120,8 @@ mod tests {
 
     fn embedded_config() -> Config {
         Config {
-            table_name: None,
-            secret_prefix: None,
-            public_base_url: None,
             log_format: LogFormat::Text,
+            ..Config::default()
         }
     }
 

@@ -1,4 +1,5 @@
-//! Tenant identity. The tenant of a request comes from its verified token only (DESIGN.md).
+//! Tenant identity. The tenant of a request comes from its verified token only (ARCHITECTURE.md,
+//! Invariants 1).
 
 use std::fmt;
 

@@ -585,6 +585,7 @@ fn config(table: &str) -> Config {
         secret_prefix: None,
         public_base_url: None,
         log_format: LogFormat::Text,
+        ..Config::default()
     }
 }
 

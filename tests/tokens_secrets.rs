@@ -384,6 +384,7 @@ async fn runtime_build_verifies_against_secrets_manager_when_a_prefix_is_configu
         secret_prefix: Some(prefix.clone()),
         public_base_url: None,
         log_format: LogFormat::Text,
+        ..Config::default()
     };
     let built = scim_server::runtime::build(&config, "https").await.unwrap();
     assert!(built.embedded_tokens.is_none());

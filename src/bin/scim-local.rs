@@ -34,7 +34,7 @@ struct Args {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let config = Config::from_env(LogFormat::Text)?;
-    init_tracing(config.log_format);
+    init_tracing(&config);
     let tenant = TenantId::parse(&args.tenant).map_err(|e| format!("--tenant: {e}"))?;
     let built = runtime::build(&config, "http").await?;
 

@@ -3,10 +3,10 @@
 //! membership changes that the service turns into O(changed members) store writes, never a
 //! rewrite of the whole member list.
 //!
-//! The member shapes IdPs send (IDP-BEHAVIOUR.md): `add members [...]` without `type` (row 13)
-//! and with `"$ref": null` (Entra); `remove members[value eq "id"]` (row 7); `remove members`
-//! with a value list removes only those (row 6); `remove members` with no value clears the list
-//! (row 17, RFC 7644 §3.5.2.2); `replace members [...]` replaces the list; a no-path
+//! The member shapes IdPs send (ARCHITECTURE.md, IdP shapes rows): `add members [...]` without
+//! `type` (row 13) and with `"$ref": null` (Entra); `remove members[value eq "id"]` (row 7);
+//! `remove members` with a value list removes only those (row 6); `remove members` with no value
+//! clears the list (row 17, RFC 7644 §3.5.2.2); `replace members [...]` replaces the list; a no-path
 //! `replace`/`add` whose value object holds `members` next to other attributes (Okta's rename
 //! with `id` inside, row 5, goes to the attribute engine, which ignores a matching `id`).
 

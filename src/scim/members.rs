@@ -53,8 +53,8 @@ impl MemberKind {
 pub struct Member {
     /// The id of a User or Group of the same tenant.
     pub value: String,
-    /// As sent by the client (IDP-BEHAVIOUR.md row 13: missing means `User`) until the service
-    /// replaces it with the kind of the resource that actually holds the id.
+    /// As sent by the client (ARCHITECTURE.md, IdP shapes row 13: missing means `User`) until
+    /// the service replaces it with the kind of the resource that actually holds the id.
     pub kind: MemberKind,
     pub display: Option<String>,
 }

@@ -3,7 +3,7 @@
 //!
 //! URNs are compared case-insensitively: RFC 7643 §2.1 makes attribute names, including their
 //! URN prefix, case-insensitive, and OneLogin and Entra send URNs in mixed case. We always answer
-//! with the canonical spelling (IDP-BEHAVIOUR.md row 15).
+//! with the canonical spelling (ARCHITECTURE.md, IdP shapes row 15).
 
 /// The core User schema (RFC 7643 §4.1).
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

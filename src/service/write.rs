@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{not_found, Caller, ScimService};
 use crate::audit::{changed_attributes, Action};
 use crate::error::ScimError;
+use crate::retry;
 use crate::scim::resource::{ETagCondition, Resource};
 use crate::scim::schema::ResourceKind;
 use crate::store::StoreError;
@@ -24,13 +25,10 @@ pub(super) fn check_if_match(
     }
 }
 
-/// A short random pause after a lost race, so that competing writers spread out.
+/// A short random pause after a lost race, so that competing writers spread out: up to 1, 2, 4,
+/// 8, then 16 ms ([`retry::backoff`]).
 pub(super) async fn backoff(attempt: u32) {
-    let mut b = [0u8; 1];
-    let jitter = getrandom::fill(&mut b)
-        .map(|_| u64::from(b[0] % 8))
-        .unwrap_or(3);
-    tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(5)) + jitter)).await;
+    retry::backoff(attempt, Duration::from_millis(1), Duration::from_millis(16)).await;
 }
 
 /// The outcome of one conditional write in a read-modify-write loop: `Some(value)` when it stuck,

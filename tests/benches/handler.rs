@@ -93,6 +93,7 @@ fn fixture() -> Fixture {
         secret_prefix: None,
         public_base_url: None,
         log_format: LogFormat::Text,
+        ..Config::default()
     };
     let built = rt.block_on(runtime::build(&config, "http")).unwrap();
     let token = built

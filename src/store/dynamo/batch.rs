@@ -16,6 +16,7 @@ use super::errors::sdk_error;
 use super::item::Item;
 use super::keys::{Key, PK, SK};
 use super::DynamoStore;
+use crate::retry;
 use crate::store::StoreError;
 
 /// Keys per `BatchGetItem` (DynamoDB's limit).
@@ -36,10 +37,11 @@ pub enum Projection {
     Keys,
 }
 
+/// The pause before resending an unprocessed remainder after `round` rounds without progress:
+/// up to 40, 80, 160, 320 ms (full jitter, [`retry::backoff`]), under 0.6 s in all on average
+/// before [`STALLED_ROUNDS`] gives up.
 async fn pause(round: u32) {
-    let mut b = [0u8; 1];
-    let jitter = getrandom::fill(&mut b).map_or(5, |_| u64::from(b[0] % 20));
-    tokio::time::sleep(Duration::from_millis(20 * (1 << round.min(5)) + jitter)).await;
+    retry::backoff(round, Duration::from_millis(20), Duration::from_millis(640)).await;
 }
 
 impl DynamoStore {

@@ -118,6 +118,7 @@ pub fn chunk(
     head: &Head<'_>,
     changes: &[Change],
     record: &AuditRecord,
+    audit_days: u32,
 ) -> Result<Tx<Part>, StoreError> {
     let mut tx = Tx::new(table);
     let delta: i64 = changes.iter().map(Change::delta).sum();
@@ -211,7 +212,7 @@ pub fn chunk(
             }
         }
     }
-    tx.audit(Part::Companion, tenant, record)?;
+    tx.audit(Part::Companion, tenant, record, audit_days)?;
     Ok(tx)
 }
 
@@ -269,6 +270,7 @@ pub fn delete(
     current: &Resource,
     record: super::item::Item,
     audit: &AuditRecord,
+    audit_days: u32,
 ) -> Result<Tx<Part>, StoreError> {
     let mut tx = Tx::new(table);
     tx.delete(
@@ -285,7 +287,7 @@ pub fn delete(
     )?;
     tx.count(Part::Companion, tenant, GROUPS, -1)?;
     tx.put(Part::Companion, record, Some(Condition::absent()), false)?;
-    tx.audit(Part::Companion, tenant, audit)?;
+    tx.audit(Part::Companion, tenant, audit, audit_days)?;
     Ok(tx)
 }
 
@@ -401,6 +403,7 @@ mod tests {
             &Head::Create { group: &g },
             &[Change::Add(user("u1"))],
             &rec,
+            400,
         )
         .unwrap();
         use Part::*;
@@ -422,7 +425,7 @@ mod tests {
             attributes: None,
         };
         let changes = [Change::Remove("u2".into()), Change::Add(user("u3"))];
-        let update = chunk("tbl", &t, "g1", &head, &changes, &rec).unwrap();
+        let update = chunk("tbl", &t, "g1", &head, &changes, &rec, 400).unwrap();
         assert_eq!(
             update.roles,
             vec![
@@ -447,7 +450,7 @@ mod tests {
             }),
         };
         assert_eq!(
-            chunk("tbl", &t, "g1", &head, &[], &rec).unwrap().roles,
+            chunk("tbl", &t, "g1", &head, &[], &rec, 400).unwrap().roles,
             vec![Group, Companion, Companion, Companion]
         );
         assert_eq!(head_items(&head), 4);
@@ -461,7 +464,7 @@ mod tests {
             }),
         };
         assert_eq!(
-            chunk("tbl", &t, "g1", &head, &[], &rec).unwrap().roles,
+            chunk("tbl", &t, "g1", &head, &[], &rec, 400).unwrap().roles,
             vec![Group, Companion]
         );
         assert_eq!(head_items(&head), 2);

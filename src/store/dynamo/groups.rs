@@ -208,7 +208,8 @@ impl GroupStore for DynamoStore {
             &deletion,
             epoch_seconds_after(DELETION_RECORD_RETENTION),
         )?;
-        let tx = group_tx::delete(&self.table, tenant, current, record, audit)?;
+        let days = self.audit_retention_days;
+        let tx = group_tx::delete(&self.table, tenant, current, record, audit, days)?;
         match self.send_tx(&tx.items).await {
             Ok(()) => {}
             Err(Rejected::Failed(e)) => return Err(e),

@@ -22,6 +22,7 @@ use super::group_item::group_from_item;
 use super::group_tx::{self, head_items, Attributes, Change, Head, Part, MAX_TX_ITEMS};
 use super::{DynamoStore, Rejected};
 use crate::audit::AuditRecord;
+use crate::retry;
 use crate::scim::members::Member;
 use crate::scim::resource::Resource;
 use crate::store::cursor::plausible_id;
@@ -78,10 +79,10 @@ fn take(pending: &mut VecDeque<Change>, capacity: usize) -> Vec<Change> {
     out
 }
 
-async fn pause(round: u32) {
-    let mut b = [0u8; 1];
-    let jitter = getrandom::fill(&mut b).map_or(5, |_| u64::from(b[0] % 16));
-    tokio::time::sleep(Duration::from_millis(5 * u64::from(round.min(8)) + jitter)).await;
+/// The pause before resending a chunk after the group's version moved on (`rebase` times so
+/// far): up to 10, 20, 40, then 50 ms (full jitter, [`retry::backoff`]).
+async fn pause(rebase: u32) {
+    retry::backoff(rebase, Duration::from_millis(5), Duration::from_millis(50)).await;
 }
 
 impl DynamoStore {
@@ -267,7 +268,8 @@ impl DynamoStore {
             {
                 return Ok(Sent::Nothing);
             }
-            let tx = group_tx::chunk(&self.table, tenant, group_id, head, changes, record)?;
+            let days = self.audit_retention_days;
+            let tx = group_tx::chunk(&self.table, tenant, group_id, head, changes, record, days)?;
             let reasons = match self.send_tx(&tx.items).await {
                 Ok(()) => return Ok(Sent::Written),
                 Err(Rejected::Failed(e)) => return Err(e),

@@ -49,6 +49,8 @@ use self::item::Item;
 use self::keys::{Key, Partition, PK, SK};
 use super::cursor;
 use super::{Deletion, Page, PageRequest, StoreError, UserStore};
+use crate::audit;
+use crate::retry;
 use crate::scim::resource::Resource;
 use crate::tenant::TenantId;
 
@@ -73,6 +75,9 @@ pub(crate) enum Rejected {
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Days an audit record is kept before DynamoDB's TTL removes it
+    /// (`SCIM_AUDIT_RETENTION_DAYS`).
+    audit_retention_days: u32,
 }
 
 impl DynamoStore {
@@ -87,7 +92,19 @@ impl DynamoStore {
         DynamoStore {
             client: Client::from_conf(config),
             table: table.into(),
+            audit_retention_days: audit::DEFAULT_RETENTION_DAYS,
         }
+    }
+
+    /// Keep the audit records this store writes for `days` (their `ttl`), instead of
+    /// [`audit::DEFAULT_RETENTION_DAYS`]. The binaries pass `Config::audit_retention_days`.
+    pub fn with_audit_retention_days(mut self, days: u32) -> Self {
+        self.audit_retention_days = days;
+        self
+    }
+
+    pub fn audit_retention_days(&self) -> u32 {
+        self.audit_retention_days
     }
 
     /// A store whose every DynamoDB operation is recorded by the returned counter (tests and
@@ -187,9 +204,9 @@ impl DynamoStore {
     }
 
     /// Send a transaction; on a bare `TransactionConflict`, send it again after a short random
-    /// pause. Each send has a fresh `ClientRequestToken`: the SDK's own retries of one send reuse
-    /// it (so a retried commit is not applied twice), while a send after a cancellation is a new
-    /// transaction. A cancellation by a failed condition is returned with its reasons, for the
+    /// pause ([`pause`]), at most [`CONFLICT_ATTEMPTS`] sends in all. Each send has a fresh
+    /// `ClientRequestToken`: the SDK's own retries of one send reuse it (so a retried commit is
+    /// not applied twice), while a send after a cancellation is a new transaction. A cancellation by a failed condition is returned with its reasons, for the
     /// caller to read through its roles.
     pub(crate) async fn send_tx(&self, items: &[TransactWriteItem]) -> Result<(), Rejected> {
         for attempt in 1..=CONFLICT_ATTEMPTS {
@@ -205,7 +222,9 @@ impl DynamoStore {
                 Err(e) => cancellation_reasons(e).map_err(Rejected::Failed)?,
             };
             match classify(&reasons) {
-                Cancelled::Conflict => pause(attempt).await,
+                // No pause after the last send: the caller gets its 503 at once.
+                Cancelled::Conflict if attempt < CONFLICT_ATTEMPTS => pause(attempt).await,
+                Cancelled::Conflict => {}
                 Cancelled::Failed(e) => return Err(Rejected::Failed(e)),
                 Cancelled::Conditions(_) => return Err(Rejected::Cancelled(reasons)),
             }
@@ -379,11 +398,15 @@ impl DynamoStore {
     }
 }
 
-/// A short random pause before sending a conflicted transaction again.
+/// The pause before sending a conflicted transaction again (after `attempt` sends): up to 20,
+/// 40, 80 ms (full jitter, [`retry::backoff`]).
 async fn pause(attempt: u32) {
-    let mut b = [0u8; 1];
-    let jitter = getrandom::fill(&mut b).map_or(5, |_| u64::from(b[0] % 20));
-    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
+    retry::backoff(
+        attempt,
+        Duration::from_millis(10),
+        Duration::from_millis(100),
+    )
+    .await;
 }
 
 pub(crate) fn epoch_seconds_after(d: Duration) -> i64 {
@@ -391,4 +414,23 @@ pub(crate) fn epoch_seconds_after(d: Duration) -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from((now + d).as_secs()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+
+    #[test]
+    fn audit_retention_is_the_default_unless_configured() {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        let store = DynamoStore::new(Client::from_conf(conf), "tbl");
+        assert_eq!(store.audit_retention_days(), audit::DEFAULT_RETENTION_DAYS);
+        let store = store.with_audit_retention_days(30);
+        assert_eq!(store.audit_retention_days(), 30);
+        assert_eq!(store.clone().audit_retention_days(), 30);
+    }
 }

@@ -116,14 +116,15 @@ pub struct Tx<R = Role> {
 
 impl<R> Tx<R> {
     /// Record the change in the audit trail, in this same transaction (its key is unique, so it
-    /// needs no condition).
+    /// needs no condition), kept `retention_days` before DynamoDB's TTL removes it.
     pub fn audit(
         &mut self,
         role: R,
         tenant: &TenantId,
         record: &AuditRecord,
+        retention_days: u32,
     ) -> Result<(), StoreError> {
-        let expires_at = audit::expiry_epoch_seconds();
+        let expires_at = audit::expiry_epoch_seconds(retention_days);
         self.put(
             role,
             item::audit_item(tenant, record, expires_at)?,
@@ -240,5 +241,41 @@ impl<R> Tx<R> {
             values: vec![(":delta", AttributeValue::N(delta.to_string()))],
         };
         self.update(role, &keys::counter(tenant), u, None, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `ttl` of the audit item a transaction carries.
+    fn audit_ttl(retention_days: u32) -> i64 {
+        let tenant = TenantId::parse("acme").unwrap();
+        let record = AuditRecord::new(
+            &tenant,
+            &crate::audit::Actor::system(),
+            crate::scim::schema::ResourceKind::Group,
+            "g1",
+            crate::audit::Action::MembershipChange,
+            vec!["members".into()],
+        );
+        let mut tx: Tx = Tx::new("tbl");
+        tx.audit(Role::AuditRecord, &tenant, &record, retention_days)
+            .unwrap();
+        let put = tx.items[0].put().unwrap();
+        match put.item().get("ttl") {
+            Some(AttributeValue::N(n)) => n.parse().unwrap(),
+            other => panic!("no ttl: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_audit_record_expires_after_the_retention_it_is_given() {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        for days in [1, 30, 400, 3650] {
+            let ttl = audit_ttl(days);
+            let expected = now + i64::from(days) * 86_400;
+            assert!((expected..expected + 60).contains(&ttl), "{days}: {ttl}");
+        }
     }
 }

@@ -49,12 +49,14 @@ impl Tx<Role> {
     }
 }
 
-/// Create: the user and its guards must not exist; the count goes up.
+/// Create: the user and its guards must not exist; the count goes up. (`audit_days`: how long
+/// the audit record is kept, here and below.)
 pub fn create(
     table: &str,
     tenant: &TenantId,
     user: &Resource,
     audit: &AuditRecord,
+    audit_days: u32,
 ) -> Result<Tx, StoreError> {
     let mut tx: Tx = Tx::new(table);
     tx.put_user(
@@ -69,7 +71,7 @@ pub fn create(
         tx.claim(UniqueAttr::ExternalId, &key, &user.id, Condition::absent())?;
     }
     tx.count_users(tenant, 1)?;
-    tx.audit(Role::AuditRecord, tenant, audit)?;
+    tx.audit(Role::AuditRecord, tenant, audit, audit_days)?;
     Ok(tx)
 }
 
@@ -81,6 +83,7 @@ pub fn update(
     current: &Resource,
     next: &Resource,
     audit: &AuditRecord,
+    audit_days: u32,
 ) -> Result<Tx, StoreError> {
     let mut tx: Tx = Tx::new(table);
     let id = &current.id;
@@ -115,7 +118,7 @@ pub fn update(
             tx.delete_user_item(Role::OldGuard, &key, Condition::owned_by(id))?;
         }
     }
-    tx.audit(Role::AuditRecord, tenant, audit)?;
+    tx.audit(Role::AuditRecord, tenant, audit, audit_days)?;
     Ok(tx)
 }
 
@@ -127,6 +130,7 @@ pub fn delete(
     current: &Resource,
     audit: &AuditRecord,
     expires_at: i64,
+    audit_days: u32,
 ) -> Result<Tx, StoreError> {
     let mut tx: Tx = Tx::new(table);
     let id = &current.id;
@@ -144,7 +148,7 @@ pub fn delete(
     tx.count_users(tenant, -1)?;
     let record = item::deletion_item(tenant, current, &Deletion::of(audit), expires_at)?;
     tx.put_user(Role::DeletionRecord, record, Condition::absent())?;
-    tx.audit(Role::AuditRecord, tenant, audit)?;
+    tx.audit(Role::AuditRecord, tenant, audit, audit_days)?;
     Ok(tx)
 }
 
@@ -179,7 +183,7 @@ mod tests {
             crate::audit::Action::Patch,
             Vec::new(),
         );
-        let tx = create("tbl", &t, &a, &rec).unwrap();
+        let tx = create("tbl", &t, &a, &rec, 400).unwrap();
         use Role::*;
         let un = NewGuard(UniqueAttr::UserName);
         let ex = NewGuard(UniqueAttr::ExternalId);
@@ -188,21 +192,21 @@ mod tests {
         // Only the case changed: same folded guard, nothing moves.
         let b = user("BOB", Some("x"), 2);
         assert_eq!(
-            update("tbl", &t, &a, &b, &rec).unwrap().roles,
+            update("tbl", &t, &a, &b, &rec, 400).unwrap().roles,
             vec![StoredUser, AuditRecord]
         );
         let c = user("carol", None, 2);
         assert_eq!(
-            update("tbl", &t, &a, &c, &rec).unwrap().roles,
+            update("tbl", &t, &a, &c, &rec, 400).unwrap().roles,
             vec![StoredUser, un, OldGuard, OldGuard, AuditRecord]
         );
         let d = user("Bob", Some("y"), 2);
         assert_eq!(
-            update("tbl", &t, &a, &d, &rec).unwrap().roles,
+            update("tbl", &t, &a, &d, &rec, 400).unwrap().roles,
             vec![StoredUser, ex, OldGuard, AuditRecord]
         );
         assert_eq!(
-            delete("tbl", &t, &a, &rec, 1).unwrap().roles,
+            delete("tbl", &t, &a, &rec, 1, 400).unwrap().roles,
             vec![
                 StoredUser,
                 OldGuard,

@@ -21,7 +21,8 @@ impl UserStore for DynamoStore {
         user: &Resource,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        self.transact(user_tx::create(&self.table, tenant, user, audit)?)
+        let days = self.audit_retention_days;
+        self.transact(user_tx::create(&self.table, tenant, user, audit, days)?)
             .await
     }
 
@@ -63,8 +64,16 @@ impl UserStore for DynamoStore {
         next: &Resource,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        self.transact(user_tx::update(&self.table, tenant, current, next, audit)?)
-            .await
+        let days = self.audit_retention_days;
+        self.transact(user_tx::update(
+            &self.table,
+            tenant,
+            current,
+            next,
+            audit,
+            days,
+        )?)
+        .await
     }
 
     async fn delete_user(
@@ -80,6 +89,7 @@ impl UserStore for DynamoStore {
             current,
             audit,
             expires_at,
+            self.audit_retention_days,
         )?)
         .await?;
         // The user is gone for SCIM; its memberships follow (cascade.rs). Adds check that the
