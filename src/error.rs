@@ -48,11 +48,11 @@ impl ScimType {
 /// statuses require (`WWW-Authenticate` on 401, `Retry-After` on 503, `Allow` on 405).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimError {
-    pub status: u16,
-    pub scim_type: Option<ScimType>,
-    pub detail: String,
-    pub retry_after_secs: Option<u32>,
-    pub allow: Option<&'static str>,
+    status: u16,
+    scim_type: Option<ScimType>,
+    detail: String,
+    retry_after_secs: Option<u32>,
+    allow: Option<&'static str>,
 }
 
 impl ScimError {
@@ -68,6 +68,11 @@ impl ScimError {
     pub fn detail(&self) -> &str {
         &self.detail
     }
+    /// The same error with its detail prefixed (`Operation 2: ...`), to say where it arose.
+    pub fn within(mut self, context: impl std::fmt::Display) -> Self {
+        self.detail = format!("{context}: {}", self.detail);
+        self
+    }
     /// `Retry-After` seconds, for 503.
     pub fn retry_after_secs(&self) -> Option<u32> {
         self.retry_after_secs
@@ -77,7 +82,7 @@ impl ScimError {
         self.allow
     }
 
-    pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+    fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
         ScimError {
             status,
             scim_type,

@@ -198,7 +198,7 @@ mod tests {
             .authenticate(Some(&format!("Bearer {token}")))
             .await
             .unwrap_err();
-        assert_eq!(e.status, 401);
+        assert_eq!(e.status(), 401);
     }
 
     #[tokio::test]
@@ -209,7 +209,7 @@ mod tests {
             .authenticate(Some(&format!("Bearer {token}")))
             .await
             .unwrap_err();
-        assert_eq!(e.status, 503);
-        assert_eq!(e.retry_after_secs, Some(RETRY_AFTER_SECS));
+        assert_eq!(e.status(), 503);
+        assert_eq!(e.retry_after_secs(), Some(RETRY_AFTER_SECS));
     }
 }

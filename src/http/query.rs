@@ -145,8 +145,8 @@ mod tests {
             "startIndex=99999999999999999999999",
         ] {
             let e = list_query(&Params::parse(Some(raw))).unwrap_err();
-            assert_eq!(e.status, 400, "{raw}");
-            assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+            assert_eq!(e.status(), 400, "{raw}");
+            assert_eq!(e.scim_type(), Some(ScimType::InvalidValue));
         }
     }
 
@@ -158,7 +158,7 @@ mod tests {
         .unwrap();
         assert_eq!(q.filter.unwrap().to_string(), r#"userName eq "a+b@x.com""#);
         let e = list_query(&Params::parse(Some("filter=userName%20eq"))).unwrap_err();
-        assert_eq!(e.scim_type, Some(ScimType::InvalidFilter));
+        assert_eq!(e.scim_type(), Some(ScimType::InvalidFilter));
     }
 
     #[test]
@@ -183,7 +183,7 @@ mod tests {
             json!({"attributes": [1]}),
         ] {
             assert_eq!(
-                Params::from_search_body(&bad).unwrap_err().status,
+                Params::from_search_body(&bad).unwrap_err().status(),
                 400,
                 "{bad}"
             );

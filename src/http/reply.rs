@@ -151,19 +151,19 @@ pub fn error_response(e: &ScimError) -> Response<Bytes> {
     let body = serde_json::to_vec(&e.body()).unwrap_or_default();
     let mut resp = Response::new(Bytes::from(body));
     *resp.status_mut() =
-        StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
-    if e.status == 401 {
+    if e.status() == 401 {
         h.insert(
             WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"scim\""),
         );
     }
-    if let Some(secs) = e.retry_after_secs {
+    if let Some(secs) = e.retry_after_secs() {
         h.insert(RETRY_AFTER, HeaderValue::from(secs));
     }
-    if let Some(allow) = e.allow {
+    if let Some(allow) = e.allow() {
         h.insert(ALLOW, HeaderValue::from_static(allow));
     }
     resp

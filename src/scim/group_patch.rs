@@ -331,13 +331,13 @@ mod tests {
             {"op": "replace", "path": "members[value eq \"u\"]", "value": {"display": "x"}}
         ]))
         .unwrap_err();
-        assert_eq!(e.scim_type, Some(crate::error::ScimType::InvalidPath));
-        assert!(e.detail.starts_with("Operation 2"), "{}", e.detail);
+        assert_eq!(e.scim_type(), Some(crate::error::ScimType::InvalidPath));
+        assert!(e.detail().starts_with("Operation 2"), "{}", e.detail());
         let e = split_body(json!([{"op": "replace", "path": "members.display", "value": "x"}]))
             .unwrap_err();
-        assert_eq!(e.scim_type, Some(crate::error::ScimType::Mutability));
+        assert_eq!(e.scim_type(), Some(crate::error::ScimType::Mutability));
         let e = split_body(json!([{"op": "add", "path": "members", "value": [{"display": "x"}]}]))
             .unwrap_err();
-        assert_eq!(e.scim_type, Some(crate::error::ScimType::InvalidValue));
+        assert_eq!(e.scim_type(), Some(crate::error::ScimType::InvalidValue));
     }
 }

@@ -250,10 +250,10 @@ mod tests {
     fn a_member_without_value_is_invalid_value() {
         for bad in [json!([{"display": "x"}]), json!([{"value": "  "}])] {
             let e = parse_members(&bad, "members").unwrap_err();
-            assert_eq!(e.scim_type, Some(crate::error::ScimType::InvalidValue));
+            assert_eq!(e.scim_type(), Some(crate::error::ScimType::InvalidValue));
         }
         let e = parse_members(&json!([{"value": 5}]), "members").unwrap_err();
-        assert_eq!(e.status, 400);
+        assert_eq!(e.status(), 400);
     }
 
     #[test]

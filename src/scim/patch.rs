@@ -69,9 +69,8 @@ pub fn parse_request(body: &Value) -> Result<Vec<Operation>, ScimError> {
 }
 
 /// Prefix an error with the (1-based) number of the operation that caused it.
-pub(crate) fn in_operation(mut e: ScimError, index: usize) -> ScimError {
-    e.detail = format!("Operation {}: {}", index + 1, e.detail);
-    e
+pub(crate) fn in_operation(e: ScimError, index: usize) -> ScimError {
+    e.within(format_args!("Operation {}", index + 1))
 }
 
 fn parse_operation(raw: &Value) -> Result<Operation, ScimError> {
@@ -834,10 +833,10 @@ mod tests {
         ] {
             let e = run(&u, ops.clone()).expect_err(&ops.to_string());
             assert_eq!(
-                e.scim_type,
+                e.scim_type(),
                 Some(crate::error::ScimType::Mutability),
                 "{ops}: {}",
-                e.detail
+                e.detail()
             );
         }
         // Echoes are ignored: `id` with its own value, read-only keys in a no-path value.
@@ -905,7 +904,7 @@ mod tests {
                 ]),
             )
         });
-        let out = result.unwrap_or_else(|e| panic!("{}", e.detail));
+        let out = result.unwrap_or_else(|e| panic!("{}", e.detail()));
         assert_eq!(out["active"], false);
         assert_eq!(
             out[ENTERPRISE_USER]["manager"],

@@ -210,13 +210,13 @@ mod tests {
         for &(input, character, fragment) in ERRORS {
             let e = parse_patch_path(input).expect_err(input);
             assert_eq!(
-                (e.status, e.scim_type),
+                (e.status(), e.scim_type()),
                 (400, Some(ScimType::InvalidPath)),
                 "{input}"
             );
             let prefix = format!("invalid path at character {character}: ");
-            assert!(e.detail.starts_with(&prefix), "{input}: {}", e.detail);
-            assert!(e.detail.contains(fragment), "{input}: {}", e.detail);
+            assert!(e.detail().starts_with(&prefix), "{input}: {}", e.detail());
+            assert!(e.detail().contains(fragment), "{input}: {}", e.detail());
         }
     }
 
@@ -224,7 +224,7 @@ mod tests {
     fn bounds() {
         let e = parse_patch_path(&"a".repeat(MAX_LEN + 1)).unwrap_err();
         assert_eq!(
-            e.detail,
+            e.detail(),
             "invalid path at character 1: the path is longer than 4096 bytes"
         );
         assert!(parse_patch_path(&"a".repeat(MAX_LEN)).is_ok());
@@ -232,10 +232,10 @@ mod tests {
         assert!(parse_patch_path(&nested(MAX_DEPTH - 1)).is_ok());
         let e = parse_patch_path(&nested(MAX_DEPTH)).unwrap_err();
         assert!(
-            e.detail
+            e.detail()
                 .contains("the path is nested more than 32 levels deep"),
             "{}",
-            e.detail
+            e.detail()
         );
         for input in [
             format!("x[{}", "(".repeat(100_000)),
@@ -243,7 +243,7 @@ mod tests {
             "x[not (".repeat(500),
         ] {
             assert_eq!(
-                parse_patch_path(&input).unwrap_err().scim_type,
+                parse_patch_path(&input).unwrap_err().scim_type(),
                 Some(ScimType::InvalidPath)
             );
         }
@@ -275,16 +275,16 @@ mod tests {
         #[test]
         fn printed_paths_parse_back(p in arb_patch_path()) {
             let text = p.to_string();
-            prop_assert_eq!(parse_patch_path(&text).map_err(|e| e.detail), Ok(p), "{}", text);
+            prop_assert_eq!(parse_patch_path(&text).map_err(|e| e.detail().to_owned()), Ok(p), "{}", text);
         }
 
         #[test]
         fn arbitrary_text_never_panics(input in crate::scim::filter::tests::arb_text()) {
             match parse_patch_path(&input) {
-                Ok(p) => prop_assert_eq!(parse_patch_path(&p.to_string()).map_err(|e| e.detail), Ok(p)),
+                Ok(p) => prop_assert_eq!(parse_patch_path(&p.to_string()).map_err(|e| e.detail().to_owned()), Ok(p)),
                 Err(e) => {
-                    prop_assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
-                    prop_assert!(e.detail.starts_with("invalid path at character "), "{}", e.detail);
+                    prop_assert_eq!(e.scim_type(), Some(ScimType::InvalidPath));
+                    prop_assert!(e.detail().starts_with("invalid path at character "), "{}", e.detail());
                 }
             }
         }

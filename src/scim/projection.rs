@@ -40,7 +40,7 @@ fn parse_target(kind: ResourceKind, raw: &str, param: &str) -> Result<Target, Sc
         }
     }
     let invalid = |why: String| ScimError::invalid_value(format!("{param}: {why}"));
-    let path = parse_patch_path(raw).map_err(|e| invalid(e.detail))?;
+    let path = parse_patch_path(raw).map_err(|e| invalid(e.detail().to_owned()))?;
     if path.filter.is_some() || path.sub_attr.is_some() {
         return Err(invalid(format!(
             "{raw:?} is not an attribute name (filters are not allowed here)."
@@ -355,7 +355,7 @@ mod tests {
         ] {
             let e = Projection::parse(ResourceKind::User, Some(bad), None).unwrap_err();
             assert_eq!(
-                e.scim_type,
+                e.scim_type(),
                 Some(crate::error::ScimType::InvalidValue),
                 "{bad}"
             );

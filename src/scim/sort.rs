@@ -40,7 +40,7 @@ pub fn parse_sort(
         return Ok(None);
     };
     let path = parse_patch_path(by)
-        .map_err(|e| ScimError::invalid_value(format!("sortBy: {}", e.detail)))?;
+        .map_err(|e| ScimError::invalid_value(format!("sortBy: {}", e.detail())))?;
     if path.filter.is_some() || path.sub_attr.is_some() {
         return Err(ScimError::invalid_value(
             "sortBy must be an attribute name, without a filter.",
@@ -190,7 +190,7 @@ mod tests {
             (Some("1x"), None),
         ] {
             let e = parse_sort(by, order).unwrap_err();
-            assert_eq!(e.scim_type, Some(crate::error::ScimType::InvalidValue));
+            assert_eq!(e.scim_type(), Some(crate::error::ScimType::InvalidValue));
         }
     }
 }

@@ -255,7 +255,7 @@ mod tests {
                 Ok(f) => {
                     let _ = indexed_equalities(&f);
                 }
-                Err(e) => prop_assert_eq!(e.scim_type, Some(ScimType::InvalidFilter)),
+                Err(e) => prop_assert_eq!(e.scim_type(), Some(ScimType::InvalidFilter)),
             }
         }
     }

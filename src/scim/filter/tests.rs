@@ -333,13 +333,13 @@ fn every_error_is_invalid_filter_with_a_position() {
     for &(input, character, fragment) in ERRORS {
         let e = parse_filter(input).expect_err(input);
         assert_eq!(
-            (e.status, e.scim_type),
+            (e.status(), e.scim_type()),
             (400, Some(ScimType::InvalidFilter)),
             "{input}"
         );
         let prefix = format!("invalid filter at character {character}: ");
-        assert!(e.detail.starts_with(&prefix), "{input}: {}", e.detail);
-        assert!(e.detail.contains(fragment), "{input}: {}", e.detail);
+        assert!(e.detail().starts_with(&prefix), "{input}: {}", e.detail());
+        assert!(e.detail().contains(fragment), "{input}: {}", e.detail());
     }
 }
 
@@ -348,7 +348,7 @@ fn length_is_bounded() {
     let long = format!("userName eq \"{}\"", "x".repeat(MAX_LEN));
     let e = parse_filter(&long).unwrap_err();
     assert_eq!(
-        e.detail,
+        e.detail(),
         "invalid filter at character 1: the filter is longer than 4096 bytes"
     );
     let max = format!("a eq \"{}\"", "x".repeat(MAX_LEN - 7));
@@ -361,7 +361,7 @@ fn nesting_is_bounded_without_recursing_past_the_bound() {
     let nested = |n: usize| format!("{}a pr{}", "(".repeat(n), ")".repeat(n));
     assert!(parse_filter(&nested(MAX_DEPTH)).is_ok());
     let e = parse_filter(&nested(MAX_DEPTH + 1)).unwrap_err();
-    assert_eq!(e.detail, "invalid filter at character 33: the filter is nested more than 32 levels deep (parentheses, brackets and 'not')");
+    assert_eq!(e.detail(), "invalid filter at character 33: the filter is nested more than 32 levels deep (parentheses, brackets and 'not')");
     // 100,000 '(' is an error (too long); so are unclosed runs that fit the length bound.
     for input in [
         "(".repeat(100_000),
@@ -371,13 +371,13 @@ fn nesting_is_bounded_without_recursing_past_the_bound() {
         "a[".repeat(2000),
     ] {
         let e = parse_filter(&input).unwrap_err();
-        assert_eq!(e.scim_type, Some(ScimType::InvalidFilter));
+        assert_eq!(e.scim_type(), Some(ScimType::InvalidFilter));
         assert!(
-            e.detail.contains("longer than")
-                || e.detail.contains("nested more than")
-                || e.detail.contains("cannot be nested"),
+            e.detail().contains("longer than")
+                || e.detail().contains("nested more than")
+                || e.detail().contains("cannot be nested"),
             "{}",
-            e.detail
+            e.detail()
         );
     }
     // `not (` counts twice, `[` once.
@@ -385,7 +385,7 @@ fn nesting_is_bounded_without_recursing_past_the_bound() {
     assert!(parse_filter(&nots(MAX_DEPTH / 2)).is_ok());
     assert!(parse_filter(&nots(MAX_DEPTH / 2 + 1))
         .unwrap_err()
-        .detail
+        .detail()
         .contains("nested more than 32"));
     let in_brackets = |n: usize| format!("x[{}a pr{}]", "(".repeat(n), ")".repeat(n));
     assert!(parse_filter(&in_brackets(MAX_DEPTH - 1)).is_ok());
@@ -551,7 +551,7 @@ proptest! {
     #[test]
     fn printed_filters_parse_back_to_the_same_tree(f in arb_filter()) {
         let text = f.to_string();
-        prop_assert_eq!(parse_filter(&text).map_err(|e| e.detail), Ok(f), "{}", text);
+        prop_assert_eq!(parse_filter(&text).map_err(|e| e.detail().to_owned()), Ok(f), "{}", text);
     }
 
     #[test]
@@ -559,12 +559,12 @@ proptest! {
         match parse_filter(&input) {
             Ok(f) => {
                 let text = f.to_string();
-                prop_assert_eq!(parse_filter(&text).map_err(|e| e.detail), Ok(f.clone()), "{}", text);
+                prop_assert_eq!(parse_filter(&text).map_err(|e| e.detail().to_owned()), Ok(f.clone()), "{}", text);
                 let _ = matches(&f, &user(), &CoreSchema);
             }
             Err(e) => {
-                prop_assert_eq!(e.scim_type, Some(ScimType::InvalidFilter));
-                prop_assert!(e.detail.starts_with("invalid filter at character "), "{}", e.detail);
+                prop_assert_eq!(e.scim_type(), Some(ScimType::InvalidFilter));
+                prop_assert!(e.detail().starts_with("invalid filter at character "), "{}", e.detail());
             }
         }
     }

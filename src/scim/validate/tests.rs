@@ -32,12 +32,12 @@ fn check_err(kind: ResourceKind, cases: &[(&str, Value, ScimType, &str)]) {
         match normalize_resource(kind, input) {
             Ok(m) => panic!("case {name}: expected an error, got {m:?}"),
             Err(e) => {
-                assert_eq!(e.status, 400, "case {name}");
-                assert_eq!(e.scim_type, Some(*ty), "case {name}: {}", e.detail);
+                assert_eq!(e.status(), 400, "case {name}");
+                assert_eq!(e.scim_type(), Some(*ty), "case {name}: {}", e.detail());
                 assert!(
-                    e.detail.contains(fragment),
+                    e.detail().contains(fragment),
                     "case {name}: detail {:?} lacks {fragment:?}",
-                    e.detail
+                    e.detail()
                 );
             }
         }
@@ -409,7 +409,7 @@ fn scalar_types_not_used_by_core_schemas() {
             None => {
                 let e = got.expect_err("must fail");
                 assert_eq!(
-                    e.scim_type,
+                    e.scim_type(),
                     Some(ScimType::InvalidValue),
                     "{:?} {input}",
                     def.ty
