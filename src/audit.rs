@@ -1,5 +1,5 @@
-//! The audit trail: who changed what, when, for every write (DESIGN.md: nothing is silently
-//! destroyed; customers ask "what did my IdP change, and when?").
+//! The audit trail: who changed what, when, for every write (ARCHITECTURE.md, Invariants: nothing
+//! is silently destroyed; customers ask "what did my IdP change, and when?").
 //!
 //! The transport names the caller (an [`Actor`]: request id, token id, IdP); the service builds
 //! the [`AuditRecord`] of each change it decides (action, changed attribute names) and hands it

@@ -2,7 +2,7 @@
 //! the stored attributes, and validate the result as a whole. A PATCH is atomic: any failing
 //! operation fails the request and nothing is written.
 //!
-//! IdP dialects (IDP-BEHAVIOUR.md) are accepted here: ops in any case (row 1), no-path values
+//! IdP dialects (ARCHITECTURE.md, IdP shapes) are accepted here: ops in any case (row 1), no-path values
 //! whose keys are paths (rows 3, 4), read-only attributes inside values (row 5), removal by value
 //! list (row 6), filtered removal (row 7), upsert of a missing filtered element (rows 8, 9), a
 //! filter on a single complex attribute such as `manager[value eq "x"]` (row 11), `replace` with

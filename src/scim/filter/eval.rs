@@ -157,7 +157,7 @@ fn compare_one(
             compare_numbers(a, w).is_some_and(|o| holds(op, o))
         }
         (Value::Bool(a), CompValue::Bool(w)) => op == CompareOp::Eq && a == w,
-        // Some IdPs store or send booleans as "True"/"False" (IDP-BEHAVIOUR.md row 2).
+        // Some IdPs store or send booleans as "True"/"False" (ARCHITECTURE.md, IdP shapes row 2).
         (Value::Bool(a), CompValue::Str(w)) => op == CompareOp::Eq && parse_bool(w) == Some(*a),
         (Value::String(a), CompValue::Bool(w)) => op == CompareOp::Eq && parse_bool(a) == Some(*w),
         _ => false,

@@ -16,7 +16,7 @@
 //!   stored. Unknown URNs in `schemas` with no data are harmless and ignored.
 //! - **readOnly attributes are ignored silently** (RFC 7644 §3.5.1: "readOnly: Any values
 //!   provided SHALL be ignored"): Okta and Entra echo `id`, `meta`, `groups` back in PUT
-//!   (IDP-BEHAVIOUR row 5). `password` is writeOnly (RFC 7643 §4.1.1) and is never kept here:
+//!   (ARCHITECTURE.md, IdP shapes row 5). `password` is writeOnly (RFC 7643 §4.1.1) and is never kept here:
 //!   we do not authenticate users. Checking `immutable` values against the stored resource
 //!   (RFC 7644 §3.5.1) is the caller's job; this function sees only the request.
 //! - **`null`, `[]` and `{}` mean unassigned** (RFC 7643 §2.5) and are dropped. An empty string
