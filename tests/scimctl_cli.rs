@@ -272,13 +272,7 @@ async fn table_cleanup_finishes_an_interrupted_membership_clean_up() {
         member_item(&t, &group.id, &member).unwrap(),
         member_of_item(&t, &group.id, &member).unwrap(),
     ] {
-        fx.client
-            .put_item()
-            .table_name(&fx.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .unwrap();
+        common::moto::raw_put(&fx, item).await;
     }
     let o = ok(scimctl(
         None,
