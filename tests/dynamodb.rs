@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use common::moto::{dynamo_client, dynamo_fixture, endpoint, new_table, raw_put, DynamoFixture};
 use common::requests::{enc, patch_body, resource, seed_user, user_member, GROUP_URN};
+use common::store_ext::GroupStoreTestExt;
 use common::{new_app_with_store, user_body};
 use scim_server::config::{Config, LogFormat};
 use scim_server::runtime;

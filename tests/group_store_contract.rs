@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use common::requests::{resource_at, tenant, user_member};
+use common::store_ext::GroupStoreTestExt;
 use scim_server::scim::members::{Member, MemberKind};
 use scim_server::scim::resource::Resource;
 use scim_server::store::{Deletion, GroupUpdate, MemoryStore, PageRequest, Store, StoreError};

@@ -12,6 +12,7 @@ use common::counting::CountingStore;
 use common::requests::{
     create_group, enc, id_of, patch_group, resource_at, seed_user, user_groups, GROUP_URN,
 };
+use common::store_ext::GroupStoreTestExt;
 use common::TestApp;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};

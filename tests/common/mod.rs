@@ -1,8 +1,8 @@
 //! Shared test harness: an `App` on the embedded store with a token, and a request helper that
 //! goes through the same router the Lambda and the local server use. `moto` has the DynamoDB
 //! helpers (a fresh table per test on the moto server that `make test` starts), `requests` the
-//! request builders and fixtures the test files share, `log_capture` a tracing writer the log
-//! tests read back, and [`on_store!`] runs scenario functions on each store.
+//! request builders and fixtures the test files share, `store_ext` the store methods only tests
+//! use, `log_capture` a tracing writer the log tests read back, and [`on_store!`] runs scenario functions on each store.
 #![allow(dead_code)]
 
 pub mod counting;
@@ -10,6 +10,7 @@ pub mod log_capture;
 pub mod moto;
 pub mod replay;
 pub mod requests;
+pub mod store_ext;
 
 /// Each scenario function `async fn name(t: &TestApp)` becomes the test `<store>::<name>`, run on
 /// the `TestApp` that `$make` gives (`crate::common::new_app()`,
