@@ -2,7 +2,7 @@
 //! User `groups` attribute, the root `.search`). Each scenario is a function over a `TestApp`, so
 //! it can run on every store.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! Each flow is a function over a [`TestApp`], so another store can run the same fixtures by
 //! adding one `on_store!` line.
 
-mod common;
+use crate::common;
 
 use common::replay::run_flow;
 use common::requests::{fixture, fixtures_dir};

@@ -5,12 +5,12 @@
 //! The regular suite runs it with 300 members (PATCHes of 100). The 50,000-member run is
 //! ignored by default; `make test-scale` runs it:
 //!
-//!     VENV=.venv tests/tools/with_moto.sh cargo test --release --test groups_scale -- --ignored --nocapture
+//!     VENV=.venv tests/tools/with_moto.sh cargo test --release --test it -- --ignored --nocapture groups_scale::
 //!
 //! It prints how long each phase took (moto serves about 250 transactions a second, so the
 //! timings say more about moto than about DynamoDB; the round trips are what is asserted).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The `UserStore` contract (src/store/mod.rs), run unchanged against the embedded store and
 //! against DynamoDB (moto, real SDK, a fresh table per test).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

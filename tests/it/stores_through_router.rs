@@ -1,7 +1,7 @@
 //! Races and limits through the router, on the embedded store and on DynamoDB (moto): what an
 //! IdP sees when it sends requests in parallel, and when a user is too large to store.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

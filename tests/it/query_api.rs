@@ -1,7 +1,7 @@
 //! The query engine through the router: filters, projection, sorting, paging, cursors, .search.
 //! Each scenario is a function over a `TestApp`, so it can run on every store.
 
-mod common;
+use crate::common;
 
 use common::requests::enc;
 use common::TestApp;

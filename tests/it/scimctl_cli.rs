@@ -1,8 +1,8 @@
 //! The built `scimctl` binary against Secrets Manager on moto, as an operator or a script uses
 //! it. Needs the moto server: run via `make test`.
 
-mod common;
-mod token_support;
+use crate::common;
+use crate::token_support;
 
 use std::process::{Command, Output};
 

@@ -2,7 +2,7 @@
 //! who/what/when; failed writes produce none; records carry attribute names, never values. On
 //! both stores, and through `scimctl audit` against DynamoDB (moto).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

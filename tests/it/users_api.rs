@@ -1,6 +1,6 @@
 //! The Users surface end to end through the router (RFC 7644 §3), on the embedded store.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::requests::{patch_body, seed_user};

@@ -1,6 +1,6 @@
 //! Bad input never panics, always gets a SCIM error, and never changes stored data.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::new_app;

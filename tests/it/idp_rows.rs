@@ -2,7 +2,7 @@
 //! the embedded store. Rows about group `members` (6, 7, 17) are tested on a User multi-valued
 //! attribute (`emails`, `entitlements`) with the same PATCH engine; row 13 is group-only.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::new_app;

@@ -3,7 +3,7 @@
 //! none). PATCH bodies are generated from real and broken paths, ops in any case, and values of
 //! every JSON type, over a seeded user with multi-valued, complex and extension attributes.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,7 +1,7 @@
 //! The `GroupStore` contract (src/store/mod.rs), as functions over any `Store`, run on the
 //! embedded store and on DynamoDB (moto, a fresh table per test).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -386,7 +386,7 @@ macro_rules! on_store {
 
 on_store!(
     embedded,
-    crate::Arc::new(crate::MemoryStore::new()),
+    super::Arc::new(super::MemoryStore::new()),
     [
         records_lookups_and_lists,
         updates_are_versioned_and_conditional,
@@ -398,7 +398,7 @@ on_store!(
 
 on_store!(
     dynamodb,
-    crate::Arc::new(crate::common::moto::dynamo_fixture().await.store),
+    super::Arc::new(crate::common::moto::dynamo_fixture().await.store),
     [
         records_lookups_and_lists,
         updates_are_versioned_and_conditional,

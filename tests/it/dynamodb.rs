@@ -1,7 +1,7 @@
 //! DynamoDB specifics beyond the store contract: round trips per SCIM operation, the wiring from
 //! configuration, and the table definition (template.yaml == `scimctl table create`).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! `members` are run on a User's multi-valued `emails`/`entitlements`, which the same engine
 //! handles (Groups are served elsewhere).
 
-mod common;
+use crate::common;
 
 use common::new_app;
 use common::requests::{get_user, ok, patch_user, seed};

@@ -4,7 +4,7 @@
 //! what the answer must hold: `status`, a `body` subset, the exact `members` (by userName),
 //! `member_type`, and paths that must be `absent`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 
