@@ -5,38 +5,14 @@
 mod common;
 mod token_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use http::{Method, StatusCode};
-use tracing_subscriber::fmt::MakeWriter;
 
+use common::log_capture::Buffer;
 use common::user_body;
 use scim_server::auth::credentials::GenerateOptions;
 use scim_server::auth::token::{self, TokenHash};
 use scim_server::auth::CacheSettings;
 use token_support::{sm_app, tenant};
-
-/// A writer into a buffer shared with the test.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test]
 async fn request_logs_name_tokens_by_id_only() {
@@ -80,7 +56,7 @@ async fn request_logs_name_tokens_by_id_only() {
         StatusCode::UNAUTHORIZED
     );
 
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = buffer.text();
     let token_id = token::token_id(&TokenHash::of(&tok));
     // The capture works: the request lines are there, naming the token by its id.
     assert_eq!(logs.matches("scim::request").count(), 4, "{logs}");

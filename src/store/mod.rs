@@ -2,7 +2,7 @@
 //!
 //! Two adapters implement it: [`memory::MemoryStore`] (embedded, in process: local runs and fast
 //! tests) and [`dynamo::DynamoStore`] (production). Both must pass the same contract suites
-//! (`tests/store_contract.rs` for users, `tests/group_store_contract.rs` for groups).
+//! (`tests/it/store_contract.rs` for users, `tests/it/group_store_contract.rs` for groups).
 //!
 //! Contract, for every method:
 //! - Every key is scoped by the tenant: nothing one tenant does is visible to another.
@@ -30,10 +30,9 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::audit::{Action, Actor, AuditRecord};
+use crate::audit::AuditRecord;
 use crate::scim::members::{GroupRef, Member, MemberKind};
 use crate::scim::resource::Resource;
-use crate::scim::schema::ResourceKind;
 use crate::tenant::TenantId;
 
 pub use dynamo::DynamoStore;
@@ -207,7 +206,7 @@ impl GroupUpdate<'_> {
 
 /// Storage of Groups and of memberships.
 ///
-/// Contract, in addition to the module's (executable form: `tests/group_store_contract.rs`):
+/// Contract, in addition to the module's (executable form: `tests/it/group_store_contract.rs`):
 /// - **Memberships are items of their own**, never a list inside the group record: a group can
 ///   have tens of thousands of members. Adding or removing k members costs O(k) writes, whatever
 ///   the group's size. (DynamoDB: a group->member item and a member->group item, or one item
@@ -322,109 +321,6 @@ pub trait GroupStore: Send + Sync {
         tenant: &TenantId,
         ids: &[String],
     ) -> Result<HashMap<String, MemberKind>, StoreError>;
-
-    /// Add members without a version condition (idempotent). A convenience over `update_group`.
-    async fn add_members(
-        &self,
-        tenant: &TenantId,
-        group_id: &str,
-        members: &[Member],
-        last_modified: &str,
-    ) -> Result<u64, StoreError> {
-        let update = GroupUpdate {
-            id: group_id,
-            expected_version: None,
-            attributes: None,
-            add: members,
-            remove: &[],
-            last_modified,
-            current: None,
-        };
-        self.update_group(tenant, &update, &system_membership_record(tenant, group_id))
-            .await
-    }
-
-    /// Remove members by id without a version condition (idempotent). A convenience over
-    /// `update_group`.
-    async fn remove_members(
-        &self,
-        tenant: &TenantId,
-        group_id: &str,
-        member_ids: &[String],
-        last_modified: &str,
-    ) -> Result<u64, StoreError> {
-        let update = GroupUpdate {
-            id: group_id,
-            expected_version: None,
-            attributes: None,
-            add: &[],
-            remove: member_ids,
-            last_modified,
-            current: None,
-        };
-        self.update_group(tenant, &update, &system_membership_record(tenant, group_id))
-            .await
-    }
-
-    /// Make `members` the group's exact member list, conditional on `current.version`: reads
-    /// the current members (O(n) reads, paged) and writes only the difference (O(changes)).
-    async fn replace_members(
-        &self,
-        tenant: &TenantId,
-        current: &Resource,
-        members: &[Member],
-        last_modified: &str,
-    ) -> Result<u64, StoreError> {
-        let mut existing = HashSet::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .list_members(tenant, &current.id, cursor.as_deref(), 1_000)
-                .await?;
-            existing.extend(page.members.into_iter().map(|m| m.value));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        let wanted: HashSet<&str> = members.iter().map(|m| m.value.as_str()).collect();
-        let add: Vec<Member> = members
-            .iter()
-            .filter(|m| !existing.contains(&m.value))
-            .cloned()
-            .collect();
-        let remove: Vec<String> = existing
-            .into_iter()
-            .filter(|id| !wanted.contains(id.as_str()))
-            .collect();
-        let update = GroupUpdate {
-            id: &current.id,
-            expected_version: Some(current.version),
-            attributes: None,
-            add: &add,
-            remove: &remove,
-            last_modified,
-            current: Some(current),
-        };
-        self.update_group(
-            tenant,
-            &update,
-            &system_membership_record(tenant, &current.id),
-        )
-        .await
-    }
-}
-
-/// The record of a membership change made outside a request (the convenience methods above).
-fn system_membership_record(tenant: &TenantId, group_id: &str) -> AuditRecord {
-    AuditRecord::new(
-        tenant,
-        &Actor::system(),
-        ResourceKind::Group,
-        group_id,
-        Action::MembershipChange,
-        vec![crate::audit::MEMBERS.into()],
-    )
 }
 
 /// Everything the service needs from storage: one object (one DynamoDB table) holds Users,

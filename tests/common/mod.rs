@@ -1,11 +1,40 @@
 //! Shared test harness: an `App` on the embedded store with a token, and a request helper that
 //! goes through the same router the Lambda and the local server use. `moto` has the DynamoDB
-//! helpers (a fresh table per test on the moto server that `make test` starts).
+//! helpers (a fresh table per test on the moto server that `make test` starts), `requests` the
+//! request builders and fixtures the test files share, `store_ext` the store methods only tests
+//! use, `log_capture` a tracing writer the log tests read back, and [`on_store!`] runs scenario functions on each store.
 #![allow(dead_code)]
 
 pub mod counting;
+pub mod log_capture;
 pub mod moto;
 pub mod replay;
+pub mod requests;
+pub mod store_ext;
+
+/// Each scenario function `async fn name(t: &TestApp)` becomes the test `<store>::<name>`, run on
+/// the `TestApp` that `$make` gives (`crate::common::new_app()`,
+/// `crate::common::moto::dynamo_app().await`). The test attribute defaults to `#[tokio::test]`;
+/// pass another one first: `on_store!(#[tokio::test(flavor = "multi_thread")] embedded, ...)`.
+#[allow(unused_macros)]
+macro_rules! on_store {
+    (#[$test:meta] $store:ident, $make:expr, [$($name:ident),* $(,)?]) => {
+        mod $store {
+            $(
+                #[$test]
+                async fn $name() {
+                    let t = $make;
+                    super::$name(&t).await;
+                }
+            )*
+        }
+    };
+    ($store:ident, $make:expr, [$($name:ident),* $(,)?]) => {
+        $crate::common::on_store!(#[tokio::test] $store, $make, [$($name),*]);
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_store;
 
 use std::sync::Arc;
 
@@ -61,10 +90,15 @@ impl Answer {
     }
 }
 
-/// An app on `store` (one store holds users, groups and memberships).
+/// An app on `store` (one store holds users, groups and memberships), with a token of "acme".
 pub fn new_app_with_store(store: Arc<dyn Store>) -> TestApp {
+    new_app_for_tenant(store, "acme")
+}
+
+/// An app on `store` with its own embedded token source and a token of `tenant`.
+pub fn new_app_for_tenant(store: Arc<dyn Store>, tenant: &str) -> TestApp {
     let tokens = Arc::new(EmbeddedTokenSource::new());
-    let tenant = TenantId::parse("acme").unwrap();
+    let tenant = TenantId::parse(tenant).unwrap();
     let token = tokens.generate(&tenant, None).unwrap();
     let settings = HttpSettings {
         public_base_url: None,

@@ -7,6 +7,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
 
 use scim_server::store::dynamo::calls::CallCounter;
+use scim_server::store::dynamo::item::Item;
 use scim_server::store::dynamo::table::create_table;
 use scim_server::store::DynamoStore;
 
@@ -60,6 +61,18 @@ pub async fn dynamo_fixture() -> DynamoFixture {
         client,
         table,
     }
+}
+
+/// Write `item` to the fixture's table with the raw client, past the store (what a crashed
+/// writer would leave behind).
+pub async fn raw_put(fx: &DynamoFixture, item: Item) {
+    fx.client
+        .put_item()
+        .table_name(&fx.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
 }
 
 /// A `TestApp` (embedded tokens, the router) on a DynamoDB store with a fresh table: the

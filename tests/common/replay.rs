@@ -49,7 +49,7 @@ fn check_invariants(step: &str, method: &Method, a: &Answer) -> Result<(), Strin
         return Err(format!("{step}: a password was returned"));
     }
     if let Some(version) = a.body.pointer("/meta/version").and_then(Value::as_str) {
-        // Every resource answer carries its ETag (IDP-BEHAVIOUR.md, "Answers").
+        // Every resource answer carries its ETag (ARCHITECTURE.md, IdP behaviour: answers).
         if a.header("etag") != Some(version) {
             return Err(format!(
                 "{step}: ETag {:?} does not match meta.version {version}",

@@ -57,9 +57,7 @@ pub fn unique_prefix() -> String {
     format!("scim-test-{}/", uuid::Uuid::new_v4())
 }
 
-pub fn tenant(s: &str) -> TenantId {
-    TenantId::parse(s).unwrap()
-}
+pub use crate::common::requests::tenant;
 
 /// Counts the reads that reach the wrapped (real) source.
 pub struct Counting {
@@ -140,25 +138,7 @@ impl SmApp {
     /// An app on the same users store whose embedded token for `tenant` is returned, to look at
     /// the stored data without going through Secrets Manager.
     pub fn inspector(&self, tenant: &str) -> TestApp {
-        let tokens = Arc::new(EmbeddedTokenSource::new());
-        let t = TenantId::parse(tenant).unwrap();
-        let token = tokens.generate(&t, None).unwrap();
-        let settings = HttpSettings {
-            public_base_url: None,
-            default_scheme: "https",
-        };
-        let app = App::new(
-            ScimService::new(self.users.clone() as Arc<dyn Store>),
-            Authenticator::new(tokens.clone()),
-            settings,
-        );
-        TestApp {
-            app,
-            tokens,
-            token,
-            tenant: t,
-            store: self.users.clone(),
-        }
+        crate::common::new_app_for_tenant(self.users.clone(), tenant)
     }
 }
 

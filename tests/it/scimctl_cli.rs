@@ -1,8 +1,8 @@
 //! The built `scimctl` binary against Secrets Manager on moto, as an operator or a script uses
 //! it. Needs the moto server: run via `make test`.
 
-mod common;
-mod token_support;
+use crate::common;
+use crate::token_support;
 
 use std::process::{Command, Output};
 
@@ -283,13 +283,7 @@ async fn table_cleanup_finishes_an_interrupted_membership_clean_up() {
         member_item(&t, &group.id, &member).unwrap(),
         member_of_item(&t, &group.id, &member).unwrap(),
     ] {
-        fx.client
-            .put_item()
-            .table_name(&fx.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .unwrap();
+        common::moto::raw_put(&fx, item).await;
     }
     let o = ok(scimctl(
         None,

@@ -1,13 +1,15 @@
 //! The `GroupStore` contract (src/store/mod.rs), as functions over any `Store`, run on the
 //! embedded store and on DynamoDB (moto, a fresh table per test).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::json;
 
+use common::requests::{resource_at, tenant, user_member};
+use common::store_ext::GroupStoreTestExt;
 use scim_server::scim::members::{Member, MemberKind};
 use scim_server::scim::resource::Resource;
 use scim_server::store::{Deletion, GroupUpdate, MemoryStore, PageRequest, Store, StoreError};
@@ -16,18 +18,9 @@ use scim_server::tenant::TenantId;
 const T0: &str = "2024-01-01T00:00:00.000Z";
 const T1: &str = "2024-01-02T00:00:00.000Z";
 
-fn tenant(name: &str) -> TenantId {
-    TenantId::parse(name).unwrap()
-}
-
+/// A new record created at `T0`.
 fn resource(attributes: serde_json::Value) -> Resource {
-    Resource {
-        id: uuid::Uuid::new_v4().to_string(),
-        version: 1,
-        created: T0.into(),
-        last_modified: T0.into(),
-        attributes: attributes.as_object().cloned().unwrap(),
-    }
+    resource_at(attributes, T0)
 }
 
 async fn user(s: &dyn Store, t: &TenantId, name: &str) -> String {
@@ -38,20 +31,12 @@ async fn user(s: &dyn Store, t: &TenantId, name: &str) -> String {
 
 async fn group(s: &dyn Store, t: &TenantId, name: &str, members: &[&str]) -> Resource {
     let g = resource(json!({"displayName": name}));
-    let ms: Vec<Member> = members.iter().map(|m| member(m)).collect();
+    let ms: Vec<Member> = members.iter().map(|m| user_member(m)).collect();
     assert_eq!(
         s.create_group(t, &g, &ms, &common::sys_audit()).await,
         Ok(g.version)
     );
     g
-}
-
-fn member(id: &str) -> Member {
-    Member {
-        value: id.to_owned(),
-        kind: MemberKind::User,
-        display: None,
-    }
 }
 
 async fn member_ids(s: &dyn Store, t: &TenantId, gid: &str) -> BTreeSet<String> {
@@ -199,10 +184,10 @@ pub async fn memberships_are_idempotent_items(s: &dyn Store) {
     let add = vec![
         Member {
             kind: MemberKind::Group,
-            ..member(&users[1])
+            ..user_member(&users[1])
         },
-        member(&nested.id),
-        member(&users[2]),
+        user_member(&nested.id),
+        user_member(&users[2]),
     ];
     let v = s.add_members(&t, &g.id, &add, T1).await.unwrap();
     assert_eq!(v, 2);
@@ -228,8 +213,8 @@ pub async fn memberships_are_idempotent_items(s: &dyn Store) {
     );
     // Missing resources and the group itself are never added.
     let bogus = [
-        member("00000000-0000-4000-8000-000000000000"),
-        member(&g.id),
+        user_member("00000000-0000-4000-8000-000000000000"),
+        user_member(&g.id),
     ];
     assert_eq!(s.add_members(&t, &g.id, &bogus, T1).await, Ok(2));
     assert_eq!(member_ids(s, &t, &g.id).await.len(), 4);
@@ -271,7 +256,12 @@ pub async fn memberships_are_idempotent_items(s: &dyn Store) {
     // replace_members writes the difference, conditional on the version read.
     let current = s.get_group(&t, &g.id).await.unwrap().unwrap();
     let v = s
-        .replace_members(&t, &current, &[member(&users[1]), member(&users[4])], T1)
+        .replace_members(
+            &t,
+            &current,
+            &[user_member(&users[1]), user_member(&users[4])],
+            T1,
+        )
         .await
         .unwrap();
     assert!(v > current.version);
@@ -412,7 +402,7 @@ macro_rules! on_store {
 
 on_store!(
     embedded,
-    crate::Arc::new(crate::MemoryStore::new()),
+    super::Arc::new(super::MemoryStore::new()),
     [
         records_lookups_and_lists,
         updates_are_versioned_and_conditional,
@@ -424,7 +414,7 @@ on_store!(
 
 on_store!(
     dynamodb,
-    crate::Arc::new(crate::common::moto::dynamo_fixture().await.store),
+    super::Arc::new(crate::common::moto::dynamo_fixture().await.store),
     [
         records_lookups_and_lists,
         updates_are_versioned_and_conditional,

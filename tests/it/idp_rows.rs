@@ -1,43 +1,16 @@
-//! One test per row of IDP-BEHAVIOUR.md "Shapes to accept" (rows 1-20), through the router on
+//! One test per row of ARCHITECTURE.md "IdP shapes" (rows 1-20), through the router on
 //! the embedded store. Rows about group `members` (6, 7, 17) are tested on a User multi-valued
 //! attribute (`emails`, `entitlements`) with the same PATCH engine; row 13 is group-only.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
-use common::{new_app, Answer, TestApp};
+use common::new_app;
+use common::requests::{get_user, ok, patch_user, seed};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-async fn seed(t: &TestApp, body: Value) -> String {
-    let a = t.call(Method::POST, "/Users", Some(body)).await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    a.body["id"].as_str().expect("id").to_owned()
-}
-
-async fn patch(t: &TestApp, id: &str, ops: Value) -> Answer {
-    t.call(
-        Method::PATCH,
-        &format!("/Users/{id}"),
-        Some(json!({"schemas": [PATCH_OP], "Operations": ops})),
-    )
-    .await
-}
-
-#[track_caller]
-fn ok(a: &Answer) -> &Value {
-    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    &a.body
-}
-
-async fn get(t: &TestApp, id: &str) -> Value {
-    let a = t.call(Method::GET, &format!("/Users/{id}"), None).await;
-    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    a.body
-}
 
 fn three_emails(user_name: &str) -> Value {
     json!({
@@ -61,7 +34,7 @@ fn values(v: &Value) -> Vec<&str> {
 async fn row01_op_in_any_case() {
     let t = new_app();
     let id = seed(&t, json!({"userName": "r1@example.com"})).await;
-    let a = patch(
+    let a = patch_user(
         &t,
         &id,
         json!([
@@ -77,7 +50,7 @@ async fn row01_op_in_any_case() {
     assert_eq!(body["displayName"], "Bo Smith");
     assert!(body.get("nickName").is_none());
     // An unknown op is still refused.
-    patch(
+    patch_user(
         &t,
         &id,
         json!([{"op": "Upsert", "path": "title", "value": "x"}]),
@@ -102,35 +75,32 @@ async fn row02_string_booleans_for_active_and_primary() {
     assert_eq!(a.body["emails"][0]["primary"], true);
     assert_eq!(a.body["emails"][1]["primary"], false);
     let id = a.body["id"].as_str().unwrap().to_owned();
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Replace", "path": "active", "value": "False"}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body["active"], false);
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "value": {"active": "true"}}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body["active"], true);
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Replace", "path": "emails[value eq \"b@example.com\"].primary", "value": "True"}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(
         body["emails"],
         json!([{"value": "a@example.com", "primary": false}, {"value": "b@example.com", "primary": true}])
     );
     // Only true/false spellings are booleans.
-    patch(
+    patch_user(
         &t,
         &id,
         json!([{"op": "Replace", "path": "active", "value": "yes"}]),
@@ -143,22 +113,20 @@ async fn row02_string_booleans_for_active_and_primary() {
 async fn row03_replace_without_path_sets_attributes_at_the_root() {
     let t = new_app();
     let id = seed(&t, json!({"userName": "r3@example.com", "title": "Keep"})).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "value": {"active": false}}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body["active"], false);
     assert_eq!(body["title"], "Keep");
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Replace", "value": {"active": true, "displayName": "Three"}}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(
         (body["active"].clone(), body["displayName"].clone()),
         (json!(true), json!("Three"))
@@ -174,7 +142,7 @@ async fn row04_no_path_value_keys_are_paths() {
             "emails": [{"value": "old@example.com", "type": "work", "primary": true}]}),
     )
     .await;
-    let a = patch(
+    let a = patch_user(
         &t,
         &id,
         json!([{"op": "Replace", "value": {
@@ -231,26 +199,24 @@ async fn row05_read_only_attributes_in_values_are_ignored() {
     assert_eq!(body["meta"]["created"], created["meta"]["created"]);
     assert!(body.get("groups").is_none());
     // PATCH values echoing them.
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "value": {
             "id": id, "meta": {"version": "W/\"1\""}, "groups": [], "schemas": ["x"], "title": "Patched"
         }}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body["title"], "Patched");
     assert_eq!(body["id"], id.as_str());
     // An explicit path on `id` with the current value is harmless.
-    let before = get(&t, &id).await;
-    let body = ok(&patch(
+    let before = ok(&get_user(&t, &id).await);
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "path": "id", "value": id}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body, before);
 }
 
@@ -260,30 +226,27 @@ async fn row05_read_only_attributes_in_values_are_ignored() {
 async fn row06_remove_with_value_list_removes_only_listed_values() {
     let t = new_app();
     let id = seed(&t, three_emails("r6@example.com")).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Remove", "path": "entitlements", "value": [{"value": "billing"}]}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(values(&body["entitlements"]), ["reports", "admin"]);
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Remove", "path": "emails", "value": [{"value": "b@example.com"}, {"value": "not-there@example.com"}]}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(values(&body["emails"]), ["a@example.com", "c@example.com"]);
     // Removing every listed value leaves the attribute unassigned, not an empty list.
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Remove", "path": "entitlements", "value": [{"value": "reports"}, {"value": "admin"}]}]),
     )
-    .await)
-    .clone();
+    .await);
     assert!(body.get("entitlements").is_none());
 }
 
@@ -292,23 +255,21 @@ async fn row06_remove_with_value_list_removes_only_listed_values() {
 async fn row07_filtered_removal() {
     let t = new_app();
     let id = seed(&t, three_emails("r7@example.com")).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "remove", "path": "entitlements[value eq \"billing\"]"}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(values(&body["entitlements"]), ["reports", "admin"]);
     // Removing what is not there again succeeds and changes nothing (IdPs retry).
-    let before = get(&t, &id).await;
-    let body = ok(&patch(
+    let before = ok(&get_user(&t, &id).await);
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "remove", "path": "entitlements[value eq \"billing\"]"}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body, before);
 }
 
@@ -321,13 +282,12 @@ async fn row08_filtered_upsert_creates_the_element_and_keeps_one_primary() {
     )
     .await;
     for op in ["replace", "Add"] {
-        let body = ok(&patch(
+        let body = ok(&patch_user(
             &t,
             &id,
             json!([{"op": op, "path": "emails[type eq \"work\"].value", "value": format!("{op}@example.com")}]),
         )
-        .await)
-        .clone();
+        .await);
         assert_eq!(
             body["emails"],
             json!([
@@ -336,7 +296,7 @@ async fn row08_filtered_upsert_creates_the_element_and_keeps_one_primary() {
             ]),
             "{op}: one work element, the home one still the only primary"
         );
-        ok(&patch(
+        ok(&patch_user(
             &t,
             &id,
             json!([{"op": "remove", "path": "emails[type eq \"work\"]"}]),
@@ -344,7 +304,7 @@ async fn row08_filtered_upsert_creates_the_element_and_keeps_one_primary() {
         .await);
     }
     // Upserting a primary work email takes primary from the home one.
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([
@@ -352,8 +312,7 @@ async fn row08_filtered_upsert_creates_the_element_and_keeps_one_primary() {
             {"op": "Add", "path": "emails[type eq \"work\"].primary", "value": "True"}
         ]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(
         body["emails"],
         json!([
@@ -367,7 +326,7 @@ async fn row08_filtered_upsert_creates_the_element_and_keeps_one_primary() {
 async fn row09_several_sub_attributes_of_one_filtered_element() {
     let t = new_app();
     let id = seed(&t, json!({"userName": "r9@example.com"})).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([
@@ -375,8 +334,7 @@ async fn row09_several_sub_attributes_of_one_filtered_element() {
             {"op": "Add", "path": "addresses[type eq \"work\"].postalCode", "value": "98052"}
         ]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(
         body["addresses"],
         json!([{"type": "work", "locality": "Redmond", "postalCode": "98052"}])
@@ -396,30 +354,27 @@ async fn row10_bare_string_manager() {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     assert_eq!(a.body[ENTERPRISE]["manager"], json!({"value": "271"}));
     let id = a.body["id"].as_str().unwrap().to_owned();
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": "272"}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body[ENTERPRISE]["manager"], json!({"value": "272"}));
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Replace", "value": {format!("{ENTERPRISE}:manager"): "273"}}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body[ENTERPRISE]["manager"], json!({"value": "273"}));
     // Entra clears the manager with an empty string.
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": ""}]),
     )
-    .await)
-    .clone();
+    .await);
     assert!(body.get(ENTERPRISE).is_none(), "{body}");
 }
 
@@ -436,20 +391,19 @@ async fn row11_remove_manager_by_value_filter() {
         "manager[value eq \"999\"]".to_owned(),
         format!("{ENTERPRISE}:manager[value eq \"999\"]"),
     ] {
-        let body = ok(&patch(&t, &id, json!([{"op": "Remove", "path": path}])).await).clone();
+        let body = ok(&patch_user(&t, &id, json!([{"op": "Remove", "path": path}])).await);
         assert_eq!(
             body[ENTERPRISE]["manager"],
             json!({"value": "271"}),
             "{path}"
         );
     }
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Remove", "path": "manager[value eq \"271\"]"}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body[ENTERPRISE], json!({"department": "D"}));
 }
 
@@ -471,15 +425,14 @@ async fn row12_json_encoded_roles() {
     );
     let id = a.body["id"].as_str().unwrap().to_owned();
     // Entra's AppRoleAssignmentsComplex: the JSON text is inside each element's `value`.
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "Add", "path": "roles", "value": [
             {"value": "{\"id\":\"827f0d2e\",\"value\":\"DocumentMgmt-Admin\",\"displayName\":\"DocumentMgmt Admin\"}"}
         ]}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(
         body["roles"],
         json!([
@@ -488,13 +441,12 @@ async fn row12_json_encoded_roles() {
         ])
     );
     // And a whole list as JSON text.
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "path": "roles", "value": "[{\"value\":\"reader\"}]"}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body["roles"], json!([{"value": "reader"}]));
 }
 
@@ -522,7 +474,7 @@ async fn row14_password_nulls_and_empty_roles() {
     assert_eq!(a.body["name"], json!({"familyName": "F"}));
     let id = a.body["id"].as_str().unwrap().to_owned();
     // PATCH: password changes are accepted and dropped; replace with null or [] unassigns.
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([
@@ -531,8 +483,7 @@ async fn row14_password_nulls_and_empty_roles() {
             {"op": "replace", "value": {"roles": []}}
         ]),
     )
-    .await)
-    .clone();
+    .await);
     assert!(
         body.get("nickName").is_none()
             && body.get("password").is_none()
@@ -569,13 +520,12 @@ async fn row15_non_standard_urns_answered_canonically() {
     );
     let id = a.body["id"].as_str().unwrap().to_owned();
     // A PATCH path under an alias URN.
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "path": "urn:scim:schemas:extension:enterprise:2.0:department", "value": "Ops"}]),
     )
-    .await)
-    .clone();
+    .await);
     assert_eq!(body[ENTERPRISE]["department"], "Ops");
 }
 
@@ -620,7 +570,7 @@ async fn row16_content_types() {
 async fn row17_remove_without_value_clears_the_list() {
     let t = new_app();
     let id = seed(&t, three_emails("r17@example.com")).await;
-    let body = ok(&patch(&t, &id, json!([{"op": "remove", "path": "entitlements"}])).await).clone();
+    let body = ok(&patch_user(&t, &id, json!([{"op": "remove", "path": "entitlements"}])).await);
     assert!(body.get("entitlements").is_none());
     assert_eq!(values(&body["emails"]).len(), 3);
 }
@@ -634,7 +584,7 @@ async fn row18_put_without_active_keeps_active() {
         .call(Method::PUT, &format!("/Users/{id}"), Some(put.clone()))
         .await;
     assert_eq!(ok(&a)["active"], true);
-    ok(&patch(
+    ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "value": {"active": false}}]),
@@ -672,7 +622,7 @@ async fn row20_post_restores_a_deactivated_user() {
         json!({"userName": "r20@example.com", "externalId": "ext-20", "title": "old"}),
     )
     .await;
-    ok(&patch(
+    ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "value": {"active": false}}]),
@@ -695,7 +645,7 @@ async fn row20_post_restores_a_deactivated_user() {
     );
     assert_eq!(a.header("etag"), a.body["meta"]["version"].as_str());
     // Same externalId, new userName.
-    ok(&patch(
+    ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "value": {"active": false}}]),

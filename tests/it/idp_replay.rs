@@ -4,13 +4,12 @@
 //! Each flow is a function over a [`TestApp`], so another store can run the same fixtures by
 //! adding one `on_store!` line.
 
-mod common;
+use crate::common;
 
 use common::replay::run_flow;
+use common::requests::{fixture, fixtures_dir};
 use common::TestApp;
 use serde_json::Value;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/idp");
 
 /// Every flow this file replays; `every_fixture_is_replayed` keeps it in step with the directory.
 const FLOWS: &[&str] = &[
@@ -20,10 +19,9 @@ const FLOWS: &[&str] = &[
     "onelogin-user-put",
 ];
 
+/// The fixture of one flow.
 fn load(flow: &str) -> Value {
-    let path = format!("{FIXTURES}/{flow}.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    fixture(&format!("idp/{flow}.json"))
 }
 
 async fn replay(t: &TestApp, flow: &str) {
@@ -50,7 +48,7 @@ pub async fn onelogin_user_put(t: &TestApp) {
 
 #[test]
 fn every_fixture_is_replayed() {
-    let mut on_disk: Vec<String> = std::fs::read_dir(FIXTURES)
+    let mut on_disk: Vec<String> = std::fs::read_dir(fixtures_dir("idp"))
         .expect("fixture directory")
         .filter_map(|e| e.ok())
         .filter_map(|e| {
@@ -92,21 +90,7 @@ async fn the_runner_reports_mismatches() {
     );
 }
 
-macro_rules! on_store {
-    ($store:ident, $make:expr, [$($name:ident),* $(,)?]) => {
-        mod $store {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let t = $make;
-                    super::$name(&t).await;
-                }
-            )*
-        }
-    };
-}
-
-on_store!(
+common::on_store!(
     embedded,
     crate::common::new_app(),
     [
@@ -117,7 +101,7 @@ on_store!(
     ]
 );
 
-on_store!(
+common::on_store!(
     dynamodb,
     crate::common::moto::dynamo_app().await,
     [

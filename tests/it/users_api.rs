@@ -1,8 +1,9 @@
 //! The Users surface end to end through the router (RFC 7644 §3), on the embedded store.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
+use common::requests::{patch_body, seed_user};
 use common::{new_app, user_body};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -102,7 +103,7 @@ async fn put_replaces_ignores_read_only_and_never_returns_password() {
         "password leaked"
     );
     assert!(a.body.get("password").is_none());
-    // PUT without `active` keeps the current value (IDP-BEHAVIOUR.md row 18).
+    // PUT without `active` keeps the current value (ARCHITECTURE.md, IdP shapes row 18).
     assert_eq!(a.body["active"], true);
     let got = t.call(Method::GET, &format!("/Users/{id}"), None).await;
     assert_eq!(got.body, a.body);
@@ -115,11 +116,8 @@ async fn put_replaces_ignores_read_only_and_never_returns_password() {
 #[tokio::test]
 async fn put_without_active_keeps_a_deactivated_user_deactivated() {
     let t = new_app();
-    let id = t.create_user("dana@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    let id = seed_user(&t, "dana@example.com").await;
+    let off = patch_body(json!([{"op": "replace", "value": {"active": false}}]));
     assert_eq!(
         t.call(Method::PATCH, &format!("/Users/{id}"), Some(off))
             .await
@@ -140,20 +138,29 @@ async fn put_without_active_keeps_a_deactivated_user_deactivated() {
 #[tokio::test]
 async fn patch_simple_and_no_path_forms() {
     let t = new_app();
-    let id = t.create_user("erin@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "erin@example.com").await;
     let path = format!("/Users/{id}");
     // Entra: capitalised op, string boolean.
     let a = t
-        .call(Method::PATCH, &path, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]})))
+        .call(
+            Method::PATCH,
+            &path,
+            Some(patch_body(
+                json!([{"op": "Replace", "path": "active", "value": "False"}]),
+            )),
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body["active"], false);
     // Okta: no path, object value.
     let a = t
-        .call(Method::PATCH, &path, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": true, "name.givenName": "Erin"}}]})))
+        .call(
+            Method::PATCH,
+            &path,
+            Some(patch_body(
+                json!([{"op": "replace", "value": {"active": true, "name.givenName": "Erin"}}]),
+            )),
+        )
         .await;
     assert_eq!(a.body["active"], true);
     assert_eq!(a.body["name"]["givenName"], "Erin");
@@ -182,10 +189,7 @@ async fn patch_simple_and_no_path_forms() {
 #[tokio::test]
 async fn delete_then_every_request_on_that_id_is_404_and_user_name_is_free() {
     let t = new_app();
-    let id = t.create_user("frank@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "frank@example.com").await;
     let path = format!("/Users/{id}");
     let a = t.call(Method::DELETE, &path, None).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
@@ -287,10 +291,7 @@ async fn list_pages_and_filters() {
 #[tokio::test]
 async fn stale_if_match_is_412_and_changes_nothing() {
     let t = new_app();
-    let id = t.create_user("gina@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "gina@example.com").await;
     let path = format!("/Users/{id}");
     let body = serde_json::to_vec(
         &json!({"Operations": [{"op": "replace", "path": "title", "value": "x"}]}),
@@ -434,10 +435,7 @@ async fn error_statuses_carry_scim_error_bodies() {
     )
     .await
     .assert_error(400, Some("invalidValue"));
-    let id = t.create_user("hank@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "hank@example.com").await;
     t.call(
         Method::PATCH,
         &format!("/Users/{id}"),
@@ -526,10 +524,7 @@ async fn a_new_token_invalidates_the_previous_one() {
 #[tokio::test]
 async fn tenants_are_isolated() {
     let t = new_app();
-    let id = t.create_user("ivy@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "ivy@example.com").await;
     let other = t.token_for("globex");
     let path = format!("/Users/{id}");
     t.call_as(&other, Method::GET, &path, None)
@@ -580,10 +575,7 @@ async fn tenants_are_isolated() {
 #[tokio::test]
 async fn deactivated_user_is_restored_by_a_new_create_with_the_same_user_name() {
     let t = new_app();
-    let id = t.create_user("jack@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "jack@example.com").await;
     let off = json!({"Operations": [{"op": "replace", "value": {"active": false}}]});
     t.call(Method::PATCH, &format!("/Users/{id}"), Some(off))
         .await;

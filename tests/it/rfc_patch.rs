@@ -3,38 +3,12 @@
 //! `members` are run on a User's multi-valued `emails`/`entitlements`, which the same engine
 //! handles (Groups are served elsewhere).
 
-mod common;
+use crate::common;
 
-use common::{new_app, Answer, TestApp};
+use common::new_app;
+use common::requests::{get_user, ok, patch_user, seed};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-async fn seed(t: &TestApp, body: Value) -> String {
-    let a = t.call(Method::POST, "/Users", Some(body)).await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    a.body["id"].as_str().expect("id").to_owned()
-}
-
-async fn patch(t: &TestApp, id: &str, ops: Value) -> Answer {
-    t.call(
-        Method::PATCH,
-        &format!("/Users/{id}"),
-        Some(json!({"schemas": [PATCH_OP], "Operations": ops})),
-    )
-    .await
-}
-
-#[track_caller]
-fn ok(a: &Answer) -> Value {
-    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    a.body.clone()
-}
-
-async fn get(t: &TestApp, id: &str) -> Answer {
-    t.call(Method::GET, &format!("/Users/{id}"), None).await
-}
 
 /// The §3.5.2.1 / §8.2 user: Babs Jensen.
 fn babs() -> Value {
@@ -66,7 +40,7 @@ fn babs() -> Value {
 async fn add_example_1_adds_a_value_to_a_multi_valued_attribute() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "add", "path": "entitlements", "value": [
@@ -96,7 +70,7 @@ async fn add_example_1_adds_a_value_to_a_multi_valued_attribute() {
 async fn add_example_2_without_path() {
     let t = new_app();
     let id = seed(&t, json!({"userName": "bjensen@example.com", "emails": [{"value": "bjensen@example.com", "type": "work"}]})).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "add", "value": {
@@ -117,8 +91,8 @@ async fn add_example_2_without_path() {
 async fn add_of_an_existing_value_changes_nothing() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let before = get(&t, &id).await.body;
-    let body = ok(&patch(
+    let before = get_user(&t, &id).await.body;
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "add", "path": "emails", "value": [{"value": "babs@jensen.org", "type": "home"}]}]),
@@ -133,7 +107,7 @@ async fn add_of_an_existing_value_changes_nothing() {
 async fn add_replaces_single_values_and_merges_complex_ones() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([
@@ -157,7 +131,7 @@ async fn add_replaces_single_values_and_merges_complex_ones() {
 async fn remove_without_path_is_no_target() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    patch(&t, &id, json!([{"op": "remove"}]))
+    patch_user(&t, &id, json!([{"op": "remove"}]))
         .await
         .assert_error(400, Some("noTarget"));
 }
@@ -167,7 +141,7 @@ async fn remove_without_path_is_no_target() {
 async fn remove_example_all_values() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(&t, &id, json!([{"op": "remove", "path": "entitlements"}])).await);
+    let body = ok(&patch_user(&t, &id, json!([{"op": "remove", "path": "entitlements"}])).await);
     assert!(body.get("entitlements").is_none());
 }
 
@@ -176,7 +150,7 @@ async fn remove_example_all_values() {
 async fn remove_example_single_value_by_filter() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "remove", "path": "entitlements[value eq \"2819c223-7f76-453a-919d-413861904646\"]"}]),
@@ -193,7 +167,7 @@ async fn remove_example_single_value_by_filter() {
 async fn remove_example_complex_filter() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "remove", "path": "emails[type eq \"work\" and value ew \"example.com\"]"}]),
@@ -211,7 +185,7 @@ async fn remove_example_complex_filter() {
 async fn remove_example_multiple_values() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([
@@ -228,7 +202,7 @@ async fn remove_example_multiple_values() {
 async fn remove_example_then_add() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([
@@ -254,7 +228,7 @@ async fn remove_example_then_add() {
 async fn remove_single_value_and_sub_attribute() {
     let t = new_app();
     let id = seed(&t, json!({"userName": "u@example.com", "title": "T", "name": {"givenName": "G", "familyName": "F"}})).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "remove", "path": "title"}, {"op": "remove", "path": "name.givenName"}]),
@@ -269,13 +243,13 @@ async fn remove_single_value_and_sub_attribute() {
 async fn remove_of_required_or_read_only_is_mutability() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let before = get(&t, &id).await.body;
+    let before = get_user(&t, &id).await.body;
     for path in ["userName", "id", "meta", "groups", "meta.created"] {
-        patch(&t, &id, json!([{"op": "remove", "path": path}]))
+        patch_user(&t, &id, json!([{"op": "remove", "path": path}]))
             .await
             .assert_error(400, Some("mutability"));
     }
-    assert_eq!(get(&t, &id).await.body, before);
+    assert_eq!(get_user(&t, &id).await.body, before);
 }
 
 // ---- §3.5.2.3 replace ----
@@ -285,7 +259,7 @@ async fn remove_of_required_or_read_only_is_mutability() {
 async fn replace_example_all_values() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "path": "entitlements", "value": [
@@ -308,7 +282,7 @@ async fn replace_example_all_values() {
 async fn replace_example_filtered_element() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "path": "addresses[type eq \"work\"]", "value": {
@@ -340,7 +314,7 @@ async fn replace_example_filtered_element() {
 async fn replace_example_sub_attribute_of_filtered_element() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "path": "addresses[type eq \"work\"].streetAddress", "value": "1010 Broadway Ave"}]),
@@ -356,7 +330,7 @@ async fn replace_example_sub_attribute_of_filtered_element() {
 async fn replace_example_without_path() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "value": {
@@ -384,7 +358,7 @@ async fn replace_example_without_path() {
 async fn replace_merges_complex_values_and_adds_missing_ones() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([
@@ -401,18 +375,18 @@ async fn replace_merges_complex_values_and_adds_missing_ones() {
 }
 
 /// §3.5.2.3: a value filter that matches nothing is 400 noTarget, unless it describes the element
-/// to create with `eq` conditions (Entra's upsert, IDP-BEHAVIOUR.md row 8).
+/// to create with `eq` conditions (Entra's upsert, ARCHITECTURE.md, IdP shapes row 8).
 #[tokio::test]
 async fn replace_with_unmatched_filter() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let before = get(&t, &id).await.body;
+    let before = get_user(&t, &id).await.body;
     for path in [
         "emails[type eq \"other\" or type eq \"fax\"].value",
         "emails[value co \"nowhere\"].type",
         "addresses[postalCode sw \"0\"]",
     ] {
-        patch(
+        patch_user(
             &t,
             &id,
             json!([{"op": "replace", "path": path, "value": "x"}]),
@@ -420,7 +394,7 @@ async fn replace_with_unmatched_filter() {
         .await
         .assert_error(400, Some("noTarget"));
     }
-    assert_eq!(get(&t, &id).await.body, before);
+    assert_eq!(get_user(&t, &id).await.body, before);
 }
 
 /// §3.5.2.3: setting a new primary clears the old one ("primary" set to false).
@@ -428,7 +402,7 @@ async fn replace_with_unmatched_filter() {
 async fn replace_primary_moves_it() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}]),
@@ -442,7 +416,7 @@ async fn replace_primary_moves_it() {
         ])
     );
     // Adding a new primary email does the same.
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "add", "path": "emails", "value": {"value": "new@example.com", "type": "other", "primary": true}}]),
@@ -465,7 +439,7 @@ async fn replace_primary_moves_it() {
 async fn atomic_last_op_invalid_changes_nothing() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let before = get(&t, &id).await;
+    let before = get_user(&t, &id).await;
     let bad_last_ops = [
         json!({"op": "replace", "path": "active", "value": "maybe"}),
         json!({"op": "replace", "path": "nope", "value": "x"}),
@@ -477,7 +451,7 @@ async fn atomic_last_op_invalid_changes_nothing() {
         json!({"op": "replace", "path": "emails[type eq \"work\"].primary", "value": "maybe"}),
     ];
     for bad in bad_last_ops {
-        let a = patch(
+        let a = patch_user(
             &t,
             &id,
             json!([
@@ -489,7 +463,7 @@ async fn atomic_last_op_invalid_changes_nothing() {
         )
         .await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
-        let after = get(&t, &id).await;
+        let after = get_user(&t, &id).await;
         assert_eq!(
             after.raw, before.raw,
             "stored user changed after {}",
@@ -504,7 +478,7 @@ async fn atomic_last_op_invalid_changes_nothing() {
 async fn patch_answers_with_the_resource_and_etag() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let a = patch(
+    let a = patch_user(
         &t,
         &id,
         json!([{"op": "replace", "path": "title", "value": "t"}]),
@@ -513,7 +487,7 @@ async fn patch_answers_with_the_resource_and_etag() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.header("etag"), Some("W/\"2\""));
     assert_eq!(a.body["meta"]["version"], "W/\"2\"");
-    assert_eq!(get(&t, &id).await.body, a.body);
+    assert_eq!(get_user(&t, &id).await.body, a.body);
     // If-None-Match on GET.
     let req = t
         .request(Method::GET, &format!("/Users/{id}"))
@@ -534,12 +508,12 @@ async fn patch_answers_with_the_resource_and_etag() {
 }
 
 /// RFC 7644 §3.5.2 / §3.12: a path naming a read-only attribute is 400 mutability, except an
-/// `id` equal to the resource's own (IDP-BEHAVIOUR.md row 5).
+/// `id` equal to the resource's own (ARCHITECTURE.md, IdP shapes row 5).
 #[tokio::test]
 async fn read_only_paths() {
     let t = new_app();
     let id = seed(&t, babs()).await;
-    let before = get(&t, &id).await.body;
+    let before = get_user(&t, &id).await.body;
     for (path, value) in [
         ("id", json!("another-id")),
         ("meta", json!({"version": "W/\"9\""})),
@@ -548,12 +522,12 @@ async fn read_only_paths() {
         ("groups[value eq \"g1\"].display", json!("x")),
     ] {
         for op in ["add", "replace"] {
-            patch(&t, &id, json!([{"op": op, "path": path, "value": value}]))
+            patch_user(&t, &id, json!([{"op": op, "path": path, "value": value}]))
                 .await
                 .assert_error(400, Some("mutability"));
         }
     }
-    let body = ok(&patch(
+    let body = ok(&patch_user(
         &t,
         &id,
         json!([{"op": "replace", "path": "ID", "value": id}]),

@@ -5,12 +5,12 @@
 //! The regular suite runs it with 300 members (PATCHes of 100). The 50,000-member run is
 //! ignored by default; `make test-scale` runs it:
 //!
-//!     VENV=.venv tests/tools/with_moto.sh cargo test --release --test groups_scale -- --ignored --nocapture
+//!     VENV=.venv tests/tools/with_moto.sh cargo test --release --test it -- --ignored --nocapture groups_scale::
 //!
 //! It prints how long each phase took (moto serves about 250 transactions a second, so the
 //! timings say more about moto than about DynamoDB; the round trips are what is asserted).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -21,16 +21,12 @@ use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
 use common::moto::dynamo_fixture;
+use common::requests::{enc, patch_group, user_groups};
 use common::{new_app_with_store, user_body, TestApp};
 use scim_server::store::GroupStore;
 
-const PATCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// Requests in flight while seeding users.
 const SEEDERS: usize = 16;
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 /// Create `n` users through POST /Users, `SEEDERS` at a time; their ids in creation order.
 async fn seed_users(t: &TestApp, n: usize) -> Vec<String> {
@@ -60,36 +56,25 @@ async fn seed_users(t: &TestApp, n: usize) -> Vec<String> {
     ids
 }
 
+/// A group PATCH that answers without a body; its status.
 async fn patch(t: &TestApp, gid: &str, ops: Value) -> StatusCode {
-    let a = t
-        .call(
-            Method::PATCH,
-            &format!("/Groups/{gid}"),
-            Some(json!({"schemas": [PATCH_URN], "Operations": ops})),
-        )
-        .await;
+    let a = patch_group(t, gid, ops).await;
     assert!(a.body.is_null(), "{}", a.body);
     a.status
 }
 
 /// The groups a user's answer lists, as (id, display).
 async fn groups_of_user(t: &TestApp, uid: &str) -> Vec<(String, String)> {
-    let a = t.call(Method::GET, &format!("/Users/{uid}"), None).await;
-    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    a.body
-        .get("groups")
-        .and_then(Value::as_array)
-        .map(|gs| {
-            gs.iter()
-                .map(|g| {
-                    (
-                        g["value"].as_str().unwrap_or_default().to_owned(),
-                        g["display"].as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect()
+    user_groups(t, uid)
+        .await
+        .iter()
+        .map(|g| {
+            (
+                g["value"].as_str().unwrap_or_default().to_owned(),
+                g["display"].as_str().unwrap_or_default().to_owned(),
+            )
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 async fn build_and_check(size: usize, per_patch: usize) {

@@ -1,7 +1,7 @@
 //! The `UserStore` contract (src/store/mod.rs), run unchanged against the embedded store and
 //! against DynamoDB (moto, real SDK, a fresh table per test).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use common::moto::{dynamo_fixture, DynamoFixture};
+use common::requests::{resource, tenant};
 use scim_server::scim::resource::{now_rfc3339, Resource};
 use scim_server::store::dynamo::keys::Partition;
 use scim_server::store::{
@@ -76,10 +77,6 @@ impl Fx {
     }
 }
 
-fn tenant(s: &str) -> TenantId {
-    TenantId::parse(s).unwrap()
-}
-
 fn user(user_name: &str, external_id: Option<&str>) -> Resource {
     let mut attrs = json!({
         "userName": user_name,
@@ -90,14 +87,7 @@ fn user(user_name: &str, external_id: Option<&str>) -> Resource {
     if let Some(e) = external_id {
         attrs["externalId"] = json!(e);
     }
-    let now = now_rfc3339();
-    Resource {
-        id: uuid::Uuid::new_v4().to_string(),
-        version: 1,
-        created: now.clone(),
-        last_modified: now,
-        attributes: attrs.as_object().cloned().unwrap(),
-    }
+    resource(attrs)
 }
 
 /// `current` with `changes` merged into its attributes (null removes), at the next version.

@@ -1,15 +1,16 @@
 //! Races and limits through the router, on the embedded store and on DynamoDB (moto): what an
 //! IdP sees when it sends requests in parallel, and when a user is too large to store.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
 use http::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::task::JoinSet;
 
 use common::moto::dynamo_fixture;
+use common::requests::{patch_body, seed_user};
 use common::{new_app_with_store, user_body, TestApp};
 use scim_server::store::MemoryStore;
 
@@ -21,10 +22,6 @@ async fn memory_app() -> Arc<TestApp> {
 
 async fn dynamo_app() -> Arc<TestApp> {
     Arc::new(new_app_with_store(Arc::new(dynamo_fixture().await.store)))
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
 /// `n`-th spelling of `s` in upper/lower case (distinct for n < 2^letters).
@@ -71,16 +68,13 @@ async fn concurrent_creates_of_one_user_name_give_one_201(t: Arc<TestApp>) {
 }
 
 async fn concurrent_patches_without_if_match_all_apply(t: Arc<TestApp>) {
-    let id = t.create_user("busy@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "busy@example.com").await;
     let path = format!("/Users/{id}");
     let mut set = JoinSet::new();
     for i in 0..PARALLEL {
         let (t, path) = (t.clone(), path.clone());
         set.spawn(async move {
-            let body = patch(json!([
+            let body = patch_body(json!([
                 {"op": "add", "path": "entitlements", "value": [{"value": format!("ent-{i}")}]}
             ]));
             t.call(Method::PATCH, &path, Some(body)).await
@@ -107,17 +101,14 @@ async fn concurrent_patches_without_if_match_all_apply(t: Arc<TestApp>) {
 }
 
 async fn stale_if_match_is_412_and_changes_nothing(t: Arc<TestApp>) {
-    let id = t.create_user("etag@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "etag@example.com").await;
     let path = format!("/Users/{id}");
     let fresh = t
         .request(Method::PATCH, &path)
         .header("content-type", "application/scim+json")
         .header("if-match", "W/\"1\"")
         .body(
-            patch(json!([{"op": "replace", "path": "title", "value": "v2"}]))
+            patch_body(json!([{"op": "replace", "path": "title", "value": "v2"}]))
                 .to_string()
                 .into(),
         )
@@ -125,7 +116,7 @@ async fn stale_if_match_is_412_and_changes_nothing(t: Arc<TestApp>) {
     assert_eq!(t.send(fresh).await.status, StatusCode::OK);
     let before = t.call(Method::GET, &path, None).await;
 
-    let stale_patch = patch(json!([{"op": "replace", "path": "title", "value": "stale"}]));
+    let stale_patch = patch_body(json!([{"op": "replace", "path": "title", "value": "stale"}]));
     let mut put_body = user_body("renamed@example.com");
     put_body["title"] = json!("stale");
     for (method, body) in [
@@ -168,13 +159,10 @@ async fn an_oversized_user_is_a_clear_400(t: Arc<TestApp>) {
         a.body
     );
 
-    let id = t.create_user("small@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "small@example.com").await;
     let path = format!("/Users/{id}");
     let before = t.call(Method::GET, &path, None).await;
-    let grow = patch(json!([{"op": "add", "path": "title", "value": "y".repeat(500_000)}]));
+    let grow = patch_body(json!([{"op": "add", "path": "title", "value": "y".repeat(500_000)}]));
     t.call(Method::PATCH, &path, Some(grow))
         .await
         .assert_error(400, Some("invalidValue"));

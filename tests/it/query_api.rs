@@ -1,15 +1,12 @@
 //! The query engine through the router: filters, projection, sorting, paging, cursors, .search.
 //! Each scenario is a function over a `TestApp`, so it can run on every store.
 
-mod common;
+use crate::common;
 
+use common::requests::enc;
 use common::TestApp;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 /// Five users with varied attributes; returns their ids in creation order.
 async fn seed(t: &TestApp) -> Vec<String> {
@@ -390,21 +387,7 @@ pub async fn service_provider_config_tells_the_truth(t: &TestApp) {
     assert!(a.body["itemsPerPage"].as_u64().unwrap() <= 200);
 }
 
-macro_rules! on_store {
-    ($store:ident, $make:expr, [$($name:ident),* $(,)?]) => {
-        mod $store {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let t = $make;
-                    super::$name(&t).await;
-                }
-            )*
-        }
-    };
-}
-
-on_store!(
+common::on_store!(
     embedded,
     crate::common::new_app(),
     [
@@ -417,7 +400,7 @@ on_store!(
     ]
 );
 
-on_store!(
+common::on_store!(
     dynamodb,
     crate::common::moto::dynamo_app().await,
     [

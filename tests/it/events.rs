@@ -1,7 +1,7 @@
 //! Every API Gateway event in `events/` goes through the real lambda_http request parsing and the
 //! Lambda handler, and gets the answer its route promises.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -58,7 +58,7 @@ fn every_event_file_is_covered() {
     covered.sort();
     assert_eq!(
         files, covered,
-        "add new events to EXPECTED in tests/events.rs"
+        "add new events to EXPECTED in tests/it/events.rs"
     );
 }
 

@@ -3,8 +3,8 @@
 //! tenant isolation, an unreachable Secrets Manager, and malformed tokens.
 //! Needs the moto server: run via `make test`.
 
-mod common;
-mod token_support;
+use crate::common;
+use crate::token_support;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! who/what/when; failed writes produce none; records carry attribute names, never values. On
 //! both stores, and through `scimctl audit` against DynamoDB (moto).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use common::requests::{seed_user, GROUP_URN};
 use common::TestApp;
 use scim_server::audit::{Action, AuditRecord};
 use scim_server::store::audit::{AuditLog, AuditQuery};
@@ -265,15 +266,9 @@ async fn audit_trail_on_dynamodb_and_through_scimctl() {
 
 /// Group changes: create with a member, rename, add and remove members, a failed write, delete.
 async fn replay_groups(t: &TestApp) -> (String, Vec<String>) {
-    let u1 = t.create_user("member.one@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let u2 = t.create_user("member.two@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let g = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Auditors", "members": [{"value": u1}]});
+    let u1 = seed_user(t, "member.one@example.com").await;
+    let u2 = seed_user(t, "member.two@example.com").await;
+    let g = json!({"schemas": [GROUP_URN], "displayName": "Auditors", "members": [{"value": u1}]});
     let a = send(t, Method::POST, "/Groups", Some(g), "g-1", None).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let gid = a.body["id"].as_str().unwrap().to_owned();

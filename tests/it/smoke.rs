@@ -1,7 +1,7 @@
 //! `make smoke`'s script (tests/tools/smoke.py) passes against the local server, on the
 //! embedded store and on DynamoDB (moto).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

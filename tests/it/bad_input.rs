@@ -1,9 +1,10 @@
 //! Bad input never panics, always gets a SCIM error, and never changes stored data.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::new_app;
+use common::requests::seed_user;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -14,10 +15,7 @@ async fn snapshot(t: &common::TestApp) -> Value {
 #[tokio::test]
 async fn malformed_bodies_get_400_invalid_syntax_and_change_nothing() {
     let t = new_app();
-    let id = t.create_user("kim@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "kim@example.com").await;
     let before = snapshot(&t).await;
     let bodies: Vec<&[u8]> = vec![
         b"{",
@@ -58,10 +56,7 @@ async fn malformed_bodies_get_400_invalid_syntax_and_change_nothing() {
 #[tokio::test]
 async fn wrong_types_get_400_and_change_nothing() {
     let t = new_app();
-    let id = t.create_user("lee@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "lee@example.com").await;
     let before = snapshot(&t).await;
     let bad_users = [
         json!([]),
@@ -108,10 +103,7 @@ async fn wrong_types_get_400_and_change_nothing() {
 #[tokio::test]
 async fn bodies_over_one_mebibyte_are_413() {
     let t = new_app();
-    let id = t.create_user("max@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = seed_user(&t, "max@example.com").await;
     let before = snapshot(&t).await;
     let huge = json!({"userName": "big@example.com", "title": "x".repeat(1024 * 1024)});
     t.call(Method::POST, "/Users", Some(huge.clone()))

@@ -1,7 +1,7 @@
 //! DynamoDB specifics beyond the store contract: round trips per SCIM operation, the wiring from
 //! configuration, and the table definition (template.yaml == `scimctl table create`).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,16 +9,18 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use serde_yaml_ng::Value as Yaml;
 use tokio::task::JoinSet;
 
-use common::moto::{dynamo_client, dynamo_fixture, endpoint, new_table, DynamoFixture};
+use common::moto::{dynamo_client, dynamo_fixture, endpoint, new_table, raw_put, DynamoFixture};
+use common::requests::{enc, patch_body, resource, seed_user, user_member, GROUP_URN};
+use common::store_ext::GroupStoreTestExt;
 use common::{new_app_with_store, user_body};
 use scim_server::config::{Config, LogFormat};
 use scim_server::runtime;
 use scim_server::scim::members::{Member, MemberKind};
-use scim_server::scim::resource::{now_rfc3339, Resource};
+use scim_server::scim::resource::now_rfc3339;
 use scim_server::store::dynamo::group_item::{member_item, member_of_item};
 use scim_server::store::dynamo::item::Item;
 use scim_server::store::dynamo::table::{create_table, TableError, TABLE};
@@ -88,8 +90,7 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         "userName eq (guard, then user; lists leave out groups unless asked for)"
     );
 
-    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "replace", "path": "externalId", "value": "ext-rt"}]});
+    let patch = patch_body(json!([{"op": "replace", "path": "externalId", "value": "ext-rt"}]));
     let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(patch.clone())).await);
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(
@@ -188,16 +189,6 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     );
 }
 
-const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn member_patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
-}
-
 #[tokio::test]
 async fn each_group_operation_costs_the_minimum_round_trips() {
     let fx = dynamo_fixture().await;
@@ -213,14 +204,8 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
         }};
     }
     t.call(Method::GET, "/Groups?count=1", None).await;
-    let alice = t.create_user("alice@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let bob = t.create_user("bob@example.com").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let alice = seed_user(&t, "alice@example.com").await;
+    let bob = seed_user(&t, "bob@example.com").await;
 
     // POST: one transaction (group item, displayName entry, counter, the first 32 members);
     // members are checked first by the service (one BatchGetItem per 50 ids).
@@ -289,7 +274,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     // Removing one member: the group record (service), whether it is a member (one
     // BatchGetItem), one transaction. Entra's value-list form and Okta's filter cost the same.
     let remove =
-        member_patch(json!([{"op": "Remove", "path": "members", "value": [{"value": bob}]}]));
+        patch_body(json!([{"op": "Remove", "path": "members", "value": [{"value": bob}]}]));
     let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(remove)).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
     assert_eq!(
@@ -298,7 +283,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
         "remove one member"
     );
     let remove =
-        member_patch(json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]));
+        patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]));
     let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(remove)).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
     assert_eq!(
@@ -307,7 +292,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
         "filtered removal of one member"
     );
     // Adding one: one more BatchGetItem, to check that the member exists and learn its type.
-    let add = member_patch(json!([{"op": "add", "path": "members", "value": [{"value": bob}]}]));
+    let add = patch_body(json!([{"op": "add", "path": "members", "value": [{"value": bob}]}]));
     let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(add.clone())).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
     assert_eq!(
@@ -328,7 +313,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
         "adding a member already in writes nothing"
     );
     let rename =
-        member_patch(json!([{"op": "replace", "path": "displayName", "value": "Sales EMEA"}]));
+        patch_body(json!([{"op": "replace", "path": "displayName", "value": "Sales EMEA"}]));
     let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(rename)).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(
@@ -353,7 +338,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
         let u = t.create_user(&format!("bulk{i}@example.com")).await;
         ids.push(json!({"value": u["id"]}));
     }
-    let add = member_patch(json!([{"op": "add", "path": "members", "value": ids}]));
+    let add = patch_body(json!([{"op": "add", "path": "members", "value": ids}]));
     let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(add)).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     let count = |name: &str| ops.iter().filter(|o| o.as_str() == name).count();
@@ -415,35 +400,6 @@ async fn raw_partition(fx: &DynamoFixture, pk: &str) -> Vec<Item> {
         .unwrap()
         .items
         .unwrap_or_default()
-}
-
-async fn raw_put(fx: &DynamoFixture, item: Item) {
-    fx.client
-        .put_item()
-        .table_name(&fx.table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
-}
-
-fn resource(attributes: Value) -> Resource {
-    let now = now_rfc3339();
-    Resource {
-        id: uuid::Uuid::new_v4().to_string(),
-        version: 1,
-        created: now.clone(),
-        last_modified: now,
-        attributes: attributes.as_object().cloned().unwrap(),
-    }
-}
-
-fn user_member(id: &str) -> Member {
-    Member {
-        value: id.to_owned(),
-        kind: MemberKind::User,
-        display: None,
-    }
 }
 
 /// The group item's `member_count`, read raw.

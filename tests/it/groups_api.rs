@@ -2,48 +2,24 @@
 //! User `groups` attribute, the root `.search`). Each scenario is a function over a `TestApp`, so
 //! it can run on every store.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use common::counting::CountingStore;
+use common::requests::{
+    create_group, enc, id_of, patch_group, resource_at, seed_user, user_groups, GROUP_URN,
+};
+use common::store_ext::GroupStoreTestExt;
 use common::TestApp;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use scim_server::scim::members::{Member, MemberKind};
-use scim_server::scim::resource::{now_rfc3339, Resource};
+use scim_server::scim::resource::now_rfc3339;
 use scim_server::store::MemoryStore;
-
-const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
-}
-
-async fn user(t: &TestApp, name: &str) -> String {
-    id_of(&t.create_user(name).await)
-}
-
-async fn create_group(t: &TestApp, name: &str, members: &[&str]) -> Value {
-    let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
-    let a = t
-        .call(
-            Method::POST,
-            "/Groups",
-            Some(json!({"schemas": [GROUP_URN], "displayName": name, "members": members})),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    a.body
-}
 
 fn member_ids(doc: &Value) -> BTreeSet<String> {
     doc.get("members")
@@ -66,31 +42,17 @@ async fn members(t: &TestApp, gid: &str) -> BTreeSet<String> {
     member_ids(&a.body)
 }
 
+/// The ids of the groups a user's answer lists, each a direct membership with display and $ref.
 async fn groups_of_user(t: &TestApp, uid: &str) -> BTreeSet<String> {
-    let a = t.call(Method::GET, &format!("/Users/{uid}"), None).await;
-    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    a.body
-        .get("groups")
-        .and_then(Value::as_array)
-        .map(|gs| {
-            gs.iter()
-                .map(|g| {
-                    assert_eq!(g["type"], "direct");
-                    assert!(g["display"].is_string() && g["$ref"].is_string(), "{g}");
-                    g["value"].as_str().unwrap_or_default().to_owned()
-                })
-                .collect()
+    user_groups(t, uid)
+        .await
+        .iter()
+        .map(|g| {
+            assert_eq!(g["type"], "direct");
+            assert!(g["display"].is_string() && g["$ref"].is_string(), "{g}");
+            g["value"].as_str().unwrap_or_default().to_owned()
         })
-        .unwrap_or_default()
-}
-
-async fn patch(t: &TestApp, gid: &str, ops: Value) -> common::Answer {
-    t.call(
-        Method::PATCH,
-        &format!("/Groups/{gid}"),
-        Some(json!({"schemas": [PATCH_URN], "Operations": ops})),
-    )
-    .await
+        .collect()
 }
 
 async fn list_ids(t: &TestApp, path: &str) -> Vec<String> {
@@ -105,8 +67,8 @@ async fn list_ids(t: &TestApp, path: &str) -> Vec<String> {
 }
 
 pub async fn every_route_answers(t: &TestApp) {
-    let alice = user(t, "alice@example.com").await;
-    let bob = user(t, "bob@example.com").await;
+    let alice = seed_user(t, "alice@example.com").await;
+    let bob = seed_user(t, "bob@example.com").await;
     // POST: 201, Location, ETag, members rendered with $ref and the real type.
     let created = t
         .call(
@@ -175,7 +137,7 @@ pub async fn every_route_answers(t: &TestApp) {
         .collect();
     assert_eq!(sorted, ["Sales", "Engineering"]);
     // PATCH: 204 with the new ETag; 200 with the resource when attributes are asked for.
-    let a = patch(
+    let a = patch_group(
         t,
         &gid,
         json!([{"op": "add", "path": "members", "value": [{"value": bob}]}]),
@@ -197,7 +159,7 @@ pub async fn every_route_answers(t: &TestApp) {
     assert!(a.body.get("externalId").is_none());
     assert_eq!(a.header("etag"), Some("W/\"3\""));
     // A PATCH that changes nothing writes nothing.
-    let a = patch(
+    let a = patch_group(
         t,
         &gid,
         json!([{"op": "add", "path": "members", "value": [{"value": bob}]}]),
@@ -242,7 +204,7 @@ pub async fn every_route_answers(t: &TestApp) {
             .await
             .assert_error(404, None);
     }
-    patch(t, &gid, json!([{"op": "remove", "path": "members"}]))
+    patch_group(t, &gid, json!([{"op": "remove", "path": "members"}]))
         .await
         .assert_error(404, None);
     assert!(groups_of_user(t, &bob).await.is_empty());
@@ -255,14 +217,14 @@ pub async fn patch_accepts_every_member_shape(t: &TestApp) {
     let u: Vec<String> = {
         let mut v = Vec::new();
         for i in 0..5 {
-            v.push(user(t, &format!("m{i}@example.com")).await);
+            v.push(seed_user(t, &format!("m{i}@example.com")).await);
         }
         v
     };
     let gid = id_of(&create_group(t, "Shapes", &[]).await);
     let nested = id_of(&create_group(t, "Nested", &[]).await);
     // Capitalised ops, $ref null (Entra), no type (Okta, row 13), a group member.
-    let a = patch(t, &gid, json!([
+    let a = patch_group(t, &gid, json!([
         {"op": "Add", "path": "members", "value": [{"$ref": null, "value": u[0]}, {"value": u[1]}, {"value": u[2]}, {"value": u[3]}]},
         {"op": "ADD", "path": "members", "value": {"value": nested, "type": "User"}}
     ]))
@@ -281,7 +243,7 @@ pub async fn patch_accepts_every_member_shape(t: &TestApp) {
         .clone();
     assert_eq!(kind_of_nested, "Group", "the store decides the type");
     // Row 6: remove with a value list removes only those.
-    patch(
+    patch_group(
         t,
         &gid,
         json!([{"op": "Remove", "path": "members", "value": [{"value": u[0]}]}]),
@@ -289,7 +251,7 @@ pub async fn patch_accepts_every_member_shape(t: &TestApp) {
     .await;
     assert_eq!(members(t, &gid).await, set(&[&u[1], &u[2], &u[3], &nested]));
     // Row 7: filtered removal; removing an absent member is not an error.
-    let a = patch(
+    let a = patch_group(
         t,
         &gid,
         json!([
@@ -301,7 +263,7 @@ pub async fn patch_accepts_every_member_shape(t: &TestApp) {
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
     assert_eq!(members(t, &gid).await, set(&[&u[2], &u[3], &nested]));
     // A general value filter.
-    patch(
+    patch_group(
         t,
         &gid,
         json!([{"op": "remove", "path": "members[type eq \"Group\"]"}]),
@@ -309,7 +271,7 @@ pub async fn patch_accepts_every_member_shape(t: &TestApp) {
     .await;
     assert_eq!(members(t, &gid).await, set(&[&u[2], &u[3]]));
     // Okta's rename: no path, `id` inside; members in a no-path value.
-    let a = patch(t, &gid, json!([{"op": "replace", "value": {"id": gid, "displayName": "Renamed", "members": [{"value": u[4]}]}}])).await;
+    let a = patch_group(t, &gid, json!([{"op": "replace", "value": {"id": gid, "displayName": "Renamed", "members": [{"value": u[4]}]}}])).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
     let doc = t
         .call(Method::GET, &format!("/Groups/{gid}"), None)
@@ -318,20 +280,20 @@ pub async fn patch_accepts_every_member_shape(t: &TestApp) {
     assert_eq!(doc["displayName"], "Renamed");
     assert_eq!(member_ids(&doc), set(&[&u[4]]));
     // replace members, then row 17: remove with no value clears.
-    patch(
+    patch_group(
         t,
         &gid,
         json!([{"op": "replace", "path": "members", "value": [{"value": u[0]}, {"value": u[1]}]}]),
     )
     .await;
     assert_eq!(members(t, &gid).await, set(&[&u[0], &u[1]]));
-    patch(t, &gid, json!([{"op": "remove", "path": "members"}])).await;
+    patch_group(t, &gid, json!([{"op": "remove", "path": "members"}])).await;
     assert!(members(t, &gid).await.is_empty());
     // Sub-attributes of members are immutable; filtered adds are not a thing.
-    patch(t, &gid, json!([{"op": "replace", "path": format!("members[value eq \"{}\"].display", u[0]), "value": "x"}]))
+    patch_group(t, &gid, json!([{"op": "replace", "path": format!("members[value eq \"{}\"].display", u[0]), "value": "x"}]))
         .await
         .assert_error(400, Some("mutability"));
-    patch(
+    patch_group(
         t,
         &gid,
         json!([{"op": "add", "path": "members[value eq \"x\"]", "value": {"value": "x"}}]),
@@ -341,7 +303,7 @@ pub async fn patch_accepts_every_member_shape(t: &TestApp) {
 }
 
 pub async fn bad_members_are_invalid_value_and_change_nothing(t: &TestApp) {
-    let alice = user(t, "alice@example.com").await;
+    let alice = seed_user(t, "alice@example.com").await;
     let other = t.token_for("globex");
     let foreign = t
         .call_as(
@@ -358,7 +320,7 @@ pub async fn bad_members_are_invalid_value_and_change_nothing(t: &TestApp) {
         "2f1c1c0e-0000-4000-8000-000000000000",
         "not-an-id",
     ] {
-        let a = patch(
+        let a = patch_group(
             t,
             &gid,
             json!([
@@ -383,14 +345,14 @@ pub async fn bad_members_are_invalid_value_and_change_nothing(t: &TestApp) {
     assert_eq!(member_ids(&a.body), set(&[&alice]));
     assert_eq!(list_ids(t, "/Groups").await, [gid.as_str()]);
     // A group is not its own member; a member needs a value.
-    patch(
+    patch_group(
         t,
         &gid,
         json!([{"op": "add", "path": "members", "value": [{"value": gid}]}]),
     )
     .await
     .assert_error(400, Some("invalidValue"));
-    patch(
+    patch_group(
         t,
         &gid,
         json!([{"op": "add", "path": "members", "value": [{"display": "x"}]}]),
@@ -403,20 +365,20 @@ pub async fn bad_members_are_invalid_value_and_change_nothing(t: &TestApp) {
 }
 
 pub async fn memberships_agree_from_both_sides(t: &TestApp) {
-    let a = user(t, "a@example.com").await;
-    let b = user(t, "b@example.com").await;
-    let c = user(t, "c@example.com").await;
-    let d = user(t, "d@example.com").await;
+    let a = seed_user(t, "a@example.com").await;
+    let b = seed_user(t, "b@example.com").await;
+    let c = seed_user(t, "c@example.com").await;
+    let d = seed_user(t, "d@example.com").await;
     let g1 = id_of(&create_group(t, "G1", &[&a, &b]).await);
     let g2 = id_of(&create_group(t, "G2", &[&b, &c]).await);
     let g3 = id_of(&create_group(t, "G3", &[&g1, &d]).await);
-    patch(
+    patch_group(
         t,
         &g1,
         json!([{"op": "add", "path": "members", "value": [{"value": c}]}]),
     )
     .await;
-    patch(
+    patch_group(
         t,
         &g2,
         json!([{"op": "remove", "path": "members", "value": [{"value": b}]}]),
@@ -520,7 +482,7 @@ pub async fn concurrent_member_patches_lose_nothing(t: &TestApp) {
     let gid = id_of(&create_group(t, "Busy", &[]).await);
     let mut users = Vec::new();
     for i in 0..16 {
-        users.push(user(t, &format!("c{i}@example.com")).await);
+        users.push(seed_user(t, &format!("c{i}@example.com")).await);
     }
     let run = |ops: Vec<Value>| {
         let tasks: Vec<_> = ops
@@ -528,7 +490,7 @@ pub async fn concurrent_member_patches_lose_nothing(t: &TestApp) {
             .map(|ops| {
                 let t = t.clone();
                 let gid = gid.clone();
-                tokio::spawn(async move { patch(&t, &gid, ops).await.status })
+                tokio::spawn(async move { patch_group(&t, &gid, ops).await.status })
             })
             .collect();
         async move {
@@ -564,7 +526,7 @@ pub async fn concurrent_member_patches_lose_nothing(t: &TestApp) {
 }
 
 pub async fn groups_are_tenant_isolated(t: &TestApp) {
-    let alice = user(t, "alice@example.com").await;
+    let alice = seed_user(t, "alice@example.com").await;
     let gid = id_of(&create_group(t, "Private", &[&alice]).await);
     let other = t.token_for("globex");
     let path = format!("/Groups/{gid}");
@@ -702,16 +664,7 @@ pub async fn large_groups_stay_within_the_response_bound(t: &TestApp) {
     let now = now_rfc3339();
     let mut members = Vec::with_capacity(n);
     for i in 0..n {
-        let u = Resource {
-            id: uuid::Uuid::new_v4().to_string(),
-            version: 1,
-            created: now.clone(),
-            last_modified: now.clone(),
-            attributes: json!({"userName": format!("bulk{i}@example.com")})
-                .as_object()
-                .cloned()
-                .unwrap(),
-        };
+        let u = resource_at(json!({"userName": format!("bulk{i}@example.com")}), &now);
         t.store
             .create_user(&t.tenant, &u, &common::sys_audit())
             .await
@@ -785,8 +738,8 @@ pub async fn large_groups_stay_within_the_response_bound(t: &TestApp) {
         .await;
     assert_eq!(second.body["startIndex"], 101);
     // Writes still answer: a PATCH needs no member read; a PUT shrinks the group by a diff.
-    let extra = user(t, "extra@example.com").await;
-    let a = patch(
+    let extra = seed_user(t, "extra@example.com").await;
+    let a = patch_group(
         t,
         &gid,
         json!([{"op": "add", "path": "members", "value": [{"value": extra}]}]),
@@ -812,7 +765,7 @@ pub async fn large_groups_stay_within_the_response_bound(t: &TestApp) {
 
 /// Reads that leave members out cost one group read, whatever the group's size.
 pub async fn member_free_reads_do_not_read_members(t: &TestApp, counts: &CountingStore) {
-    let alice = user(t, "alice@example.com").await;
+    let alice = seed_user(t, "alice@example.com").await;
     let gid = id_of(&create_group(t, "Counted", &[&alice]).await);
     counts.take();
     let a = t
@@ -841,9 +794,9 @@ pub async fn member_free_reads_do_not_read_members(t: &TestApp, counts: &Countin
         [("find_groups_by_display_name", 1)]
     );
     // A member add: a check that the member exists and whether it already is one, one write.
-    let bob = user(t, "bob@example.com").await;
+    let bob = seed_user(t, "bob@example.com").await;
     counts.take();
-    let a = patch(
+    let a = patch_group(
         t,
         &gid,
         json!([{"op": "add", "path": "members", "value": [{"value": bob}]}]),
@@ -871,21 +824,8 @@ pub async fn member_free_reads_do_not_read_members(t: &TestApp, counts: &Countin
     );
 }
 
-macro_rules! on_store {
-    ($store:ident, $make:expr, [$($name:ident),* $(,)?]) => {
-        mod $store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let t = $make;
-                    super::$name(&t).await;
-                }
-            )*
-        }
-    };
-}
-
-on_store!(
+common::on_store!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     embedded,
     crate::common::new_app(),
     [
@@ -900,7 +840,8 @@ on_store!(
     ]
 );
 
-on_store!(
+common::on_store!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     dynamodb,
     crate::common::moto::dynamo_app().await,
     [

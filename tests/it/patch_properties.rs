@@ -3,7 +3,7 @@
 //! none). PATCH bodies are generated from real and broken paths, ops in any case, and values of
 //! every JSON type, over a seeded user with multi-valued, complex and extension attributes.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -156,9 +156,8 @@ fn operation() -> impl Strategy<Value = Value> {
 }
 
 fn patch_body() -> impl Strategy<Value = Value> {
-    prop::collection::vec(operation(), 1..4).prop_map(|ops| {
-        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
-    })
+    prop::collection::vec(operation(), 1..4)
+        .prop_map(|ops| common::requests::patch_body(json!(ops)))
 }
 
 #[test]

@@ -4,11 +4,12 @@
 //! what the answer must hold: `status`, a `body` subset, the exact `members` (by userName),
 //! `member_type`, and paths that must be `absent`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 
+use common::replay::subset;
+use common::requests::{self, seed_user};
 use common::TestApp;
 use http::Method;
 use serde_json::Value;
@@ -30,23 +31,6 @@ impl Vars {
     }
 }
 
-/// `want` is contained in `got`: every key of an object, every element of an array (same length).
-fn check_subset(want: &Value, got: &Value, at: &str) -> Result<(), String> {
-    match (want, got) {
-        (Value::Object(w), Value::Object(g)) => w.iter().try_for_each(|(k, wv)| match g.get(k) {
-            Some(gv) => check_subset(wv, gv, &format!("{at}.{k}")),
-            None => Err(format!("{at}.{k} is missing")),
-        }),
-        (Value::Array(w), Value::Array(g)) if w.len() == g.len() => w
-            .iter()
-            .zip(g)
-            .enumerate()
-            .try_for_each(|(i, (wv, gv))| check_subset(wv, gv, &format!("{at}[{i}]"))),
-        _ if want == got => Ok(()),
-        _ => Err(format!("{at}: expected {want}, got {got}")),
-    }
-}
-
 /// The value at a dotted path (`Resources.0.members`), if any.
 fn at_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.')
@@ -57,11 +41,7 @@ fn at_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
 }
 
 pub async fn replay(t: &TestApp, fixture: &str) {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/groups")
-        .join(fixture);
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("fixture"))
-        .expect("fixture JSON");
+    let doc = requests::fixture(&format!("groups/{fixture}"));
     let mut vars = Vars(HashMap::new());
     let mut names_by_id = HashMap::new();
     for name in doc["users"]
@@ -70,10 +50,7 @@ pub async fn replay(t: &TestApp, fixture: &str) {
         .flatten()
         .filter_map(Value::as_str)
     {
-        let id = t.create_user(name).await["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
+        let id = seed_user(t, name).await;
         names_by_id.insert(id.clone(), name.to_owned());
         vars.0.insert(format!("user:{name}"), id);
     }
@@ -94,7 +71,7 @@ pub async fn replay(t: &TestApp, fixture: &str) {
             a.body
         );
         if let Some(want) = expect.get("body") {
-            if let Err(e) = check_subset(&vars.substitute_json(want), &a.body, "body") {
+            if let Err(e) = subset(&vars.substitute_json(want), &a.body, "body") {
                 panic!("{ctx}: {e}\n{}", a.body);
             }
         }
@@ -157,27 +134,13 @@ pub async fn rfc_member_removal(t: &TestApp) {
     replay(t, "rfc-member-removal.json").await;
 }
 
-macro_rules! on_store {
-    ($store:ident, $make:expr, [$($name:ident),* $(,)?]) => {
-        mod $store {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let t = $make;
-                    super::$name(&t).await;
-                }
-            )*
-        }
-    };
-}
-
-on_store!(
+common::on_store!(
     embedded,
     crate::common::new_app(),
     [okta_group_push, entra_group_sync, rfc_member_removal]
 );
 
-on_store!(
+common::on_store!(
     dynamodb,
     crate::common::moto::dynamo_app().await,
     [okta_group_push, entra_group_sync, rfc_member_removal]

@@ -1,0 +1,34 @@
+//! The integration tests, in one binary: every file here links the crate and the AWS SDK once,
+//! instead of once per file (`cargo test --test it`, or a name filter such as
+//! `cargo test --test it -- groups_api::`). A new test file goes here as a module.
+//!
+//! `tests/request_log.rs` and `tests/tokens_logs.rs` stay binaries of their own: they install a
+//! thread-local tracing subscriber and check what it captured, which other tests running as
+//! threads of the same process (plain `cargo test`) could disturb through tracing's global
+//! callsite interest cache.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../token_support/mod.rs"]
+mod token_support;
+
+mod audit_trail;
+mod bad_input;
+mod dynamodb;
+mod events;
+mod group_store_contract;
+mod groups_api;
+mod groups_scale;
+mod idp_groups_replay;
+mod idp_replay;
+mod idp_rows;
+mod local_server;
+mod patch_properties;
+mod query_api;
+mod rfc_patch;
+mod scimctl_cli;
+mod smoke;
+mod store_contract;
+mod stores_through_router;
+mod tokens_secrets;
+mod users_api;
