@@ -94,7 +94,7 @@ fn secrets_manager_tokens(
 /// process with a clear message (every request would fail otherwise), while a transient failure
 /// is only logged (the table may be fine a moment later, and requests answer 503 meanwhile).
 async fn dynamo_store(aws: &SdkConfig, table: &str) -> Result<DynamoStore, ConfigError> {
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table);
+    let store = DynamoStore::new(crate::store::dynamo::client::client(aws), table);
     match store.check_table().await {
         Ok(()) => Ok(store),
         Err(StoreError::Unavailable(cause)) => {
