@@ -10,6 +10,10 @@
 //!   so a new token is delayed (by at most the interval) only if another unknown token of the
 //!   same tenant was presented just before it. The result, negative or not, is cached: a flood of
 //!   bad tokens for one tenant costs at most one call per interval (two on a cold tenant).
+//! - A hash that a fresh read did not contain is remembered as rejected (at most
+//!   [`MAX_REJECTED`] per tenant, until the next TTL re-read): presented again, it is answered
+//!   from the snapshot and never spends the re-read budget. So an IdP that keeps sending an old
+//!   token cannot delay the new one; only a never-seen hash may trigger a re-read.
 //! - Concurrent look-ups of one tenant wait for a single read (one async mutex per tenant; the
 //!   std mutex around the tenant map is never held across an `.await`).
 //! - A failed read is remembered for `error_backoff` (default 1 s), so an outage does not make
@@ -26,6 +30,10 @@ use tokio::time::Instant;
 use super::token::TokenHash;
 use super::{Credential, SourceError, TokenSource};
 use crate::tenant::TenantId;
+
+/// Rejected hashes remembered per tenant (an IdP sends one token; a few old ones at most). The
+/// oldest is forgotten first: 10,000 tenants x 8 x 32 bytes is 2.5 MB at most.
+pub const MAX_REJECTED: usize = 8;
 
 /// Upper bound of the TTL: the promise that a revoked token stops working within a minute.
 pub const MAX_TTL: Duration = Duration::from_secs(60);
@@ -64,6 +72,26 @@ struct SlotState {
     /// Last read caused by an unknown hash, successful or not: the refresh rate limit.
     last_refresh: Option<Instant>,
     last_error: Option<(Instant, SourceError)>,
+    /// Hashes the current snapshot was read fresh for and did not contain, oldest first.
+    rejected: VecDeque<TokenHash>,
+}
+
+impl SlotState {
+    fn is_rejected(&self, h: &TokenHash) -> bool {
+        self.rejected.iter().any(|r| r.ct_eq(h))
+    }
+
+    /// Remember `presented` as rejected when the credentials just read do not contain it.
+    fn remember_rejection(&mut self, presented: Option<&TokenHash>, credentials: &[Credential]) {
+        let Some(h) = presented else { return };
+        if credentials.iter().any(|c| c.hash.ct_eq(h)) || self.is_rejected(h) {
+            return;
+        }
+        if self.rejected.len() >= MAX_REJECTED {
+            self.rejected.pop_front();
+        }
+        self.rejected.push_back(*h);
+    }
 }
 
 /// One tenant's entry. Its async mutex is what coalesces concurrent reads.
@@ -154,8 +182,9 @@ impl CachedTokenSource {
             None => "cold",
             Some(snap) if now.duration_since(snap.fetched_at) >= self.settings.ttl => "expired",
             Some(snap) => {
-                let known =
-                    presented.is_none_or(|h| snap.credentials.iter().any(|c| c.hash.ct_eq(h)));
+                let known = presented.is_none_or(|h| {
+                    snap.credentials.iter().any(|c| c.hash.ct_eq(h)) || st.is_rejected(h)
+                });
                 let rate_limited = st
                     .last_refresh
                     .is_some_and(|t| now.duration_since(t) < self.settings.refresh_interval);
@@ -173,6 +202,10 @@ impl CachedTokenSource {
         tracing::debug!(tenant = %tenant, reason, "reading token credentials");
         if reason == "unknown_token" {
             st.last_refresh = Some(now);
+        } else {
+            // A TTL re-read forgets the rejections: a hash rejected by a stale read (a token
+            // generated just then) gets its chance again within the TTL.
+            st.rejected.clear();
         }
         match self.inner.credentials(tenant).await {
             Ok(credentials) => {
@@ -181,6 +214,7 @@ impl CachedTokenSource {
                     fetched_at: Instant::now(),
                 });
                 st.last_error = None;
+                st.remember_rejection(presented, &credentials);
                 Ok(credentials)
             }
             Err(e) => {
@@ -319,6 +353,88 @@ mod tests {
             cache.credentials_for(&t("acme"), &bad.hash).await.unwrap();
         }
         assert_eq!(src.calls(), 3, "one more read per refresh interval");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_token_works_at_once_while_the_idp_still_sends_the_old_one() {
+        let src = Counting::new(Duration::ZERO);
+        let old = src.inner.generate(&t("acme"), None).unwrap();
+        let cache = cached(&src, CacheSettings::default());
+        // The old token was rotated out before the instance first saw the tenant: the IdP keeps
+        // presenting it, every second or so.
+        let current = src.inner.generate(&t("acme"), None).unwrap();
+        assert!(cache.credentials(&t("acme")).await.unwrap()[0]
+            .hash
+            .ct_eq(&hash(&current)));
+        assert_eq!(src.calls(), 1);
+        for _ in 0..7 {
+            cache
+                .credentials_for(&t("acme"), &hash(&old))
+                .await
+                .unwrap();
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert_eq!(
+            src.calls(),
+            2,
+            "the old token costs one re-read, then is known as rejected"
+        );
+        // `scimctl token generate --overlap 10m` now; the IdP still sends the old token, then
+        // the new one at once.
+        let opts = crate::auth::credentials::GenerateOptions {
+            overlap: Some(Duration::from_secs(600)),
+            ..Default::default()
+        };
+        let new = crate::auth::credentials::generate(&src.inner, &t("acme"), &opts)
+            .await
+            .unwrap();
+        let new = hash(&new.token);
+        cache
+            .credentials_for(&t("acme"), &hash(&old))
+            .await
+            .unwrap();
+        let creds = cache.credentials_for(&t("acme"), &new).await.unwrap();
+        assert!(creds.iter().any(|c| c.hash.ct_eq(&new)));
+        assert_eq!(src.calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_repeated_bad_token_never_spends_the_re_read_budget() {
+        let src = Counting::new(Duration::ZERO);
+        let good = src.inner.generate(&t("acme"), None).unwrap();
+        let cache = cached(&src, CacheSettings::default());
+        cache
+            .credentials_for(&t("acme"), &hash(&good))
+            .await
+            .unwrap();
+        let bad = token::generate(&t("acme")).unwrap();
+        cache.credentials_for(&t("acme"), &bad.hash).await.unwrap();
+        assert_eq!(src.calls(), 2);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        for _ in 0..100 {
+            cache.credentials_for(&t("acme"), &bad.hash).await.unwrap();
+        }
+        assert_eq!(src.calls(), 2, "a rejected hash makes no call");
+        // The budget is still there for a never-seen hash.
+        let fresh = token::generate(&t("acme")).unwrap();
+        cache
+            .credentials_for(&t("acme"), &fresh.hash)
+            .await
+            .unwrap();
+        assert_eq!(src.calls(), 3);
+        // Past the bound, the oldest rejection is forgotten.
+        for _ in 0..MAX_REJECTED {
+            tokio::time::advance(Duration::from_secs(5)).await;
+            let other = token::generate(&t("acme")).unwrap();
+            cache
+                .credentials_for(&t("acme"), &other.hash)
+                .await
+                .unwrap();
+        }
+        assert_eq!(src.calls(), 3 + MAX_REJECTED);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        cache.credentials_for(&t("acme"), &bad.hash).await.unwrap();
+        assert_eq!(src.calls(), 4 + MAX_REJECTED, "forgotten: read once more");
     }
 
     #[tokio::test(start_paused = true)]
