@@ -212,6 +212,42 @@ async fn warm_requests_make_no_call_and_bad_token_floods_are_bounded() {
 }
 
 #[tokio::test]
+async fn unknown_tenant_floods_cost_one_read_per_name_and_never_evict_a_known_tenant() {
+    let s = sm_app(CacheSettings {
+        max_tenants: 2,
+        max_unknown_tenants: 4,
+        ..Default::default()
+    });
+    let tok = s.generate("acme", GenerateOptions::default()).await;
+    assert_eq!(status_of(&s, &tok).await, StatusCode::OK);
+    assert_eq!(s.counting.calls(), 1);
+
+    // 100 well-formed tokens naming one tenant that has no secret: one read.
+    for _ in 0..100 {
+        let bad = token::generate(&tenant("ghost")).unwrap().token;
+        assert_eq!(status_of(&s, &bad).await, StatusCode::UNAUTHORIZED);
+    }
+    let one_name = s.counting.calls() - 1;
+    // 40 distinct unknown names, ten times the negative cache's bound: one read each.
+    for i in 0..40 {
+        let bad = token::generate(&tenant(&format!("ghost-{i}")))
+            .unwrap()
+            .token;
+        assert_eq!(status_of(&s, &bad).await, StatusCode::UNAUTHORIZED);
+    }
+    let names = s.counting.calls() - 1 - one_name;
+    eprintln!(
+        "Secrets Manager reads: 100 tokens of one unknown tenant {one_name}, 40 names {names}"
+    );
+    assert_eq!(one_name, 1);
+    assert_eq!(names, 40);
+    // The known tenant is still cached: no read.
+    let before = s.counting.calls();
+    assert_eq!(status_of(&s, &tok).await, StatusCode::OK);
+    assert_eq!(s.counting.calls(), before, "the known tenant was evicted");
+}
+
+#[tokio::test]
 async fn each_token_sees_only_its_own_tenants_users() {
     let s = sm_app(CacheSettings::default());
     let a = s.generate("tenant-a", GenerateOptions::default()).await;

@@ -19,6 +19,11 @@
 //! - A failed read is remembered for `error_backoff` (default 1 s), so an outage does not make
 //!   every waiting request retry the source in turn; a stale entry is never served.
 //! - At most `max_tenants` tenants are kept; the oldest entry is evicted first.
+//! - A tenant not held yet is first read into a separate, bounded negative cache
+//!   (`max_unknown_tenants`, oldest evicted first), and moves to the tenants' cache only when it
+//!   has credentials: a flood of tokens naming unknown tenants can never evict a known tenant.
+//!   An entry there answers "no credentials" for `refresh_interval` whatever token is presented,
+//!   so each unknown tenant name costs at most one read per interval.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -48,6 +53,8 @@ pub struct CacheSettings {
     pub refresh_interval: Duration,
     /// How long a failed read is answered from memory before the source is tried again.
     pub error_backoff: Duration,
+    /// Most tenants without credentials (unknown names) held; beyond it the oldest is dropped.
+    pub max_unknown_tenants: usize,
 }
 
 impl Default for CacheSettings {
@@ -57,6 +64,7 @@ impl Default for CacheSettings {
             max_tenants: 10_000,
             refresh_interval: Duration::from_secs(5),
             error_backoff: Duration::from_secs(1),
+            max_unknown_tenants: 10_000,
         }
     }
 }
@@ -107,11 +115,48 @@ struct Tenants {
     order: VecDeque<TenantId>,
 }
 
+impl Tenants {
+    /// Insert `slot`, first evicting the oldest entries so that at most `bound` are held.
+    fn insert_bounded(&mut self, tenant: &TenantId, slot: Arc<Slot>, bound: usize) {
+        while self.slots.len() >= bound {
+            match self.order.pop_front() {
+                Some(oldest) => {
+                    self.slots.remove(&oldest);
+                }
+                None => break,
+            }
+        }
+        self.slots.insert(tenant.clone(), slot);
+        self.order.push_back(tenant.clone());
+    }
+
+    fn remove(&mut self, tenant: &TenantId) {
+        if self.slots.remove(tenant).is_some() {
+            self.order.retain(|t| t != tenant);
+        }
+    }
+}
+
+/// Which cache a tenant's slot is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Tenants that had credentials when read.
+    Known,
+    /// Tenants read (or being read for the first time) without credentials.
+    Unknown,
+}
+
+#[derive(Default)]
+struct Caches {
+    known: Tenants,
+    unknown: Tenants,
+}
+
 /// A [`TokenSource`] that caches another one (see the module documentation for the rules).
 pub struct CachedTokenSource {
     inner: Arc<dyn TokenSource>,
     settings: CacheSettings,
-    tenants: Mutex<Tenants>,
+    tenants: Mutex<Caches>,
 }
 
 impl CachedTokenSource {
@@ -124,11 +169,12 @@ impl CachedTokenSource {
             refresh_interval: settings.refresh_interval.min(ttl),
             max_tenants: settings.max_tenants.max(1),
             error_backoff: settings.error_backoff,
+            max_unknown_tenants: settings.max_unknown_tenants.max(1),
         };
         CachedTokenSource {
             inner,
             settings,
-            tenants: Mutex::new(Tenants::default()),
+            tenants: Mutex::new(Caches::default()),
         }
     }
 
@@ -136,38 +182,55 @@ impl CachedTokenSource {
         self.settings
     }
 
-    /// Number of tenants currently held.
+    /// Number of tenants with credentials currently held.
     pub fn len(&self) -> usize {
-        self.lock_tenants().slots.len()
+        self.lock_tenants().known.slots.len()
+    }
+
+    /// Number of tenants without credentials currently held (the negative cache).
+    pub fn unknown_len(&self) -> usize {
+        self.lock_tenants().unknown.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn lock_tenants(&self) -> std::sync::MutexGuard<'_, Tenants> {
+    fn lock_tenants(&self) -> std::sync::MutexGuard<'_, Caches> {
         // The map is consistent after every statement, so a poisoned lock is still usable.
         self.tenants.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The tenant's slot, created (and the oldest evicted) if needed. Never awaits.
-    fn slot(&self, tenant: &TenantId) -> Arc<Slot> {
-        let mut t = self.lock_tenants();
-        if let Some(slot) = t.slots.get(tenant) {
-            return Arc::clone(slot);
+    /// The tenant's slot and which cache holds it. A tenant held by neither gets a new slot in
+    /// the negative cache (evicting its oldest entry if full), never in the known tenants'.
+    /// Never awaits.
+    fn slot(&self, tenant: &TenantId) -> (Arc<Slot>, Kind) {
+        let mut c = self.lock_tenants();
+        if let Some(slot) = c.known.slots.get(tenant) {
+            return (Arc::clone(slot), Kind::Known);
         }
-        while t.slots.len() >= self.settings.max_tenants {
-            match t.order.pop_front() {
-                Some(oldest) => {
-                    t.slots.remove(&oldest);
-                }
-                None => break,
-            }
+        if let Some(slot) = c.unknown.slots.get(tenant) {
+            return (Arc::clone(slot), Kind::Unknown);
         }
         let slot = Arc::new(Slot::default());
-        t.slots.insert(tenant.clone(), Arc::clone(&slot));
-        t.order.push_back(tenant.clone());
-        slot
+        let bound = self.settings.max_unknown_tenants;
+        c.unknown.insert_bounded(tenant, Arc::clone(&slot), bound);
+        (slot, Kind::Unknown)
+    }
+
+    /// A tenant of the negative cache was read with credentials: it becomes a known tenant.
+    fn promote(&self, tenant: &TenantId, slot: &Arc<Slot>) {
+        let mut c = self.lock_tenants();
+        let held = c
+            .unknown
+            .slots
+            .get(tenant)
+            .is_some_and(|s| Arc::ptr_eq(s, slot));
+        if held {
+            c.unknown.remove(tenant);
+            let bound = self.settings.max_tenants;
+            c.known.insert_bounded(tenant, Arc::clone(slot), bound);
+        }
     }
 
     async fn lookup(
@@ -175,11 +238,18 @@ impl CachedTokenSource {
         tenant: &TenantId,
         presented: Option<&TokenHash>,
     ) -> Result<Vec<Credential>, SourceError> {
-        let slot = self.slot(tenant);
+        let (slot, kind) = self.slot(tenant);
         let mut st = slot.state.lock().await;
         let now = Instant::now();
         let reason = match &st.snapshot {
             None => "cold",
+            // No credentials: the same answer for every token until the entry ages out.
+            Some(snap) if kind == Kind::Unknown && snap.credentials.is_empty() => {
+                if now.duration_since(snap.fetched_at) < self.settings.refresh_interval {
+                    return Ok(Vec::new());
+                }
+                "expired"
+            }
             Some(snap) if now.duration_since(snap.fetched_at) >= self.settings.ttl => "expired",
             Some(snap) => {
                 let known = presented.is_none_or(|h| {
@@ -215,6 +285,9 @@ impl CachedTokenSource {
                 });
                 st.last_error = None;
                 st.remember_rejection(presented, &credentials);
+                if kind == Kind::Unknown && !credentials.is_empty() {
+                    self.promote(tenant, &slot);
+                }
                 Ok(credentials)
             }
             Err(e) => {
@@ -509,6 +582,7 @@ mod tests {
             },
         );
         for name in ["a", "b", "c", "d", "e"] {
+            src.inner.generate(&t(name), None).unwrap();
             cache.credentials(&t(name)).await.unwrap();
         }
         assert_eq!(cache.len(), 3);
@@ -553,6 +627,74 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_tenant_costs_one_read_per_interval_whatever_the_token() {
+        let src = Counting::new(Duration::ZERO);
+        let cache = cached(&src, CacheSettings::default());
+        for _ in 0..100 {
+            let bad = token::generate(&t("ghost")).unwrap();
+            assert!(cache
+                .credentials_for(&t("ghost"), &bad.hash)
+                .await
+                .unwrap()
+                .is_empty());
+        }
+        assert_eq!(src.calls(), 1);
+        assert_eq!((cache.len(), cache.unknown_len()), (0, 1));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        for _ in 0..100 {
+            let bad = token::generate(&t("ghost")).unwrap();
+            cache.credentials_for(&t("ghost"), &bad.hash).await.unwrap();
+        }
+        assert_eq!(src.calls(), 2, "one more read per interval");
+        // Onboarded now: its token works from the next interval on, as a known tenant.
+        let tok = src.inner.generate(&t("ghost"), None).unwrap();
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(
+            cache
+                .credentials_for(&t("ghost"), &hash(&tok))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!((cache.len(), cache.unknown_len()), (1, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unknown_tenants_never_evict_a_known_one() {
+        let src = Counting::new(Duration::ZERO);
+        let tok = src.inner.generate(&t("acme"), None).unwrap();
+        let cache = cached(
+            &src,
+            CacheSettings {
+                max_tenants: 2,
+                max_unknown_tenants: 5,
+                ..Default::default()
+            },
+        );
+        cache
+            .credentials_for(&t("acme"), &hash(&tok))
+            .await
+            .unwrap();
+        for i in 0..50 {
+            let name = t(&format!("ghost-{i}"));
+            let bad = token::generate(&name).unwrap();
+            assert!(cache
+                .credentials_for(&name, &bad.hash)
+                .await
+                .unwrap()
+                .is_empty());
+        }
+        assert_eq!(src.calls(), 51);
+        assert_eq!((cache.len(), cache.unknown_len()), (1, 5));
+        cache
+            .credentials_for(&t("acme"), &hash(&tok))
+            .await
+            .unwrap();
+        assert_eq!(src.calls(), 51, "the known tenant is still cached");
     }
 
     #[test]
