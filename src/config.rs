@@ -92,8 +92,140 @@ where
     }
 }
 
-/// Install the global tracing subscriber. `RUST_LOG` sets the level (default `info`).
+/// Install the global tracing subscriber. `RUST_LOG` sets the level (default `info`), scoped by
+/// [`scoped_filter`].
 pub fn init_tracing(format: LogFormat) {
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let filter = scoped_filter(&spec);
     let _ = tracing::subscriber::set_global_default(subscriber(format, &filter, std::io::stderr));
+}
+
+/// Targets of this crate: the library (`scim_server::...`, and `scim::request` for the request
+/// log) and the three binaries.
+const OUR_TARGETS: &[&str] = &["scim_server", "scim", "bootstrap", "scim_local", "scimctl"];
+
+/// The most verbose level a dependency may log at. Below it, lambda_runtime logs each raw event
+/// (its `Authorization` header and body), hyper and the AWS SDK log requests and responses.
+const DEPENDENCY_MAX: &str = "info";
+
+const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+
+fn level_rank(level: &str) -> Option<usize> {
+    LEVELS.iter().position(|l| l.eq_ignore_ascii_case(level))
+}
+
+/// The less verbose of `level` and [`DEPENDENCY_MAX`] (an unknown level counts as the maximum).
+fn capped(level: &str) -> &'static str {
+    let max = level_rank(DEPENDENCY_MAX).unwrap_or(3);
+    LEVELS[level_rank(level).map_or(max, |r| r.min(max))]
+}
+
+/// The filter directives for a `RUST_LOG` value: a bare level applies to this crate's targets,
+/// while dependencies log at that level or `info`, whichever is less verbose (`trace` gives
+/// `info,scim_server=trace,scim=trace,...`). Directives naming a dependency are capped the same
+/// way; those naming this crate are kept. So no level prints a token or a request body: this
+/// crate never logs them, and the dependencies that would (lambda_runtime's raw events) only do
+/// below `info`.
+pub fn scoped_filter(spec: &str) -> String {
+    let mut default = capped("info");
+    let mut ours: Option<&str> = None;
+    let mut directives = Vec::new();
+    for d in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        match d.rsplit_once('=') {
+            None if level_rank(d).is_some() => {
+                default = capped(d);
+                ours = Some(d);
+            }
+            // A bare target (`hyper`) means every level: capped like any dependency.
+            None => directives.push(target_directive(d, "trace")),
+            Some((target, level)) => directives.push(target_directive(target, level)),
+        }
+    }
+    let mut out = vec![default.to_owned()];
+    if let Some(level) = ours {
+        out.extend(OUR_TARGETS.iter().map(|t| format!("{t}={level}")));
+    }
+    out.extend(directives);
+    out.join(",")
+}
+
+fn target_directive(target: &str, level: &str) -> String {
+    // `target[span{field=value}]`: the target is what precedes `[`.
+    let name = target.split('[').next().unwrap_or_default();
+    let ours = OUR_TARGETS
+        .iter()
+        .any(|t| name == *t || name.starts_with(&format!("{t}::")));
+    if ours && level_rank(level).is_some() {
+        format!("{target}={level}")
+    } else {
+        format!("{name}={}", capped(level))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_level_applies_to_this_crate_and_dependencies_stay_at_info_or_less() {
+        assert_eq!(
+            scoped_filter("trace"),
+            "info,scim_server=trace,scim=trace,bootstrap=trace,scim_local=trace,scimctl=trace"
+        );
+        assert_eq!(
+            scoped_filter("debug"),
+            "info,scim_server=debug,scim=debug,bootstrap=debug,scim_local=debug,scimctl=debug"
+        );
+        assert!(scoped_filter("warn").starts_with("warn,scim_server=warn,"));
+        assert!(scoped_filter("error").starts_with("error,"));
+        assert_eq!(scoped_filter(""), "info");
+    }
+
+    #[test]
+    fn directives_for_dependencies_are_capped_and_ours_kept() {
+        assert_eq!(
+            scoped_filter("info,lambda_runtime=trace,hyper=debug,aws_smithy_runtime=warn"),
+            "info,scim_server=info,scim=info,bootstrap=info,scim_local=info,scimctl=info,lambda_runtime=info,hyper=info,aws_smithy_runtime=warn"
+        );
+        assert_eq!(
+            scoped_filter("scim_server::auth=trace,lambda_http"),
+            "info,scim_server::auth=trace,lambda_http=info"
+        );
+        assert_eq!(
+            scoped_filter("lambda_runtime=nonsense"),
+            "info,lambda_runtime=info"
+        );
+    }
+
+    #[test]
+    fn the_scoped_filter_keeps_dependency_traces_out() {
+        use std::io::Write;
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let sub = subscriber(LogFormat::Text, &scoped_filter("trace"), move || {
+            writer.clone()
+        });
+        tracing::subscriber::with_default(sub, || {
+            tracing::trace!(target: "lambda_runtime::layers", "raw event: Bearer xyz");
+            tracing::trace!(target: "scim_server::auth", "ours at trace");
+            tracing::info!(target: "lambda_runtime", "dependency at info");
+        });
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(!out.contains("Bearer"), "{out}");
+        assert!(out.contains("ours at trace"), "{out}");
+        assert!(out.contains("dependency at info"), "{out}");
+    }
 }
