@@ -3,6 +3,7 @@
 
 mod common;
 
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -593,7 +594,9 @@ async fn runtime_uses_dynamodb_when_a_table_is_configured() {
         .as_ref()
         .unwrap()
         .generate(&acme, None)
-        .unwrap();
+        .unwrap()
+        .expose_secret()
+        .to_owned();
     let req = Request::builder()
         .method(Method::POST)
         .uri("/scim/v2/Users")

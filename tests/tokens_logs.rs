@@ -5,6 +5,7 @@
 mod common;
 mod token_support;
 
+use secrecy::ExposeSecret;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -72,7 +73,11 @@ async fn request_logs_name_tokens_by_id_only() {
         s.t.call_as(&old, Method::GET, "/Users", None).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let forged = token::generate(&tenant("acme")).unwrap().token;
+    let forged = token::generate(&tenant("acme"))
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned();
     assert_eq!(
         s.t.call_as(&forged, Method::GET, "/Users", None)
             .await

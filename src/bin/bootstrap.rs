@@ -1,5 +1,6 @@
 //! The Lambda entry point: read configuration, build clients once, run the runtime loop.
 
+use scim_server::auth::token::PlainToken;
 use scim_server::config::{init_tracing, Config, LogFormat};
 use scim_server::{http, runtime};
 
@@ -12,7 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         e
     })?;
     // Local runs and benchmarks only (embedded token source): a fixed token to accept.
-    if let Some(token) = env_var("SCIM_LOCAL_TOKEN") {
+    if let Some(token) = env_var("SCIM_LOCAL_TOKEN").map(PlainToken::from) {
         let tenant = env_var("SCIM_LOCAL_TENANT").unwrap_or_else(|| "local".to_owned());
         if !runtime::install_fixed_token(&built, &tenant, &token)? {
             tracing::warn!(

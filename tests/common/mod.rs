@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use scim_server::auth::{Authenticator, EmbeddedTokenSource};
@@ -65,7 +66,11 @@ impl Answer {
 pub fn new_app_with_store(store: Arc<dyn Store>) -> TestApp {
     let tokens = Arc::new(EmbeddedTokenSource::new());
     let tenant = TenantId::parse("acme").unwrap();
-    let token = tokens.generate(&tenant, None).unwrap();
+    let token = tokens
+        .generate(&tenant, None)
+        .unwrap()
+        .expose_secret()
+        .to_owned();
     let settings = HttpSettings {
         public_base_url: None,
         default_scheme: "https",
@@ -94,6 +99,8 @@ impl TestApp {
         self.tokens
             .generate(&TenantId::parse(tenant).unwrap(), None)
             .unwrap()
+            .expose_secret()
+            .to_owned()
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {

@@ -3,6 +3,7 @@
 //! wrapper around a real token source, and an `App` verifying against Secrets Manager.
 #![allow(dead_code)]
 
+use secrecy::ExposeSecret;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -135,6 +136,8 @@ impl SmApp {
             .await
             .unwrap()
             .token
+            .expose_secret()
+            .to_owned()
     }
 
     /// An app on the same users store whose embedded token for `tenant` is returned, to look at
@@ -142,7 +145,11 @@ impl SmApp {
     pub fn inspector(&self, tenant: &str) -> TestApp {
         let tokens = Arc::new(EmbeddedTokenSource::new());
         let t = TenantId::parse(tenant).unwrap();
-        let token = tokens.generate(&t, None).unwrap();
+        let token = tokens
+            .generate(&t, None)
+            .unwrap()
+            .expose_secret()
+            .to_owned();
         let settings = HttpSettings {
             public_base_url: None,
             default_scheme: "https",
