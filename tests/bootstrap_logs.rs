@@ -2,6 +2,8 @@
 //! `trace`, passed as `RUST_LOG`), serves every event in `events/` through a minimal Lambda
 //! Runtime API on 127.0.0.1, and its output holds no token, no token hash and no `userName`.
 
+mod event_support;
+
 use std::collections::VecDeque;
 use std::fs::File;
 use std::path::Path;
@@ -16,25 +18,10 @@ use axum::Router;
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 
+use event_support::{event_text, EXPECTED};
 use scim_server::auth::token;
 use scim_server::tenant::TenantId;
 use secrecy::ExposeSecret;
-
-/// Each event file, in the order served (as `tests/events.rs` replays them), and its status.
-const EVENTS: &[(&str, u16)] = &[
-    ("post-user.json", 201),
-    ("get-user.json", 200),
-    ("put-user.json", 200),
-    ("patch-user.json", 200),
-    ("list-users.json", 200),
-    ("filter-users.json", 200),
-    ("get-service-provider-config.json", 200),
-    ("get-resource-types.json", 200),
-    ("get-resource-type-user.json", 200),
-    ("get-schemas.json", 200),
-    ("get-schema-user.json", 200),
-    ("delete-user.json", 204),
-];
 
 /// The two Runtime API calls the runtime makes per invocation: `next` hands out the queued
 /// event (waiting while there is none), `response` reports the function's answer.
@@ -89,20 +76,10 @@ async fn error(
     StatusCode::ACCEPTED
 }
 
-fn event_text(name: &str, token: &str, user_id: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("SCIM_TOKEN_PLACEHOLDER", token)
-        .replace("USER_ID_PLACEHOLDER", user_id)
-}
-
 /// Every `userName` value sent in an event body.
 fn user_names() -> Vec<String> {
     let mut names = Vec::new();
-    for (name, _) in EVENTS {
+    for (name, _) in EXPECTED {
         let event: Value = serde_json::from_str(&event_text(name, "t", "u")).unwrap();
         if let Some(body) = event["body"].as_str() {
             if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(body) {
@@ -167,7 +144,7 @@ async fn bootstrap_at_trace_logs_no_token_hash_or_user_name() {
         .expect("start bootstrap");
 
     let mut user_id = String::from("none");
-    for (i, (name, status)) in EVENTS.iter().enumerate() {
+    for (i, (name, status)) in EXPECTED.iter().enumerate() {
         let id = format!("req-{i}");
         api.queue
             .lock()

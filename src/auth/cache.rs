@@ -367,6 +367,12 @@ mod tests {
         CachedTokenSource::new(src.clone(), settings)
     }
 
+    /// A new token of `tenant` in the wrapped source, replacing its previous ones.
+    fn token_of(src: &Counting, tenant: &str) -> String {
+        let tok = src.inner.generate(&t(tenant), None).unwrap();
+        tok.expose_secret().to_owned()
+    }
+
     fn hash(tok: &str) -> TokenHash {
         TokenHash::of(tok)
     }
@@ -374,12 +380,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn warm_lookups_make_no_call_until_the_ttl_ends() {
         let src = Counting::new(Duration::ZERO);
-        let tok = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let tok = token_of(&src, "acme");
         let cache = cached(&src, CacheSettings::default());
         for _ in 0..50 {
             assert_eq!(
@@ -403,24 +404,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_new_token_works_at_once_and_a_flood_of_bad_ones_costs_one_read() {
         let src = Counting::new(Duration::ZERO);
-        let old = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let old = token_of(&src, "acme");
         let cache = cached(&src, CacheSettings::default());
         cache
             .credentials_for(&t("acme"), &hash(&old))
             .await
             .unwrap();
         // Generated just after the tenant was cached: the unknown hash triggers one re-read.
-        let new = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let new = token_of(&src, "acme");
         let creds = cache
             .credentials_for(&t("acme"), &hash(&new))
             .await
@@ -447,21 +438,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_new_token_works_at_once_while_the_idp_still_sends_the_old_one() {
         let src = Counting::new(Duration::ZERO);
-        let old = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let old = token_of(&src, "acme");
         let cache = cached(&src, CacheSettings::default());
         // The old token was rotated out before the instance first saw the tenant: the IdP keeps
         // presenting it, every second or so.
-        let current = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let current = token_of(&src, "acme");
         assert!(cache.credentials(&t("acme")).await.unwrap()[0]
             .hash
             .ct_eq(&hash(&current)));
@@ -500,12 +481,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_repeated_bad_token_never_spends_the_re_read_budget() {
         let src = Counting::new(Duration::ZERO);
-        let good = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let good = token_of(&src, "acme");
         let cache = cached(&src, CacheSettings::default());
         cache
             .credentials_for(&t("acme"), &hash(&good))
@@ -563,12 +539,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_periodic_re_read_does_not_delay_a_new_token() {
         let src = Counting::new(Duration::ZERO);
-        let old = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let old = token_of(&src, "acme");
         let cache = cached(&src, CacheSettings::default());
         cache
             .credentials_for(&t("acme"), &hash(&old))
@@ -579,12 +550,7 @@ mod tests {
             .credentials_for(&t("acme"), &hash(&old))
             .await
             .unwrap();
-        let new = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let new = token_of(&src, "acme");
         let creds = cache
             .credentials_for(&t("acme"), &hash(&new))
             .await
@@ -596,12 +562,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn concurrent_misses_of_one_tenant_share_one_read() {
         let src = Counting::new(Duration::from_millis(50));
-        let tok = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let tok = token_of(&src, "acme");
         let cache = Arc::new(cached(&src, CacheSettings::default()));
         let mut tasks = Vec::new();
         for _ in 0..50 {
@@ -641,12 +602,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn failures_are_errors_briefly_remembered_and_never_stale_data() {
         let src = Counting::new(Duration::ZERO);
-        let tok = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let tok = token_of(&src, "acme");
         let cache = cached(&src, CacheSettings::default());
         cache
             .credentials_for(&t("acme"), &hash(&tok))
@@ -701,12 +657,7 @@ mod tests {
         }
         assert_eq!(src.calls(), 2, "one more read per interval");
         // Onboarded now: its token works from the next interval on, as a known tenant.
-        let tok = src
-            .inner
-            .generate(&t("ghost"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let tok = token_of(&src, "ghost");
         tokio::time::advance(Duration::from_secs(5)).await;
         assert_eq!(
             cache
@@ -722,12 +673,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn unknown_tenants_never_evict_a_known_one() {
         let src = Counting::new(Duration::ZERO);
-        let tok = src
-            .inner
-            .generate(&t("acme"), None)
-            .unwrap()
-            .expose_secret()
-            .to_owned();
+        let tok = token_of(&src, "acme");
         let cache = cached(
             &src,
             CacheSettings {
