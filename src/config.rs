@@ -6,6 +6,10 @@
 
 use std::env;
 
+use secrecy::ExposeSecret;
+
+use crate::auth::token::PlainToken;
+
 use crate::audit::DEFAULT_RETENTION_DAYS;
 
 /// How log lines are written.
@@ -25,7 +29,7 @@ pub const DEFAULT_LOG_FILTER: &str = "info";
 pub const DEFAULT_LOCAL_TENANT: &str = "local";
 
 /// `Config::default()` is what an empty environment gives, with text logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// `SCIM_TABLE_NAME`: the DynamoDB table. Unset: the embedded store.
     pub table_name: Option<String>,
@@ -47,7 +51,22 @@ pub struct Config {
     /// `SCIM_LOCAL_TOKEN`: with the embedded token source, a fixed token to accept (runs of
     /// `bootstrap` under a runtime emulator, as the cold-start bench does). Read by `bootstrap`;
     /// `scim-local` takes it as its `--token` option.
-    pub local_token: Option<String>,
+    pub local_token: Option<PlainToken>,
+}
+
+/// Equal when every setting is; the local token is compared by value (its `Debug` is redacted).
+impl PartialEq for Config {
+    fn eq(&self, other: &Self) -> bool {
+        let token = |c: &Config| c.local_token.as_ref().map(|t| t.expose_secret().to_owned());
+        self.table_name == other.table_name
+            && self.secret_prefix == other.secret_prefix
+            && self.public_base_url == other.public_base_url
+            && self.log_format == other.log_format
+            && self.log_filter == other.log_filter
+            && self.audit_retention_days == other.audit_retention_days
+            && self.local_tenant == other.local_tenant
+            && token(self) == token(other)
+    }
 }
 
 impl Default for Config {
@@ -133,7 +152,7 @@ impl Config {
             audit_retention_days,
             local_tenant: var("SCIM_LOCAL_TENANT")
                 .unwrap_or_else(|| DEFAULT_LOCAL_TENANT.to_owned()),
-            local_token: var("SCIM_LOCAL_TOKEN"),
+            local_token: var("SCIM_LOCAL_TOKEN").map(PlainToken::from),
         })
     }
 }
@@ -166,13 +185,127 @@ where
     }
 }
 
-/// Install the global tracing subscriber, as configured (`SCIM_LOG_FORMAT`, `RUST_LOG`).
+/// Install the global tracing subscriber, as configured (`SCIM_LOG_FORMAT`, `RUST_LOG` scoped by
+/// [`scoped_filter`]).
 pub fn init_tracing(config: &Config) {
+    let filter = scoped_filter(&config.log_filter);
     let _ = tracing::subscriber::set_global_default(subscriber(
         config.log_format,
-        &config.log_filter,
+        &filter,
         std::io::stderr,
     ));
+}
+
+/// Targets of this crate: the library (`scim_server::...`, and `scim::request` for the request
+/// log) and the three binaries.
+const OUR_TARGETS: &[&str] = &["scim_server", "scim", "bootstrap", "scim_local", "scimctl"];
+
+/// The most verbose level a dependency may log at. Below it, lambda_runtime logs each raw event
+/// (its `Authorization` header and body), hyper and the AWS SDK log requests and responses.
+const DEPENDENCY_MAX: &str = "info";
+
+const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+
+fn level_rank(level: &str) -> Option<usize> {
+    LEVELS.iter().position(|l| l.eq_ignore_ascii_case(level))
+}
+
+/// The less verbose of `level` and [`DEPENDENCY_MAX`] (an unknown level counts as the maximum).
+fn capped(level: &str) -> &'static str {
+    let max = level_rank(DEPENDENCY_MAX).unwrap_or(3);
+    LEVELS[level_rank(level).map_or(max, |r| r.min(max))]
+}
+
+/// The filter directives for a `RUST_LOG` value: a bare level applies to this crate's targets,
+/// while dependencies log at that level or `info`, whichever is less verbose (`trace` gives
+/// `info,scim_server=trace,scim=trace,...`). Directives naming a dependency are capped the same
+/// way; those naming this crate are kept. So no level prints a token or a request body: this
+/// crate never logs them, and the dependencies that would (lambda_runtime's raw events) only do
+/// below `info`.
+pub fn scoped_filter(spec: &str) -> String {
+    let mut default = capped("info");
+    let mut ours: Option<&str> = None;
+    let mut directives = Vec::new();
+    for d in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        match d.rsplit_once('=') {
+            None if level_rank(d).is_some() => {
+                default = capped(d);
+                ours = Some(d);
+            }
+            // A bare target (`hyper`) means every level: capped like any dependency.
+            None => directives.push(target_directive(d, "trace")),
+            Some((target, level)) => directives.push(target_directive(target, level)),
+        }
+    }
+    let mut out = vec![default.to_owned()];
+    if let Some(level) = ours {
+        out.extend(OUR_TARGETS.iter().map(|t| format!("{t}={level}")));
+    }
+    out.extend(directives);
+    out.join(",")
+}
+
+fn target_directive(target: &str, level: &str) -> String {
+    // `target[span{field=value}]`: the target is what precedes `[`.
+    let name = target.split('[').next().unwrap_or_default();
+    let ours = OUR_TARGETS
+        .iter()
+        .any(|t| name == *t || name.starts_with(&format!("{t}::")));
+    if ours && level_rank(level).is_some() {
+        format!("{target}={level}")
+    } else {
+        format!("{name}={}", capped(level))
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_level_applies_to_this_crate_and_dependencies_stay_at_info_or_less() {
+        assert_eq!(
+            scoped_filter("trace"),
+            "info,scim_server=trace,scim=trace,bootstrap=trace,scim_local=trace,scimctl=trace"
+        );
+        assert_eq!(
+            scoped_filter("debug"),
+            "info,scim_server=debug,scim=debug,bootstrap=debug,scim_local=debug,scimctl=debug"
+        );
+        assert!(scoped_filter("warn").starts_with("warn,scim_server=warn,"));
+        assert!(scoped_filter("error").starts_with("error,"));
+        assert_eq!(scoped_filter(""), "info");
+    }
+
+    #[test]
+    fn directives_for_dependencies_are_capped_and_ours_kept() {
+        assert_eq!(
+            scoped_filter("info,lambda_runtime=trace,hyper=debug,aws_smithy_runtime=warn"),
+            "info,scim_server=info,scim=info,bootstrap=info,scim_local=info,scimctl=info,lambda_runtime=info,hyper=info,aws_smithy_runtime=warn"
+        );
+        assert_eq!(
+            scoped_filter("scim_server::auth=trace,lambda_http"),
+            "info,scim_server::auth=trace,lambda_http=info"
+        );
+        assert_eq!(
+            scoped_filter("lambda_runtime=nonsense"),
+            "info,lambda_runtime=info"
+        );
+    }
+
+    #[test]
+    fn the_scoped_filter_keeps_dependency_traces_out() {
+        use tracing::Level;
+        let sub = subscriber(LogFormat::Text, &scoped_filter("trace"), std::io::sink);
+        tracing::subscriber::with_default(sub, || {
+            // lambda_runtime logs each raw event (Authorization header, body) below info.
+            assert!(!tracing::enabled!(target: "lambda_runtime::layers", Level::DEBUG));
+            assert!(!tracing::enabled!(target: "hyper", Level::TRACE));
+            assert!(tracing::enabled!(target: "lambda_runtime", Level::INFO));
+            assert!(tracing::enabled!(target: "scim_server::auth", Level::TRACE));
+            assert!(tracing::enabled!(target: "scim::request", Level::TRACE));
+        });
+    }
 }
 
 #[cfg(test)]
@@ -209,7 +342,8 @@ mod tests {
         assert_eq!(c.audit_retention_days, 400);
         assert_eq!(c.log_filter, "info");
         assert_eq!(c.local_tenant, "local");
-        assert_eq!((c.table_name, c.local_token), (None, None));
+        assert_eq!(c.table_name, None);
+        assert!(c.local_token.is_none());
     }
 
     #[test]
@@ -235,7 +369,10 @@ mod tests {
         assert_eq!(c.log_filter, "scim_server=debug,info");
         assert_eq!(c.audit_retention_days, 30);
         assert_eq!(c.local_tenant, "bench");
-        assert_eq!(c.local_token.as_deref(), Some("scim_bench_x"));
+        assert_eq!(
+            c.local_token.as_ref().map(|t| t.expose_secret()),
+            Some("scim_bench_x")
+        );
     }
 
     #[test]

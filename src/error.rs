@@ -168,6 +168,18 @@ impl ScimError {
         e.retry_after_secs = Some(retry_after_secs);
         e
     }
+    /// 414: the request URL is longer than the server reads.
+    pub fn uri_too_long() -> Self {
+        Self::new(
+            414,
+            None,
+            "The request URL is too long. Use POST /.search with the filter in the body.",
+        )
+    }
+    /// 431: the request headers are too large or too many.
+    pub fn headers_too_large() -> Self {
+        Self::new(431, None, "The request headers are too large or too many.")
+    }
     /// 500. The cause must have been logged by the caller; the client learns nothing of it.
     pub fn internal() -> Self {
         Self::new(500, None, "An internal error occurred. It has been logged; retry later or contact support with the request id.")

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 use tokio::sync::OnceCell;
 
+use crate::auth::token::PlainToken;
 use crate::auth::{
     secrets, Authenticator, CacheSettings, CachedTokenSource, EmbeddedTokenSource, TokenSource,
 };
@@ -62,7 +63,11 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
 /// `SCIM_LOCAL_TENANT`), so a script or benchmark can call a process that prints no token, such as
 /// the Lambda binary under a runtime emulator. Returns `Ok(false)` when tokens are in Secrets
 /// Manager (the token is then ignored: it never bypasses the production source).
-pub fn install_fixed_token(built: &Built, tenant: &str, token: &str) -> Result<bool, ConfigError> {
+pub fn install_fixed_token(
+    built: &Built,
+    tenant: &str,
+    token: &PlainToken,
+) -> Result<bool, ConfigError> {
     let Some(tokens) = &built.embedded_tokens else {
         return Ok(false);
     };
@@ -98,7 +103,7 @@ async fn dynamo_store(
     table: &str,
     audit_retention_days: u32,
 ) -> Result<DynamoStore, ConfigError> {
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
+    let store = DynamoStore::new(crate::store::dynamo::client::client(aws), table)
         .with_audit_retention_days(audit_retention_days);
     match store.check_table().await {
         Ok(()) => Ok(store),
@@ -117,6 +122,7 @@ mod tests {
     use super::*;
     use crate::auth::token;
     use crate::config::LogFormat;
+    use secrecy::ExposeSecret;
 
     fn embedded_config() -> Config {
         Config {
@@ -139,9 +145,14 @@ mod tests {
         let built = build(&embedded_config(), "https").await.unwrap();
         let fixed = token::generate(&TenantId::parse("bench").unwrap())
             .unwrap()
-            .token;
+            .token
+            .expose_secret()
+            .to_owned();
         assert_eq!(status(&built, &fixed).await, http::StatusCode::UNAUTHORIZED);
-        assert_eq!(install_fixed_token(&built, "bench", &fixed), Ok(true));
+        assert_eq!(
+            install_fixed_token(&built, "bench", &PlainToken::from(fixed.as_str())),
+            Ok(true)
+        );
         assert_eq!(status(&built, &fixed).await, http::StatusCode::OK);
     }
 
@@ -150,10 +161,15 @@ mod tests {
         let built = build(&embedded_config(), "https").await.unwrap();
         let other = token::generate(&TenantId::parse("other").unwrap())
             .unwrap()
-            .token;
-        assert!(install_fixed_token(&built, "bench", &other).is_err());
-        assert!(install_fixed_token(&built, "bench", "not-a-token").is_err());
-        assert!(install_fixed_token(&built, "Not A Tenant!", &other).is_err());
+            .token
+            .expose_secret()
+            .to_owned();
+        assert!(install_fixed_token(&built, "bench", &PlainToken::from(other.as_str())).is_err());
+        assert!(install_fixed_token(&built, "bench", &PlainToken::from("not-a-token")).is_err());
+        assert!(
+            install_fixed_token(&built, "Not A Tenant!", &PlainToken::from(other.as_str()))
+                .is_err()
+        );
         assert_eq!(status(&built, &other).await, http::StatusCode::UNAUTHORIZED);
     }
 
@@ -163,7 +179,12 @@ mod tests {
         built.embedded_tokens = None;
         let fixed = token::generate(&TenantId::parse("bench").unwrap())
             .unwrap()
-            .token;
-        assert_eq!(install_fixed_token(&built, "bench", &fixed), Ok(false));
+            .token
+            .expose_secret()
+            .to_owned();
+        assert_eq!(
+            install_fixed_token(&built, "bench", &PlainToken::from(fixed.as_str())),
+            Ok(false)
+        );
     }
 }

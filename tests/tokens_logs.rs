@@ -6,6 +6,7 @@ mod common;
 mod token_support;
 
 use http::{Method, StatusCode};
+use secrecy::ExposeSecret;
 
 use common::log_capture::Buffer;
 use common::user_body;
@@ -48,7 +49,11 @@ async fn request_logs_name_tokens_by_id_only() {
         s.t.call_as(&old, Method::GET, "/Users", None).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let forged = token::generate(&tenant("acme")).unwrap().token;
+    let forged = token::generate(&tenant("acme"))
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned();
     assert_eq!(
         s.t.call_as(&forged, Method::GET, "/Users", None)
             .await

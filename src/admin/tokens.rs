@@ -5,6 +5,7 @@
 //! `token generate` prints the token alone on stdout (everything else goes to stderr), so it can
 //! be piped straight into a password manager or an IdP API call.
 
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -161,9 +162,9 @@ pub async fn run_token(cmd: TokenCommand, output: Output) -> Result<(), AdminErr
             match output {
                 Output::Json => println!(
                     "{}",
-                    json!({"tenant": tenant.as_str(), "token": g.token, "id": g.id, "not_after": g.not_after})
+                    json!({"tenant": tenant.as_str(), "token": g.token.expose_secret(), "id": g.id, "not_after": g.not_after})
                 ),
-                Output::Text => println!("{}", g.token),
+                Output::Text => println!("{}", g.token.expose_secret()),
             }
             eprintln!(
                 "Generated token {} for tenant {tenant} (secret {}). It is shown only once: paste it into the IdP now.",

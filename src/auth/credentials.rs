@@ -184,7 +184,7 @@ pub trait CredentialStore: Send + Sync {
 
 /// A generated token: the text, shown once, and what the admin may be told about the rotation.
 pub struct Generated {
-    pub token: String,
+    pub token: super::token::PlainToken,
     pub id: String,
     pub not_after: Option<i64>,
     /// Previous credentials still accepted (overlap), with their end.

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
 use super::credentials::{
     CredentialDocument, CredentialStore, CredentialStoreError, StoredCredential,
 };
-use super::token::{self, TokenHash};
+use super::token::{self, PlainToken, TokenHash};
 use super::{Credential, SourceError, TokenSource};
 use crate::tenant::TenantId;
 
@@ -32,7 +33,7 @@ impl EmbeddedTokenSource {
         &self,
         tenant: &TenantId,
         not_after: Option<i64>,
-    ) -> Result<String, getrandom::Error> {
+    ) -> Result<PlainToken, getrandom::Error> {
         let new = token::generate(tenant)?;
         self.set(tenant, stored(&new.hash, not_after));
         Ok(new.token)
@@ -40,7 +41,8 @@ impl EmbeddedTokenSource {
 
     /// Accept exactly this token for `tenant` (e.g. one given in `SCIM_LOCAL_TOKEN`), replacing
     /// previous ones. Returns false if the token is not well formed for that tenant.
-    pub fn install(&self, tenant: &TenantId, token_text: &str) -> bool {
+    pub fn install(&self, tenant: &TenantId, token: &PlainToken) -> bool {
+        let token_text = token.expose_secret();
         if token::claimed_tenant(token_text).as_ref() != Some(tenant) {
             return false;
         }
@@ -142,8 +144,8 @@ mod tests {
     async fn generating_again_replaces_the_previous_token() {
         let src = EmbeddedTokenSource::new();
         let t = TenantId::parse("acme").unwrap();
-        let first = src.generate(&t, None).unwrap();
-        let second = src.generate(&t, None).unwrap();
+        let first = src.generate(&t, None).unwrap().expose_secret().to_owned();
+        let second = src.generate(&t, None).unwrap().expose_secret().to_owned();
         let creds = src.credentials(&t).await.unwrap();
         assert_eq!(creds.len(), 1);
         assert!(creds[0].hash.ct_eq(&TokenHash::of(&second)));
@@ -158,8 +160,10 @@ mod tests {
         let acme = TenantId::parse("acme").unwrap();
         let other = token::generate(&TenantId::parse("globex").unwrap())
             .unwrap()
-            .token;
-        assert!(!src.install(&acme, &other));
-        assert!(!src.install(&acme, "scim_acme_tooshort"));
+            .token
+            .expose_secret()
+            .to_owned();
+        assert!(!src.install(&acme, &PlainToken::from(other)));
+        assert!(!src.install(&acme, &PlainToken::from("scim_acme_tooshort")));
     }
 }

@@ -125,6 +125,7 @@ fn bearer_token(header: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     struct Down;
 
@@ -142,7 +143,11 @@ mod tests {
     #[tokio::test]
     async fn valid_token_yields_its_tenant() {
         let source = Arc::new(EmbeddedTokenSource::new());
-        let token = source.generate(&acme(), None).unwrap();
+        let token = source
+            .generate(&acme(), None)
+            .unwrap()
+            .expose_secret()
+            .to_owned();
         let auth = Authenticator::new(source);
         let p = auth
             .authenticate(Some(&format!("Bearer {token}")))
@@ -160,11 +165,21 @@ mod tests {
     #[tokio::test]
     async fn every_failure_is_the_same_401() {
         let source = Arc::new(EmbeddedTokenSource::new());
-        let token = source.generate(&acme(), None).unwrap();
+        let token = source
+            .generate(&acme(), None)
+            .unwrap()
+            .expose_secret()
+            .to_owned();
         let other = token::generate(&TenantId::parse("globex").unwrap())
             .unwrap()
-            .token;
-        let forged = token::generate(&acme()).unwrap().token;
+            .token
+            .expose_secret()
+            .to_owned();
+        let forged = token::generate(&acme())
+            .unwrap()
+            .token
+            .expose_secret()
+            .to_owned();
         let auth = Authenticator::new(source);
         let basic = format!("Basic {token}");
         let no_space = format!("Bearer{token}");
@@ -192,7 +207,11 @@ mod tests {
     async fn expired_credentials_are_rejected() {
         let source = Arc::new(EmbeddedTokenSource::new());
         let past = time::OffsetDateTime::now_utc().unix_timestamp() - 1;
-        let token = source.generate(&acme(), Some(past)).unwrap();
+        let token = source
+            .generate(&acme(), Some(past))
+            .unwrap()
+            .expose_secret()
+            .to_owned();
         let auth = Authenticator::new(source);
         let e = auth
             .authenticate(Some(&format!("Bearer {token}")))
@@ -204,7 +223,11 @@ mod tests {
     #[tokio::test]
     async fn source_down_is_503_with_retry_after_not_401() {
         let auth = Authenticator::new(Arc::new(Down));
-        let token = token::generate(&acme()).unwrap().token;
+        let token = token::generate(&acme())
+            .unwrap()
+            .token
+            .expose_secret()
+            .to_owned();
         let e = auth
             .authenticate(Some(&format!("Bearer {token}")))
             .await

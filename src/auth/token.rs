@@ -59,9 +59,13 @@ impl fmt::Debug for TokenHash {
     }
 }
 
+/// A plaintext token (generated, or given to the local server): no `Debug` or `Display` shows
+/// it, `expose_secret()` reads it, and its memory is wiped on drop.
+pub type PlainToken = secrecy::SecretString;
+
 /// A freshly generated token. The plain text exists only here, to be shown once.
 pub struct NewToken {
-    pub token: String,
+    pub token: PlainToken,
     pub hash: TokenHash,
 }
 
@@ -77,7 +81,10 @@ pub fn generate(tenant: &TenantId) -> Result<NewToken, getrandom::Error> {
     getrandom::fill(&mut secret)?;
     let token = format!("{PREFIX}{tenant}_{}", URL_SAFE_NO_PAD.encode(secret));
     let hash = TokenHash::of(&token);
-    Ok(NewToken { token, hash })
+    Ok(NewToken {
+        token: PlainToken::from(token),
+        hash,
+    })
 }
 
 /// The tenant a token claims to belong to, if it is well formed. Says nothing about validity.
@@ -110,6 +117,7 @@ pub fn token_id(hash: &TokenHash) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     fn tenant() -> TenantId {
         TenantId::parse("acme").unwrap()
@@ -119,17 +127,22 @@ mod tests {
     fn generated_tokens_parse_back_to_their_tenant_and_differ() {
         let a = generate(&tenant()).unwrap();
         let b = generate(&tenant()).unwrap();
-        assert_ne!(a.token, b.token);
-        assert_eq!(claimed_tenant(&a.token), Some(tenant()));
-        assert!(a.token.starts_with("scim_acme_"));
-        assert_eq!(a.token.len(), "scim_acme_".len() + SECRET_CHARS);
-        assert!(TokenHash::of(&a.token).ct_eq(&a.hash));
+        let (a_text, b_text) = (a.token.expose_secret(), b.token.expose_secret());
+        assert_ne!(a_text, b_text);
+        assert_eq!(claimed_tenant(a_text), Some(tenant()));
+        assert!(a_text.starts_with("scim_acme_"));
+        assert_eq!(a_text.len(), "scim_acme_".len() + SECRET_CHARS);
+        assert!(TokenHash::of(a_text).ct_eq(&a.hash));
         assert!(!a.hash.ct_eq(&b.hash));
     }
 
     #[test]
     fn malformed_tokens_claim_no_tenant() {
-        let good = generate(&tenant()).unwrap().token;
+        let good = generate(&tenant())
+            .unwrap()
+            .token
+            .expose_secret()
+            .to_owned();
         let huge = "scim_acme_".to_owned() + &"A".repeat(10_000);
         let cases = [
             "",
@@ -153,7 +166,9 @@ mod tests {
         assert_eq!(TokenHash::from_hex(&t.hash.to_hex()), Some(t.hash));
         assert_eq!(TokenHash::from_hex("zz"), None);
         assert!(!format!("{:?}", t.hash).contains(&t.hash.to_hex()));
-        assert!(!format!("{t:?}").contains(&t.token));
+        assert!(!format!("{t:?}").contains(t.token.expose_secret()));
+        // The plaintext itself has no Debug showing it.
+        assert!(!format!("{:?}", t.token).contains(t.token.expose_secret()));
         assert_eq!(token_id(&t.hash).len(), 8);
     }
 }

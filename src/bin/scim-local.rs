@@ -5,9 +5,11 @@
 use std::net::{IpAddr, SocketAddr};
 
 use clap::Parser;
+use scim_server::auth::token::PlainToken;
 use scim_server::config::{init_tracing, Config, LogFormat};
 use scim_server::tenant::TenantId;
 use scim_server::{http, runtime};
+use secrecy::ExposeSecret;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,8 +28,13 @@ struct Args {
     tenant: String,
     /// Use this token instead of generating one (it must be a token of --tenant, as printed by a
     /// previous run), so scripts can keep a stable token.
-    #[arg(long, env = "SCIM_LOCAL_TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    #[arg(long, env = "SCIM_LOCAL_TOKEN", hide_env_values = true, value_parser = plain_token)]
+    token: Option<PlainToken>,
+}
+
+/// `--token` / `SCIM_LOCAL_TOKEN`, held as a secret from the moment it is parsed.
+fn plain_token(s: &str) -> Result<PlainToken, std::convert::Infallible> {
+    Ok(PlainToken::from(s))
 }
 
 #[tokio::main]
@@ -49,9 +56,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )
                 .into());
             }
-            println!("Bearer token: {given}");
+            println!("Bearer token: {}", given.expose_secret());
         }
-        (Some(tokens), None) => println!("Bearer token: {}", tokens.generate(&tenant, None)?),
+        (Some(tokens), None) => println!(
+            "Bearer token: {}",
+            tokens.generate(&tenant, None)?.expose_secret()
+        ),
         (None, given) => {
             if given.is_some() {
                 eprintln!("note: SCIM_LOCAL_TOKEN is ignored: with SCIM_SECRET_PREFIX set, tokens are verified against Secrets Manager");

@@ -15,6 +15,7 @@
 //! `PATH`). Reports only: it never fails on a time. Without cargo-lambda or the example binary it
 //! says so and exits successfully.
 
+use secrecy::ExposeSecret;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -385,7 +386,9 @@ fn main() {
     };
     let token = token::generate(&TenantId::parse(TENANT).expect("tenant"))
         .expect("random token")
-        .token;
+        .token
+        .expose_secret()
+        .to_owned();
     let ev = event("get-service-provider-config.json", &token, "");
     let functions = [
         Function {

@@ -12,6 +12,7 @@
 mod common;
 
 use common::moto;
+use secrecy::ExposeSecret;
 
 use std::sync::Arc;
 
@@ -122,7 +123,9 @@ async fn main() {
     let tokens = Arc::new(EmbeddedTokenSource::new());
     let token = tokens
         .generate(&TenantId::parse("cost").unwrap(), None)
-        .unwrap();
+        .unwrap()
+        .expose_secret()
+        .to_owned();
     let settings = HttpSettings {
         public_base_url: None,
         default_scheme: "https",

@@ -3,6 +3,7 @@
 //! `make bench` runs it. It reports time per operation (criterion) and, in a first pass,
 //! heap allocations per operation (a counting allocator). Reports only; it never fails on time.
 
+use secrecy::ExposeSecret;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -101,7 +102,9 @@ fn fixture() -> Fixture {
         .as_ref()
         .unwrap()
         .generate(&TenantId::parse("bench").unwrap(), None)
-        .unwrap();
+        .unwrap()
+        .expose_secret()
+        .to_owned();
     let mut fx = Fixture {
         rt,
         app: built.app,

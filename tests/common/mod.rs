@@ -40,6 +40,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use scim_server::auth::{Authenticator, EmbeddedTokenSource};
@@ -99,7 +100,11 @@ pub fn new_app_with_store(store: Arc<dyn Store>) -> TestApp {
 pub fn new_app_for_tenant(store: Arc<dyn Store>, tenant: &str) -> TestApp {
     let tokens = Arc::new(EmbeddedTokenSource::new());
     let tenant = TenantId::parse(tenant).unwrap();
-    let token = tokens.generate(&tenant, None).unwrap();
+    let token = tokens
+        .generate(&tenant, None)
+        .unwrap()
+        .expose_secret()
+        .to_owned();
     let settings = HttpSettings {
         public_base_url: None,
         default_scheme: "https",
@@ -128,6 +133,8 @@ impl TestApp {
         self.tokens
             .generate(&TenantId::parse(tenant).unwrap(), None)
             .unwrap()
+            .expose_secret()
+            .to_owned()
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {

@@ -3,6 +3,7 @@
 
 use crate::common;
 
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -560,7 +561,9 @@ async fn runtime_uses_dynamodb_when_a_table_is_configured() {
         .as_ref()
         .unwrap()
         .generate(&acme, None)
-        .unwrap();
+        .unwrap()
+        .expose_secret()
+        .to_owned();
     let req = Request::builder()
         .method(Method::POST)
         .uri("/scim/v2/Users")
@@ -594,9 +597,7 @@ async fn runtime_refuses_to_start_on_a_missing_table() {
 /// template.yaml's `ScimTable` properties. The template uses CloudFormation short tags (`!Ref`,
 /// `!Sub`, ...), which serde_yaml_ng keeps as tagged values: only plain values are compared.
 fn template_table() -> Yaml {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"))
-        .expect("read template.yaml");
-    let doc: Yaml = serde_yaml_ng::from_str(&text).expect("parse template.yaml");
+    let doc = template();
     let table = &doc["Resources"]["ScimTable"];
     assert_eq!(table["Type"].as_str(), Some("AWS::DynamoDB::Table"));
     table["Properties"].clone()
@@ -664,6 +665,71 @@ fn template_scim_table_matches_the_table_definition() {
             Some(def.projection)
         );
     }
+}
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"))
+        .expect("read template.yaml");
+    serde_yaml_ng::from_str(&text).expect("parse template.yaml")
+}
+
+/// A plain or short-tagged (`!Sub ...`, `!GetAtt ...`) scalar as text.
+fn scalar(v: &Yaml) -> String {
+    match v {
+        Yaml::Tagged(t) => scalar(&t.value),
+        other => other.as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+#[test]
+fn the_function_is_granted_the_table_indexes_only_when_the_table_has_some() {
+    let doc = template();
+    let statements = &doc["Resources"]["ScimFunction"]["Properties"]["Policies"][0]["Statement"];
+    let items = statements
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"].as_str() == Some("ScimTableItems"))
+        .expect("the ScimTableItems statement");
+    let resources: Vec<String> = items["Resource"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(scalar)
+        .collect();
+    let index_grant = resources.iter().any(|r| r.contains("/index/"));
+    assert_eq!(
+        index_grant,
+        !TABLE.global_secondary_indexes.is_empty(),
+        "{resources:?}"
+    );
+    assert!(
+        resources.iter().any(|r| r == "ScimTable.Arn"),
+        "{resources:?}"
+    );
+}
+
+#[test]
+fn the_secret_prefix_must_end_with_a_slash() {
+    let doc = template();
+    let p = &doc["Parameters"]["SecretPrefix"];
+    let pattern = p["AllowedPattern"].as_str().unwrap();
+    // `secret:${SecretPrefix}*` must not match a sibling prefix: the pattern anchors a final /.
+    assert!(pattern.ends_with("/$"), "{pattern}");
+    assert!(p["Default"].as_str().unwrap().ends_with('/'));
+    let secrets = &doc["Resources"]["ScimFunction"]["Properties"]["Policies"][0]["Statement"];
+    let granted: Vec<String> = secrets
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Sid"].as_str() == Some("TenantTokenSecrets"))
+        .map(|s| scalar(&s["Resource"]))
+        .collect();
+    assert_eq!(granted.len(), 1);
+    assert!(
+        granted[0].ends_with(":secret:${SecretPrefix}*"),
+        "{granted:?}"
+    );
 }
 
 #[tokio::test]

@@ -2,37 +2,17 @@
 //! Lambda handler, and gets the answer its route promises.
 
 use crate::common;
+use crate::event_support;
 
 use std::path::Path;
 
 use lambda_http::Body;
 use serde_json::Value;
 
-/// Each event file, in the order they are replayed, with the status it must get.
-const EXPECTED: &[(&str, u16)] = &[
-    ("post-user.json", 201),
-    ("get-user.json", 200),
-    ("put-user.json", 200),
-    ("patch-user.json", 200),
-    ("list-users.json", 200),
-    ("filter-users.json", 200),
-    ("get-service-provider-config.json", 200),
-    ("get-resource-types.json", 200),
-    ("get-resource-type-user.json", 200),
-    ("get-schemas.json", 200),
-    ("get-schema-user.json", 200),
-    ("delete-user.json", 204),
-];
+use event_support::{event_text, EXPECTED};
 
 fn load(name: &str, token: &str, user_id: &str) -> lambda_http::Request {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let text = text
-        .replace("SCIM_TOKEN_PLACEHOLDER", token)
-        .replace("USER_ID_PLACEHOLDER", user_id);
-    lambda_http::request::from_str(&text)
+    lambda_http::request::from_str(&event_text(name, token, user_id))
         .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"))
 }
 

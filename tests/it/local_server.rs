@@ -194,3 +194,43 @@ async fn a_given_local_token_is_used_and_checked() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// hyper refuses these request heads before any handler runs: its bare 414 / 431 must reach the
+/// client as a SCIM error (RFC 7644 §3.12) with its body.
+#[tokio::test]
+async fn over_long_urls_and_headers_get_a_scim_error_body() {
+    let s = start(&[]);
+    let long_url = format!(
+        "GET /scim/v2/Users?filter={} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(70_000),
+        s.token
+    );
+    let mut many_headers = format!(
+        "GET /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n",
+        s.token
+    );
+    for i in 0..150 {
+        many_headers.push_str(&format!("X-Pad-{i}: {i}\r\n"));
+    }
+    many_headers.push_str("Connection: close\r\n\r\n");
+    for (raw, want) in [(long_url, 414), (many_headers, 431)] {
+        let (status, head, body) = exchange(&s.addr, raw.into_bytes()).await;
+        assert_eq!(status, want, "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/scim+json"),
+            "{head}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{want}: no SCIM body ({e}): {head}\n{body}"));
+        assert_eq!(
+            json["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
+        assert_eq!(json["status"], want.to_string());
+        assert!(json["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    // The server still serves.
+    let (status, _, _) = exchange(&s.addr, request("GET", "/Users", &s.token, None)).await;
+    assert_eq!(status, 200);
+}

@@ -9,11 +9,15 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../event_support/mod.rs"]
+mod event_support;
 #[path = "../token_support/mod.rs"]
 mod token_support;
 
 mod audit_trail;
 mod bad_input;
+mod bootstrap_logs;
+mod dynamo_deadlines;
 mod dynamodb;
 mod events;
 mod group_store_contract;

@@ -6,6 +6,7 @@
 use crate::common;
 use crate::token_support;
 
+use secrecy::ExposeSecret;
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
@@ -109,7 +110,7 @@ async fn an_overlap_keeps_the_previous_token_until_the_window_ends() {
         .unwrap();
     assert_eq!(g.overlapping.len(), 1);
     let end = g.overlapping[0].1.unwrap();
-    assert_eq!(status_of(&s, &g.token).await, StatusCode::OK);
+    assert_eq!(status_of(&s, g.token.expose_secret()).await, StatusCode::OK);
     assert_eq!(status_of(&s, &first).await, StatusCode::OK);
 
     let st = credentials::status(&s.store, &tenant("acme"))
@@ -122,7 +123,7 @@ async fn an_overlap_keeps_the_previous_token_until_the_window_ends() {
 
     wait_past(end).await;
     assert_eq!(status_of(&s, &first).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(status_of(&s, &g.token).await, StatusCode::OK);
+    assert_eq!(status_of(&s, g.token.expose_secret()).await, StatusCode::OK);
     // A later rotation drops the expired credential from the secret.
     let third = s.generate("acme", opts).await;
     let st = credentials::status(&s.store, &tenant("acme"))
@@ -148,9 +149,12 @@ async fn an_expiring_token_stops_working_and_revoke_removes_every_token() {
     let g = credentials::generate(&s.store, &tenant("acme"), &opts)
         .await
         .unwrap();
-    assert_eq!(status_of(&s, &g.token).await, StatusCode::OK);
+    assert_eq!(status_of(&s, g.token.expose_secret()).await, StatusCode::OK);
     wait_past(g.not_after.unwrap()).await;
-    assert_eq!(status_of(&s, &g.token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status_of(&s, g.token.expose_secret()).await,
+        StatusCode::UNAUTHORIZED
+    );
 
     let tok = s.generate("acme", GenerateOptions::default()).await;
     assert_eq!(status_of(&s, &tok).await, StatusCode::OK);
@@ -194,7 +198,11 @@ async fn warm_requests_make_no_call_and_bad_token_floods_are_bounded() {
 
     // 100 bad tokens for a warm tenant right after that re-read: no further call.
     for _ in 0..100 {
-        let bad = token::generate(&tenant("acme")).unwrap().token;
+        let bad = token::generate(&tenant("acme"))
+            .unwrap()
+            .token
+            .expose_secret()
+            .to_owned();
         assert_eq!(status_of(&s, &bad).await, StatusCode::UNAUTHORIZED);
     }
     let warm_flood = s.counting.calls() - after_new;
@@ -202,13 +210,59 @@ async fn warm_requests_make_no_call_and_bad_token_floods_are_bounded() {
     s.generate("globex", GenerateOptions::default()).await;
     let before = s.counting.calls();
     for _ in 0..100 {
-        let bad = token::generate(&tenant("globex")).unwrap().token;
+        let bad = token::generate(&tenant("globex"))
+            .unwrap()
+            .token
+            .expose_secret()
+            .to_owned();
         assert_eq!(status_of(&s, &bad).await, StatusCode::UNAUTHORIZED);
     }
     let cold_flood = s.counting.calls() - before;
     eprintln!("reads for 100 bad tokens: warm tenant {warm_flood}, cold tenant {cold_flood}");
     assert_eq!(warm_flood, 0);
     assert!(cold_flood <= 2, "{cold_flood} reads");
+}
+
+#[tokio::test]
+async fn unknown_tenant_floods_cost_one_read_per_name_and_never_evict_a_known_tenant() {
+    let s = sm_app(CacheSettings {
+        max_tenants: 2,
+        max_unknown_tenants: 4,
+        ..Default::default()
+    });
+    let tok = s.generate("acme", GenerateOptions::default()).await;
+    assert_eq!(status_of(&s, &tok).await, StatusCode::OK);
+    assert_eq!(s.counting.calls(), 1);
+
+    // 100 well-formed tokens naming one tenant that has no secret: one read.
+    for _ in 0..100 {
+        let bad = token::generate(&tenant("ghost"))
+            .unwrap()
+            .token
+            .expose_secret()
+            .to_owned();
+        assert_eq!(status_of(&s, &bad).await, StatusCode::UNAUTHORIZED);
+    }
+    let one_name = s.counting.calls() - 1;
+    // 40 distinct unknown names, ten times the negative cache's bound: one read each.
+    for i in 0..40 {
+        let bad = token::generate(&tenant(&format!("ghost-{i}")))
+            .unwrap()
+            .token
+            .expose_secret()
+            .to_owned();
+        assert_eq!(status_of(&s, &bad).await, StatusCode::UNAUTHORIZED);
+    }
+    let names = s.counting.calls() - 1 - one_name;
+    eprintln!(
+        "Secrets Manager reads: 100 tokens of one unknown tenant {one_name}, 40 names {names}"
+    );
+    assert_eq!(one_name, 1);
+    assert_eq!(names, 40);
+    // The known tenant is still cached: no read.
+    let before = s.counting.calls();
+    assert_eq!(status_of(&s, &tok).await, StatusCode::OK);
+    assert_eq!(s.counting.calls(), before, "the known tenant was evicted");
 }
 
 #[tokio::test]
@@ -267,7 +321,11 @@ async fn secrets_manager_down_is_503_with_retry_after_and_writes_nothing() {
             .build(),
     );
     let s = sm_app_with(client, &unique_prefix(), CacheSettings::default());
-    let tok = token::generate(&tenant("acme")).unwrap().token;
+    let tok = token::generate(&tenant("acme"))
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned();
     let started = Instant::now();
     let r =
         s.t.call_as(
@@ -302,7 +360,11 @@ async fn a_secret_that_is_not_a_credential_document_is_503_not_401() {
         .send()
         .await
         .unwrap();
-    let tok = token::generate(&tenant("acme")).unwrap().token;
+    let tok = token::generate(&tenant("acme"))
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned();
     s.t.call_as(&tok, Method::GET, "/Users", None)
         .await
         .assert_error(503, None);
@@ -332,7 +394,15 @@ async fn malformed_and_wrong_tokens_all_get_the_same_401() {
         format!("Bearer token_acme_{secret_part}").into_bytes(),
         format!("Bearer scim_globex_{secret_part}").into_bytes(),
         format!("Bearer scim_nobody_{secret_part}").into_bytes(),
-        format!("Bearer {}", token::generate(&tenant("acme")).unwrap().token).into_bytes(),
+        format!(
+            "Bearer {}",
+            token::generate(&tenant("acme"))
+                .unwrap()
+                .token
+                .expose_secret()
+                .to_owned()
+        )
+        .into_bytes(),
         format!("Basic {good}").into_bytes(),
         format!("Bearer {good}x").into_bytes(),
     ];

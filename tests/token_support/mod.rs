@@ -3,6 +3,7 @@
 //! wrapper around a real token source, and an `App` verifying against Secrets Manager.
 #![allow(dead_code)]
 
+use secrecy::ExposeSecret;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -133,6 +134,8 @@ impl SmApp {
             .await
             .unwrap()
             .token
+            .expose_secret()
+            .to_owned()
     }
 
     /// An app on the same users store whose embedded token for `tenant` is returned, to look at

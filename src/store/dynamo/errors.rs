@@ -10,6 +10,7 @@ use std::fmt::Debug;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::CancellationReason;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::item::Item;
 use crate::store::{StoreError, UniqueAttr};
@@ -66,6 +67,15 @@ fn is_item_size_message(message: Option<&str>) -> bool {
     message.is_some_and(|m| m.to_ascii_lowercase().contains("item size"))
 }
 
+/// A 5xx or 429 answer whose code is not one of [`TRANSIENT_CODES`] (a gateway or load
+/// balancer in front of DynamoDB, or no code at all): the service is unavailable, not broken.
+fn is_transient_status(raw: &dyn std::any::Any) -> bool {
+    raw.downcast_ref::<HttpResponse>().is_some_and(|r| {
+        let status = r.status().as_u16();
+        status == 429 || (500..600).contains(&status)
+    })
+}
+
 /// Map the error of any operation (`op` names it in the logged cause).
 pub fn sdk_error<E, R>(op: &str, err: SdkError<E, R>) -> StoreError
 where
@@ -83,6 +93,7 @@ where
             };
             match e.code() {
                 Some(code) if TRANSIENT_CODES.contains(&code) => StoreError::Unavailable(cause()),
+                _ if is_transient_status(service.raw()) => StoreError::Unavailable(cause()),
                 Some("ValidationException") if is_item_size_message(e.message()) => {
                     StoreError::TooLarge
                 }
@@ -341,6 +352,65 @@ mod tests {
         let timeout: SdkError<GetItemError, ()> = SdkError::timeout_error("took too long");
         assert!(matches!(
             sdk_error("GetItem", timeout),
+            StoreError::Unavailable(_)
+        ));
+    }
+
+    fn raw(status: u16) -> HttpResponse {
+        HttpResponse::new(
+            status.try_into().unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        )
+    }
+
+    #[test]
+    fn throttling_unavailability_and_timeouts_are_unavailable() {
+        for code in [
+            "RequestLimitExceeded",
+            "ServiceUnavailable",
+            "LimitExceededException",
+            "TransactionInProgressException",
+        ] {
+            let meta = ErrorMetadata::builder().code(code).build();
+            let e = SdkError::service_error(GetItemError::generic(meta), raw(400));
+            assert!(
+                matches!(sdk_error("GetItem", e), StoreError::Unavailable(_)),
+                "{code}"
+            );
+        }
+        // A 5xx or 429 without a known code (a gateway in front of DynamoDB, or no code at all).
+        for status in [429, 500, 502, 503, 504] {
+            let meta = ErrorMetadata::builder().message("busy").build();
+            let e = SdkError::service_error(GetItemError::generic(meta), raw(status));
+            assert!(
+                matches!(sdk_error("GetItem", e), StoreError::Unavailable(_)),
+                "{status}"
+            );
+        }
+        let meta = ErrorMetadata::builder()
+            .code("AccessDeniedException")
+            .build();
+        let e = SdkError::service_error(GetItemError::generic(meta), raw(400));
+        assert!(matches!(sdk_error("GetItem", e), StoreError::Internal(_)));
+        // Timed out or unreachable after the retries: the connect, attempt and operation
+        // deadlines surface as these kinds.
+        let connect = aws_smithy_runtime_api::client::result::ConnectorError::timeout(
+            "connect timed out".into(),
+        );
+        let e: SdkError<GetItemError, HttpResponse> = SdkError::dispatch_failure(connect);
+        assert!(matches!(
+            sdk_error("GetItem", e),
+            StoreError::Unavailable(_)
+        ));
+        let e: SdkError<GetItemError, HttpResponse> = SdkError::timeout_error("operation timeout");
+        assert!(matches!(
+            sdk_error("GetItem", e),
+            StoreError::Unavailable(_)
+        ));
+        let e: SdkError<GetItemError, HttpResponse> =
+            SdkError::response_error("connection reset", raw(200));
+        assert!(matches!(
+            sdk_error("GetItem", e),
             StoreError::Unavailable(_)
         ));
     }

@@ -11,7 +11,7 @@
 //! - `users.rs`: the `UserStore` adapter; `groups.rs`: the `GroupStore` adapter (reads and
 //!   look-ups); `audit_log.rs`: reading the audit trail.
 //! - `errors.rs`: SDK errors and cancellation reasons to [`StoreError`].
-//! - `calls.rs`: the round-trip counter the tests use.
+//! - `calls.rs`: the round-trip counter the tests use; `client.rs`: the client and its deadlines.
 //! - `table.rs`: the table definition shared by `scimctl table create` and the tests.
 //!
 //! Round trips per store call: `get_user` 1 GetItem; `find_user_by_*` 2 GetItems (guard, then
@@ -25,6 +25,7 @@ mod audit_log;
 mod batch;
 pub mod calls;
 mod cascade;
+pub mod client;
 pub mod errors;
 pub mod group_item;
 pub mod group_tx;
