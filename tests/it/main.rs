@@ -23,6 +23,7 @@ mod events;
 mod group_store_contract;
 mod groups_api;
 mod groups_scale;
+mod hardening;
 mod idp_groups_replay;
 mod idp_replay;
 mod idp_rows;
