@@ -108,7 +108,7 @@ async fn every_spelling_of_members_goes_through_the_membership_rules() {
     )
     .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
-    assert_eq!(members_of(&t, &gid).await, [mine.clone()]);
+    assert_eq!(members_of(&t, &gid).await, std::slice::from_ref(&mine));
     let body = ok(&t.call(Method::GET, &format!("/Groups/{gid}"), None).await);
     assert_eq!(body["displayName"], "Eng");
     assert_no_stored_members(&t, &gid).await;

@@ -28,6 +28,7 @@ mod idp_groups_replay;
 mod idp_replay;
 mod idp_rows;
 mod local_server;
+mod member_bound;
 mod partial_writes;
 mod patch_properties;
 mod query_api;
