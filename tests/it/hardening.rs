@@ -12,36 +12,21 @@ use base64::Engine;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use common::requests::{enc, id_of, ok, patch_group, patch_user, seed_user};
+use common::requests::{
+    create_group, enc, id_of, member_ids, ok, patch_group, patch_user, seed_user, GROUP_URN,
+};
 use common::{new_app, user_body, TestApp};
 /// `scim::members::MAX_MEMBERS_PER_REQUEST`, spelt out so that this file also builds against the
 /// code before the bound (to show the tests fail there).
 const MAX_MEMBERS_PER_REQUEST: usize = 1_000;
 
-const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
 async fn group(t: &TestApp, name: &str) -> String {
-    let a = t
-        .call(
-            Method::POST,
-            "/Groups",
-            Some(json!({"schemas": [GROUP_URN], "displayName": name})),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    id_of(&a.body)
+    id_of(&create_group(t, name, &[]).await)
 }
 
 async fn members_of(t: &TestApp, gid: &str) -> Vec<String> {
     let body = ok(&t.call(Method::GET, &format!("/Groups/{gid}"), None).await);
-    body.get("members")
-        .and_then(Value::as_array)
-        .map(|ms| {
-            ms.iter()
-                .filter_map(|m| m["value"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    member_ids(&body).into_iter().collect()
 }
 
 /// The group as stored holds no `members` among its attributes.

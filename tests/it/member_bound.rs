@@ -12,8 +12,8 @@ use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use common::moto::dynamo_fixture;
-use common::requests::{id_of, patch_group};
-use common::{new_app_with_store, user_body};
+use common::new_app_with_store;
+use common::requests::{id_of, patch_group, seed_user};
 use scim_server::scim::members::MAX_MEMBERS_PER_REQUEST;
 
 #[tokio::test]
@@ -24,15 +24,7 @@ async fn a_request_at_the_member_bound_on_dynamodb() {
     let n = MAX_MEMBERS_PER_REQUEST;
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
-        let a = t
-            .call(
-                Method::POST,
-                "/Users",
-                Some(user_body(&format!("bound{i}@example.com"))),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::CREATED);
-        ids.push(id_of(&a.body));
+        ids.push(seed_user(&t, &format!("bound{i}@example.com")).await);
     }
     let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
     fx.calls.take();

@@ -20,8 +20,8 @@ use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use common::moto::dynamo_fixture;
-use common::requests::{id_of, patch_body, tenant, user_member};
-use common::{new_app_with_store, user_body, TestApp};
+use common::requests::{create_group, id_of, patch_body, seed_user, tenant, user_member};
+use common::{new_app_with_store, TestApp};
 use scim_server::store::{DynamoStore, GroupStore, GroupUpdate};
 
 /// More adds than one transaction holds (32), so the change takes two chunks.
@@ -103,29 +103,16 @@ fn with_interceptor(client: &Client, table: &str, i: impl Intercept + 'static) -
 async fn users(t: &TestApp, prefix: &str, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let a = t
-            .call(
-                Method::POST,
-                "/Users",
-                Some(user_body(&format!("{prefix}{i}@example.com"))),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-        ids.push(id_of(&a.body));
+        ids.push(seed_user(t, &format!("{prefix}{i}@example.com")).await);
     }
     ids
 }
 
 async fn new_group(t: &TestApp) -> (String, String) {
-    let a = t
-        .call(
-            Method::POST,
-            "/Groups",
-            Some(json!({"displayName": "Chunked"})),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    (id_of(&a.body), a.header("etag").unwrap().to_owned())
+    let body = create_group(t, "Chunked", &[]).await;
+    let gid = id_of(&body);
+    let version = body["meta"]["version"].as_str().unwrap().to_owned();
+    (gid, version)
 }
 
 async fn member_count(store: &DynamoStore, gid: &str) -> usize {
