@@ -78,7 +78,8 @@ fn parse_int(name: &str, raw: &str) -> Result<i64, ScimError> {
 /// parameter, even empty, asks for RFC 9865 cursor paging.
 pub fn list_query(params: &Params) -> Result<ListQuery, ScimError> {
     let start_index = match params.get("startIndex") {
-        Some(raw) => parse_int("startIndex", raw)?.max(1) as usize,
+        // Saturating, never wrapping, wherever usize is narrower than i64.
+        Some(raw) => usize::try_from(parse_int("startIndex", raw)?.max(1)).unwrap_or(usize::MAX),
         None => 1,
     };
     let count = match params.get("count") {

@@ -119,11 +119,32 @@ pub const MAX_LAMBDA_PAYLOAD_BYTES: usize = 5_800_000;
 /// Would `body` fit in a Lambda response? The body is sent as a JSON string (lambda_http
 /// `Body::Text`), where every `"` and `\` takes one more byte.
 pub fn fits_lambda_payload(body: &Value) -> bool {
-    let Ok(bytes) = serde_json::to_vec(body) else {
-        return false;
+    payload_bytes(body) <= MAX_LAMBDA_PAYLOAD_BYTES
+}
+
+/// The bytes `v` takes inside a Lambda response payload (see [`fits_lambda_payload`]);
+/// `usize::MAX` if it cannot be serialised.
+fn payload_bytes(v: &Value) -> usize {
+    let Ok(bytes) = serde_json::to_vec(v) else {
+        return usize::MAX;
     };
     let escapes = bytes.iter().filter(|b| matches!(b, b'"' | b'\\')).count();
-    bytes.len() + escapes <= MAX_LAMBDA_PAYLOAD_BYTES
+    bytes.len().saturating_add(escapes)
+}
+
+/// How many of `resources`, from the first, fit a Lambda response together with `envelope` (the
+/// ListResponse around them, with the longest `nextCursor` it may carry). Linear in the size of
+/// what is kept.
+pub fn lambda_payload_prefix(envelope: &Value, resources: &[Value]) -> usize {
+    let mut used = payload_bytes(envelope);
+    for (i, r) in resources.iter().enumerate() {
+        // One more byte for the comma between resources.
+        used = used.saturating_add(payload_bytes(r)).saturating_add(1);
+        if used > MAX_LAMBDA_PAYLOAD_BYTES {
+            return i;
+        }
+    }
+    resources.len()
 }
 
 pub fn reply_response(reply: Reply) -> Response<Bytes> {

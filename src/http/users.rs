@@ -2,15 +2,17 @@
 //! service once, render what it returns.
 
 use http::StatusCode;
+use serde_json::Value;
 
 use super::query::{list_query, projection, Params};
-use super::reply::{json_body, list_body, Reply};
+use super::reply::{json_body, lambda_payload_prefix, list_body, Reply};
 use super::Ctx;
 use crate::error::ScimError;
 use crate::operation::Operation;
 use crate::scim::projection::Projection;
 use crate::scim::resource::etag_for;
 use crate::scim::schema::ResourceKind;
+use crate::service::paging::MAX_CURSOR_CHARS;
 use crate::service::{Fetched, UserList, UserView};
 
 const KIND: ResourceKind = ResourceKind::User;
@@ -86,19 +88,47 @@ fn user_reply(ctx: &Ctx<'_>, status: StatusCode, view: &UserView, proj: &Project
 
 /// A list or search answer: a ListResponse with projected users (and `nextCursor` when the
 /// client pages with RFC 9865 cursors).
+///
+/// Lambda answers at most 6 MB: a page whose users do not all fit is cut after the last one
+/// that does (RFC 7644 §3.4.2.4: `itemsPerPage` may be less than `count`), and `nextCursor`
+/// continues right after it; a client paging by `startIndex` continues at
+/// `startIndex + itemsPerPage`. Only a single user too large to answer at all is 400 `tooMany`.
 async fn list(ctx: &Ctx<'_>, params: &Params) -> Result<Reply, ScimError> {
     let q = list_query(params)?;
     let proj = projection(KIND, params)?;
-    let result: UserList = ctx
+    let mut result: UserList = ctx
         .app
         .service
         .list_users(&ctx.caller.tenant, &q, &proj)
         .await?;
-    let resources = result
+    let mut resources: Vec<Value> = result
         .items
         .iter()
         .map(|u| proj.apply(KIND, u.render(&ctx.base)))
         .collect();
+    // The envelope with the longest cursor this page could carry (a store cursor for the
+    // longest id and tenant; offset cursors are shorter).
+    let envelope = list_body(
+        Vec::new(),
+        result.total_results,
+        result.start_index,
+        Some("x".repeat(MAX_CURSOR_CHARS)),
+    );
+    let fit = lambda_payload_prefix(&envelope, &resources);
+    if fit < resources.len() {
+        if fit == 0 {
+            return Err(ScimError::too_many(
+                "A single user of this page is too large for one response (6 MB). Ask for fewer attributes with attributes= or excludedAttributes=.",
+            ));
+        }
+        tracing::info!(
+            kept = fit,
+            asked = resources.len(),
+            "user page cut to fit the response limit"
+        );
+        resources.truncate(fit);
+        result.keep_first(&ctx.caller.tenant, fit, |u| u.user.id.as_str());
+    }
     Ok(Reply::ok(list_body(
         resources,
         result.total_results,

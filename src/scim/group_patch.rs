@@ -16,10 +16,13 @@ use serde_json::{Map, Value};
 
 use super::filter::{self, CompValue, CompareOp, Filter};
 use super::members::Member;
-use super::members::{member_for_filter, members_attribute, parse_member_ids, parse_members};
+use super::members::{
+    check_member_count, member_for_filter, members_attribute, parse_member_ids, parse_members,
+};
 use super::patch::{in_operation, Op, Operation};
-use super::path::PatchPath;
-use super::{urn, ElementAttrInfo};
+use super::path::{parse_patch_path, PatchPath};
+use super::schema::ResourceKind;
+use super::{attribute_def, urn, ElementAttrInfo};
 use crate::error::ScimError;
 
 /// One operation on `members`, in request order.
@@ -57,15 +60,11 @@ pub enum MemberPlan {
     Exactly(BTreeMap<String, Member>),
 }
 
+/// Whether `path` names the Group's `members`, resolved exactly as the attribute engine resolves
+/// paths (any case, bare or URN-qualified, with a filter or a sub-attribute): whatever the engine
+/// would apply to `members` must come here instead.
 fn is_members(path: &PatchPath) -> bool {
-    path.attr.is_core() && path.attr.name.eq_ignore_ascii_case("members")
-}
-
-/// A key of a no-path value object that names `members` (plainly or URN-qualified).
-fn is_members_key(key: &str) -> bool {
-    key.eq_ignore_ascii_case("members")
-        || urn::split_qualified_attribute(key)
-            .is_some_and(|(u, a)| u == urn::GROUP && a.eq_ignore_ascii_case("members"))
+    attribute_def(ResourceKind::Group, &path.attr).is_some_and(|d| d.name == "members")
 }
 
 /// The ids of a filter that is `value eq "a"` or an `or` chain of them (Okta and Entra remove
@@ -119,7 +118,12 @@ fn member_op(op: Op, path: &PatchPath, value: Option<&Value>) -> Result<MemberOp
     })
 }
 
-/// Split parsed operations into attribute operations and member operations.
+/// Split parsed operations into attribute operations and member operations. Every spelling of
+/// `members` becomes a member operation or a 400: a path (`members`, `members[value eq "x"]`,
+/// `members.display`, URN-qualified), and the same spellings as keys of a no-path value, also
+/// inside the core schema's URN key (`{"urn:...:core:2.0:Group": {"members": [...]}}`). So the
+/// attribute engine never sees `members`, and a group's stored attributes never hold them
+/// (RFC 7643 §4.2 members are references checked by the membership rules, not free data).
 pub fn split(ops: Vec<Operation>) -> Result<GroupPatch, ScimError> {
     let mut out = GroupPatch::default();
     for (i, op) in ops.into_iter().enumerate() {
@@ -128,26 +132,11 @@ pub fn split(ops: Vec<Operation>) -> Result<GroupPatch, ScimError> {
                 let m = member_op(op.op, path, value.as_ref()).map_err(|e| in_operation(e, i))?;
                 out.member_ops.push(m);
             }
-            (None, Some(Value::Object(values))) if values.keys().any(|k| is_members_key(k)) => {
-                let mut rest = Map::new();
-                for (k, v) in values {
-                    if !is_members_key(k) {
-                        rest.insert(k.clone(), v.clone());
-                        continue;
-                    }
-                    let m = if v.is_null() {
-                        MemberOp::Clear
-                    } else {
-                        let members_path = PatchPath {
-                            attr: filter::AttrPath::new("members"),
-                            filter: None,
-                            sub_attr: None,
-                        };
-                        member_op(op.op, &members_path, Some(v)).map_err(|e| in_operation(e, i))?
-                    };
-                    out.member_ops.push(m);
-                }
-                if !rest.is_empty() {
+            (None, Some(Value::Object(values))) => {
+                let before = out.member_ops.len();
+                let rest = split_no_path(op.op, values, &mut out.member_ops)
+                    .map_err(|e| in_operation(e, i))?;
+                if !rest.is_empty() || out.member_ops.len() == before {
                     out.attribute_ops.push((
                         i,
                         Operation {
@@ -161,7 +150,57 @@ pub fn split(ops: Vec<Operation>) -> Result<GroupPatch, ScimError> {
             _ => out.attribute_ops.push((i, op)),
         }
     }
+    let named: usize = out.member_ops.iter().map(MemberOp::named).sum();
+    check_member_count(named)?;
     Ok(out)
+}
+
+/// The member operations of a no-path value object (its keys are paths, RFC 7644 §3.5.2.3 and
+/// ARCHITECTURE.md, IdP shapes row 4), pushed to `member_ops`; what is left for the attribute
+/// engine is returned. A `null` value removes, as it does for any other attribute (row 14).
+fn split_no_path(
+    op: Op,
+    values: &Map<String, Value>,
+    member_ops: &mut Vec<MemberOp>,
+) -> Result<Map<String, Value>, ScimError> {
+    let mut rest = Map::new();
+    for (key, value) in values {
+        if urn::canonical_schema_urn(key) == Some(urn::GROUP) {
+            if let Value::Object(inner) = value {
+                let inner_rest = split_no_path(op, inner, member_ops)?;
+                if !inner_rest.is_empty() {
+                    rest.insert(key.clone(), Value::Object(inner_rest));
+                }
+                continue;
+            }
+        }
+        match parse_patch_path(key.trim()) {
+            Ok(path) if is_members(&path) => {
+                let m = if value.is_null() {
+                    member_op(Op::Remove, &path, None)?
+                } else {
+                    member_op(op, &path, Some(value))?
+                };
+                member_ops.push(m);
+            }
+            // Anything else, including keys that are not paths, is the attribute engine's.
+            _ => {
+                rest.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Ok(rest)
+}
+
+impl MemberOp {
+    /// How many members the operation names (for the per-request bound).
+    fn named(&self) -> usize {
+        match self {
+            MemberOp::Add(ms) | MemberOp::Replace(ms) => ms.len(),
+            MemberOp::Remove(ids) => ids.len(),
+            MemberOp::RemoveWhere(_) | MemberOp::Clear => 0,
+        }
+    }
 }
 
 impl GroupPatch {

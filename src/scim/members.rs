@@ -6,6 +6,8 @@
 //! thousands of members): the store keeps them as items of their own, and these types are what
 //! crosses that boundary. `$ref` is never stored; it is rendered from the member's type and id.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::resource::{render, Resource};
@@ -17,6 +19,14 @@ use crate::error::ScimError;
 /// holds the real name); bounding it bounds the size of a member in storage (DynamoDB items are
 /// at most 400 KB) and in responses (see `service::groups::MAX_MEMBERS_PER_RESPONSE`).
 pub const MAX_DISPLAY_CHARS: usize = 256;
+
+/// Most members one request may name (a POST or PUT body's `members`, or all the member values
+/// of one PATCH together). Every named member costs a read (its existence check) and every added
+/// one a third of a transaction slot (three items per add, 32 adds per DynamoDB transaction), so
+/// the bound keeps the slowest request of this size well inside the Lambda timeout: measured on
+/// moto, see ARCHITECTURE.md, "Member bound". IdPs send batches of hundreds (Entra: 250 per
+/// PATCH; Okta pushes in batches of at most 1,000).
+pub const MAX_MEMBERS_PER_REQUEST: usize = 1_000;
 
 /// What a member is. Members may be Users or Groups (RFC 7643 §4.2, `type` canonical values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,12 +104,19 @@ fn clean_display(s: &str) -> Option<String> {
 /// PATCH. `$ref` is ignored (we render our own; Entra sends `"$ref": null`), a missing `type`
 /// means `User` (row 13), duplicates collapse to the last one sent. `what` names the value in
 /// error messages.
+///
+/// Linear in the number of members (de-duplication by a hash index), and refused with `tooMany`
+/// past [`MAX_MEMBERS_PER_REQUEST`] before any per-member work.
 pub fn parse_members(value: &Value, what: &str) -> Result<Vec<Member>, ScimError> {
+    if let Value::Array(raw) = value {
+        check_member_count(raw.len())?;
+    }
     let Some(Value::Array(items)) = validate::normalize_attribute(members_def(), what, value)?
     else {
         return Ok(Vec::new());
     };
     let mut out: Vec<Member> = Vec::with_capacity(items.len());
+    let mut position: HashMap<String, usize> = HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let id = item
             .get("value")
@@ -123,12 +140,31 @@ pub fn parse_members(value: &Value, what: &str) -> Result<Vec<Member>, ScimError
                 .and_then(Value::as_str)
                 .and_then(clean_display),
         };
-        match out.iter_mut().find(|m| m.value == member.value) {
-            Some(existing) => *existing = member,
-            None => out.push(member),
+        match position.get(&member.value) {
+            Some(&at) => {
+                if let Some(slot) = out.get_mut(at) {
+                    *slot = member;
+                }
+            }
+            None => {
+                position.insert(member.value.clone(), out.len());
+                out.push(member);
+            }
         }
     }
     Ok(out)
+}
+
+/// `tooMany` when one request names more than [`MAX_MEMBERS_PER_REQUEST`] members (RFC 7644
+/// §3.12: "the specified request cannot be completed, due to the passing of too many ...").
+pub fn check_member_count(n: usize) -> Result<(), ScimError> {
+    if n > MAX_MEMBERS_PER_REQUEST {
+        return Err(ScimError::too_many(format!(
+            "A request may name at most {MAX_MEMBERS_PER_REQUEST} group members; this one names {n}. \
+             Send the members in batches of at most {MAX_MEMBERS_PER_REQUEST} with PATCH \"add\" operations."
+        )));
+    }
+    Ok(())
 }
 
 /// The member ids in a `remove` value list (row 6): `[{"value": "id"}, ...]` or bare ids.

@@ -267,11 +267,20 @@ impl ScimService {
                     if split.attribute_ops.is_empty() {
                         return Ok(current.attributes.clone());
                     }
-                    patch::apply_indexed(
+                    let next = patch::apply_indexed(
                         KIND,
                         current,
                         split.attribute_ops.iter().map(|(i, op)| (*i, op)),
-                    )
+                    )?;
+                    // `group_patch::split` routes every spelling of `members` to the member
+                    // plan; should one ever reach the attribute engine, refuse it rather than
+                    // store a member list the membership rules never checked.
+                    if next.contains_key("members") {
+                        return Err(ScimError::invalid_path(
+                            "Members are changed with operations on the path \"members\" only.",
+                        ));
+                    }
+                    Ok(next)
                 },
                 |current_members| {
                     Ok(split

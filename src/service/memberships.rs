@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::paging::{next_offset_cursor, offset, page_in_memory, ListQuery, ListResult};
+use super::paging::{offset, page_in_memory, ListQuery, ListResult};
 use super::{ScimService, FILTER_EVALUATION_LIMIT, MEMBER_SCAN_LIMIT};
 use crate::error::ScimError;
 use crate::scim::filter::{self, Filter};
@@ -219,13 +219,14 @@ impl ScimService {
             .await?;
         let offset = offset(tenant, q)?;
         let page_ids: Vec<String> = ids.iter().skip(offset).take(q.count).cloned().collect();
-        let next = offset.saturating_add(page_ids.len());
-        Ok(ListResult {
-            items: self.users_by_id(tenant, &page_ids).await?,
-            total_results: ids.len(),
-            start_index: offset.saturating_add(1),
-            next_cursor: next_offset_cursor(tenant, q, next, ids.len()),
-        })
+        let users = self.users_by_id(tenant, &page_ids).await?;
+        Ok(ListResult::at_offset(
+            tenant,
+            q,
+            (users, page_ids.len()),
+            offset,
+            ids.len(),
+        ))
     }
 
     /// The users with these ids, in that order; ids deleted meanwhile are skipped.

@@ -119,6 +119,11 @@ impl From<StoreError> for ScimError {
                 tracing::error!(cause = %cause, "store failure");
                 ScimError::internal()
             }
+            // Never answered as if nothing happened (a 412 would say so): the inner failure's
+            // status, with what was done and how to finish (the rest is idempotent).
+            StoreError::PartlyWritten(inner) => ScimError::from(*inner).within(
+                "Part of this change was written before the failure; send the request again without If-Match to finish it",
+            ),
         }
     }
 }

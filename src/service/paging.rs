@@ -7,7 +7,11 @@ use crate::error::ScimError;
 use crate::scim::filter::Filter;
 use crate::scim::resource::Resource;
 use crate::scim::sort::SortSpec;
-use crate::store::{Page, StoreError};
+use crate::store::{cursor, Page, StoreError};
+
+/// The longest cursor a list answer may carry (store cursors are the longer kind), for
+/// transports that bound the size of an answer.
+pub use crate::store::cursor::MAX_CURSOR_CHARS;
 use crate::tenant::TenantId;
 
 /// A parsed list request (RFC 7644 §3.4.2, RFC 9865).
@@ -31,6 +35,17 @@ pub struct ListResult<T> {
     pub total_results: usize,
     pub start_index: usize,
     pub next_cursor: Option<String>,
+    /// How a cursor to any item of this page is made, should the page be cut short.
+    resume: Resume,
+}
+
+/// The kind of cursor a page hands out (RFC 9865): a store cursor naming the last resource
+/// shown, or an offset cursor into a result computed in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resume {
+    AfterId,
+    /// The offset of the page's first item.
+    Offset(usize),
 }
 
 impl<T> ListResult<T> {
@@ -41,7 +56,28 @@ impl<T> ListResult<T> {
             total_results: self.total_results,
             start_index: self.start_index,
             next_cursor: self.next_cursor,
+            resume: self.resume,
         }
+    }
+
+    /// Keep only the first `n` items, and make `next_cursor` continue right after them. For a
+    /// page that would not fit a response limit (Lambda's 6 MB): RFC 7644 §3.4.2.4 lets a page
+    /// hold fewer than `count`, and the client continues from `nextCursor` (RFC 9865) or from
+    /// `startIndex + itemsPerPage`. `id` gives an item's resource id.
+    pub fn keep_first(&mut self, tenant: &TenantId, n: usize, id: impl Fn(&T) -> &str) {
+        if n >= self.items.len() {
+            return;
+        }
+        self.items.truncate(n);
+        self.next_cursor = match self.resume {
+            Resume::AfterId => self
+                .items
+                .last()
+                .map(|last| cursor::encode(tenant, id(last))),
+            Resume::Offset(first) => first
+                .checked_add(n)
+                .map(|next| encode_offset_cursor(tenant, next)),
+        };
     }
 }
 
@@ -53,6 +89,30 @@ impl ListResult<Resource> {
             total_results: page.total_results,
             start_index: q.start_index,
             next_cursor: page.next_cursor,
+            resume: Resume::AfterId,
+        }
+    }
+}
+
+impl<T> ListResult<T> {
+    /// A page of a result computed in memory whose first item is at `offset` and which used
+    /// `consumed` positions of it (more than `items.len()` when some were skipped, such as
+    /// members deleted meanwhile). Cut short by [`Self::keep_first`], it resumes at `offset` plus
+    /// the items kept: a skipped position may be shown again, never one left out.
+    pub(super) fn at_offset(
+        tenant: &TenantId,
+        q: &ListQuery,
+        (items, consumed): (Vec<T>, usize),
+        offset: usize,
+        total_results: usize,
+    ) -> Self {
+        let next = offset.saturating_add(consumed);
+        ListResult {
+            items,
+            total_results,
+            start_index: offset.saturating_add(1),
+            next_cursor: next_offset_cursor(tenant, q, next, total_results),
+            resume: Resume::Offset(offset),
         }
     }
 }
@@ -79,13 +139,14 @@ pub(super) fn page_in_memory<T>(
     let offset = offset(tenant, q)?;
     let total_results = all.len();
     let items: Vec<T> = all.into_iter().skip(offset).take(q.count).collect();
-    let next = offset.saturating_add(items.len());
-    Ok(ListResult {
-        items,
+    let consumed = items.len();
+    Ok(ListResult::at_offset(
+        tenant,
+        q,
+        (items, consumed),
+        offset,
         total_results,
-        start_index: offset.saturating_add(1),
-        next_cursor: next_offset_cursor(tenant, q, next, total_results),
-    })
+    ))
 }
 
 /// The cursor to the item at `next`, if the client asked for items and there are more.

@@ -46,8 +46,11 @@ impl ScimService {
             ..q.clone()
         };
         let groups = self.list_groups(tenant, &groups_q, group_proj).await?;
-        let total_results = users.total_results + groups.total_results;
-        let next = start - 1 + users.items.len() + groups.items.len();
+        // Checked: `start` comes from the client (startIndex up to i64::MAX, or a cursor).
+        let total_results = users.total_results.saturating_add(groups.total_results);
+        let next = (start - 1)
+            .saturating_add(users.items.len())
+            .saturating_add(groups.items.len());
         Ok(SearchResult {
             next_cursor: next_offset_cursor(tenant, q, next, total_results),
             users,

@@ -21,8 +21,8 @@ pub const MAX_ID_BYTES: usize = 256;
 /// Hex digits of the check digest (64 bits: enough to catch any edit, not meant as a MAC).
 const CHECK_LEN: usize = 16;
 
-/// Longest cursor accepted, so that decoding work is bounded.
-const MAX_CURSOR_CHARS: usize =
+/// Longest cursor accepted (and issued), so that decoding work is bounded.
+pub const MAX_CURSOR_CHARS: usize =
     4 * (TenantId::MAX_LEN + 1 + MAX_ID_BYTES + 1 + CHECK_LEN).div_ceil(3);
 
 fn check(tenant: &str, last_id: &str) -> String {

@@ -42,6 +42,19 @@ pub use memory::MemoryStore;
 /// it too, so that local runs refuse what production would.
 pub const MAX_RESOURCE_BYTES: usize = 400 * 1024;
 
+/// Refuse group attributes that hold `members` (any case): memberships are items of their own,
+/// written only through [`GroupUpdate::add`] / `remove` after the service's checks (existence,
+/// tenant, `display` bound). Both adapters call it on every group write, so a caller bug can
+/// never store an unchecked member list inside a group.
+pub fn check_group_attributes(attributes: &Map<String, Value>) -> Result<(), StoreError> {
+    if attributes.keys().any(|k| k.eq_ignore_ascii_case("members")) {
+        return Err(StoreError::Internal(
+            "group attributes must not hold members".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Which unique attribute a write collided on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UniqueAttr {
@@ -77,6 +90,10 @@ pub enum StoreError {
     /// Anything else; logged, answered with 500.
     #[error("store failure: {0}")]
     Internal(String),
+    /// A change written in several transactions failed after some of them committed (a group
+    /// update larger than one transaction): the client must learn that part of it was made.
+    #[error("part of the change was written before: {0}")]
+    PartlyWritten(Box<StoreError>),
 }
 
 /// A page request. `start_index` is 1-based (RFC 7644 §3.4.2.4); when `cursor` is set
@@ -221,11 +238,13 @@ impl GroupUpdate<'_> {
 /// - **Chunks.** An adapter applies a [`GroupUpdate`] atomically when it fits one transaction
 ///   (DynamoDB: at most 100 items: the group item plus membership items). A larger one is applied
 ///   in chunks of at most 100 items, the first carrying the attribute change; each chunk bumps the
-///   version, and when `expected_version` is set each chunk is conditioned on the version the
-///   previous chunk left, so a concurrent writer makes the rest fail with `VersionConflict`
-///   instead of interleaving. Chunks already applied stay; the caller re-reads and recomputes
-///   what is left (idempotence makes that safe). Every chunk requires the group to exist, so no
-///   membership is ever written for a deleted group.
+///   version. `expected_version` is checked by the first chunk, before anything is written: a
+///   stale one fails with `VersionConflict` and writes nothing. Once a chunk committed, the
+///   remaining chunks (adds and removals of given ids, idempotent) are finished even if another
+///   writer moved the group on meanwhile, so a precondition that held is never answered as
+///   failed after part of the change was made; a failure after a committed chunk is
+///   [`StoreError::PartlyWritten`]. Every chunk requires the group to exist, so no membership is
+///   ever written for a deleted group.
 /// - **Memberships never refer to a missing resource.** A member that does not exist when the
 ///   write is applied is not added (as if it had been deleted right after); deleting a group or
 ///   a user removes its memberships, both as a group and as a member, and gives every group that
@@ -234,6 +253,8 @@ impl GroupUpdate<'_> {
 ///   [`GroupStore::groups_of`] nor the service ever shows a deleted group: `groups_of` returns
 ///   only groups that exist.
 /// - `displayName` is not unique (RFC 7643 §4.2); look-ups by it are case-insensitive.
+/// - **A group's attributes never hold `members`**: a create or update whose attributes do is
+///   refused ([`check_group_attributes`]) and writes nothing.
 #[async_trait]
 pub trait GroupStore: Send + Sync {
     /// Insert a new group with its initial members (all existing, `kind` resolved) and return

@@ -88,6 +88,18 @@ pub async fn patch_group(t: &TestApp, id: &str, ops: Value) -> Answer {
     .await
 }
 
+/// The member ids a group's answer lists.
+pub fn member_ids(doc: &Value) -> std::collections::BTreeSet<String> {
+    doc.get("members")
+        .and_then(Value::as_array)
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| m["value"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// POST /Groups with these member ids (must be 201); the answer's body.
 pub async fn create_group(t: &TestApp, name: &str, members: &[&str]) -> Value {
     let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();

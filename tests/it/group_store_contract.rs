@@ -386,6 +386,49 @@ pub async fn tenants_do_not_see_each_other(s: &dyn Store) {
     assert_eq!(member_ids(s, &acme, &g.id).await.len(), 1);
 }
 
+/// Memberships are items of their own: a group's stored attributes never hold `members`, and a
+/// write that tries is refused and changes nothing (issue 14, item 3).
+pub async fn group_attributes_never_hold_members(s: &dyn Store) {
+    let t = tenant("acme");
+    let u = user(s, &t, "alice").await;
+    let smuggled = resource(json!({"displayName": "Smuggled", "members": [{"value": u}]}));
+    assert!(matches!(
+        s.create_group(&t, &smuggled, &[], &common::sys_audit())
+            .await,
+        Err(StoreError::Internal(_))
+    ));
+    assert_eq!(s.get_group(&t, &smuggled.id).await, Ok(None));
+    let g = group(s, &t, "Plain", &[]).await;
+    let attrs = json!({"displayName": "Renamed", "MEMBERS": [{"value": u}]});
+    let update = GroupUpdate {
+        id: &g.id,
+        expected_version: Some(g.version),
+        attributes: attrs.as_object(),
+        add: &[],
+        remove: &[],
+        last_modified: T1,
+        current: Some(&g),
+    };
+    assert!(matches!(
+        s.update_group(&t, &update, &common::sys_audit()).await,
+        Err(StoreError::Internal(_))
+    ));
+    let stored = s.get_group(&t, &g.id).await.unwrap().unwrap();
+    assert_eq!(stored, g, "a refused write changes nothing");
+    assert!(member_ids(s, &t, &g.id).await.is_empty());
+    // Every group the other contract functions leave behind has member-free attributes too.
+    for found in s
+        .find_groups_by_display_name(&t, "plain", 10)
+        .await
+        .unwrap()
+    {
+        assert!(found
+            .attributes
+            .keys()
+            .all(|k| !k.eq_ignore_ascii_case("members")));
+    }
+}
+
 macro_rules! on_store {
     ($store:ident, $make:expr, [$($name:ident),* $(,)?]) => {
         mod $store {
@@ -409,6 +452,7 @@ on_store!(
         memberships_are_idempotent_items,
         deletes_cascade_to_memberships,
         tenants_do_not_see_each_other,
+        group_attributes_never_hold_members,
     ]
 );
 
@@ -421,5 +465,6 @@ on_store!(
         memberships_are_idempotent_items,
         deletes_cascade_to_memberships,
         tenants_do_not_see_each_other,
+        group_attributes_never_hold_members,
     ]
 );

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use common::counting::CountingStore;
 use common::requests::{
-    create_group, enc, id_of, patch_group, resource_at, seed_user, user_groups, GROUP_URN,
+    create_group, enc, id_of, member_ids, patch_group, resource_at, seed_user, user_groups,
+    GROUP_URN,
 };
 use common::store_ext::GroupStoreTestExt;
 use common::TestApp;
@@ -20,17 +21,6 @@ use serde_json::{json, Value};
 use scim_server::scim::members::{Member, MemberKind};
 use scim_server::scim::resource::now_rfc3339;
 use scim_server::store::MemoryStore;
-
-fn member_ids(doc: &Value) -> BTreeSet<String> {
-    doc.get("members")
-        .and_then(Value::as_array)
-        .map(|ms| {
-            ms.iter()
-                .filter_map(|m| m["value"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()

@@ -19,7 +19,11 @@
 //!   (ARCHITECTURE.md, IdP shapes row 5). `password` is writeOnly (RFC 7643 §4.1.1) and is never kept here:
 //!   we do not authenticate users. Checking `immutable` values against the stored resource
 //!   (RFC 7644 §3.5.1) is the caller's job; this function sees only the request.
-//! - **`null`, `[]` and `{}` mean unassigned** (RFC 7643 §2.5) and are dropped. An empty string
+//! - **`null`, `[]` and `{}` mean unassigned** (RFC 7643 §2.5) and are dropped, where the
+//!   attribute can hold them: `[]` for a multi-valued attribute, `{}` for a complex one, `null`
+//!   for any. A singular attribute given a list, or a simple one given an object (`"active": {}`,
+//!   `"name": {"givenName": []}`), is 400 `invalidValue`: an IdP mapping mistake must not
+//!   silently remove the attribute. An empty string
 //!   sent for a *complex* attribute (Entra clearing `manager`) is unassigned too; empty strings of
 //!   string attributes are kept as sent.
 //! - **Types follow RFC 7643 §2.3**, with the string booleans `"True"`/`"False"` accepted (Entra,

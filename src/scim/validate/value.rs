@@ -30,10 +30,9 @@ pub fn normalize_attribute(
     path: &str,
     value: &Value,
 ) -> Result<Option<Value>, ScimError> {
-    if is_unassigned(value) {
-        return Ok(None);
-    }
     if !def.multi_valued {
+        // `"active": {}` or `"active": []` is a mapping mistake, not a removal: reading it as
+        // unassigned (RFC 7643 §2.5) silently dropped `active`. `null` still removes.
         if value.is_array() {
             return Err(type_error(
                 path,
@@ -41,6 +40,14 @@ pub fn normalize_attribute(
                 value,
             ));
         }
+        if is_misplaced_container(def, value) {
+            return Err(type_error(path, &expected(def), value));
+        }
+    }
+    if is_unassigned(value) {
+        return Ok(None);
+    }
+    if !def.multi_valued {
         return normalize_single(def, path, value);
     }
     // Entra also sends a whole multi-valued complex value as JSON text: "[{\"value\":...}]".
@@ -86,6 +93,13 @@ pub fn normalize_attribute(
         }
     }
     Ok(Some(Value::Array(out)))
+}
+
+/// An object or a list where a single value belongs: any list for a single-valued attribute, an
+/// object for a simple (non-complex) one. Only `null` unassigns a singular attribute; an empty
+/// complex value (`"name": {}`) has no sub-attribute set and stays unassigned.
+fn is_misplaced_container(def: &AttributeDef, value: &Value) -> bool {
+    value.is_array() || (value.is_object() && def.ty != AttrType::Complex)
 }
 
 /// RFC 7643 §2.5: null, an empty array and an empty object are all "unassigned".

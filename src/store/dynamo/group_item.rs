@@ -87,6 +87,7 @@ pub fn group_item(
     group: &Resource,
     member_count: i64,
 ) -> Result<Item, StoreError> {
+    crate::store::check_group_attributes(&group.attributes)?;
     let attrs = serde_json::to_string(&group.attributes).map_err(|e| unserialisable("group", e))?;
     let Key { pk, sk } = keys::group(tenant, &group.id);
     let item = to_item(GroupItem {

@@ -5,8 +5,10 @@
 //! the version it was conditioned on. That version comes from `expected_version`, else from the
 //! caller's read (`GroupUpdate::current`), else from one GetItem. When the group moved on
 //! meanwhile, the failed condition returns the stored group: an update that had no
-//! `expected_version` continues from it (its adds and removals are idempotent), one that had
-//! fails with `VersionConflict` (chunks already written stay, as the port's contract says).
+//! `expected_version`, or whose first chunk already committed, continues from it (its adds and
+//! removals are idempotent); one whose first chunk is refused fails with `VersionConflict` and
+//! has written nothing. A failure after a chunk committed is `PartlyWritten`, never a plain
+//! error that would read as "nothing happened".
 //!
 //! Membership conditions make each change count once: a chunk whose add meets a member already
 //! in, or whose removal meets one already out, is cancelled; the change is dropped and the chunk
@@ -77,6 +79,15 @@ fn take(pending: &mut VecDeque<Change>, capacity: usize) -> Vec<Change> {
         out.extend(pending.pop_front());
     }
     out
+}
+
+/// `e` as the outcome of an update that had already committed a chunk when it failed.
+fn partly(e: StoreError, wrote: bool) -> StoreError {
+    if wrote {
+        StoreError::PartlyWritten(Box::new(e))
+    } else {
+        e
+    }
 }
 
 /// The pause before resending a chunk after the group's version moved on (`rebase` times so
@@ -198,10 +209,11 @@ impl DynamoStore {
             } else {
                 audit.clone()
             };
-            match self
+            let sent = self
                 .send_chunk(tenant, u.id, &head, &mut chunk, &record)
-                .await?
-            {
+                .await
+                .map_err(|e| partly(e, wrote))?;
+            match sent {
                 Sent::Written => {
                     version += 1;
                     wrote = true;
@@ -214,16 +226,23 @@ impl DynamoStore {
                     }
                 }
                 Sent::Nothing => attributes = None,
-                Sent::GroupRefused(None) => return Err(StoreError::NotFound),
+                Sent::GroupRefused(None) => return Err(partly(StoreError::NotFound, wrote)),
                 Sent::GroupRefused(Some(stored)) => {
-                    if u.expected_version.is_some() {
+                    // The precondition (`expected_version`, the client's If-Match) is checked
+                    // by the first chunk, before anything is written. Once a chunk committed,
+                    // the change is under way: what is left is adds and removals of given ids
+                    // (attributes go with the first chunk), idempotent, so they are finished
+                    // on top of the concurrent write instead of answering 412 for a change
+                    // that was partly made.
+                    if u.expected_version.is_some() && !wrote {
                         return Err(StoreError::VersionConflict);
                     }
                     rebases += 1;
                     if rebases > MAX_REBASES {
-                        return Err(StoreError::Unavailable(format!(
+                        let e = StoreError::Unavailable(format!(
                             "group changed by other writers {MAX_REBASES} times during one update"
-                        )));
+                        ));
+                        return Err(partly(e, wrote));
                     }
                     version = stored.version;
                     known = Some(stored);

@@ -116,6 +116,7 @@ impl GroupStore for MemoryStore {
         audit: &AuditRecord,
     ) -> Result<u64, StoreError> {
         super::check_size(group)?;
+        crate::store::check_group_attributes(&group.attributes)?;
         let mut tenants = self.lock();
         let t = tenants.entry(tenant.clone()).or_default();
         if t.groups.contains_key(&group.id) || t.users.contains_key(&group.id) {
@@ -173,6 +174,7 @@ impl GroupStore for MemoryStore {
         }
         let mut changed = false;
         if let Some(attributes) = update.attributes {
+            crate::store::check_group_attributes(attributes)?;
             super::check_size(&Resource {
                 attributes: attributes.clone(),
                 ..stored.clone()
