@@ -231,7 +231,8 @@ impl AuditRecord {
             at: now_rfc3339(),
             members_added: Vec::new(),
             members_removed: Vec::new(),
-            values: None,
+            // Still a `full` event if the first part was one, with no attribute values.
+            values: self.values.as_ref().map(|_| Map::new()),
             action: Action::MembershipChange,
             changed: vec![MEMBERS.into()],
             ..self.clone()

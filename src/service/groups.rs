@@ -348,9 +348,8 @@ impl ScimService {
                 let record = caller.record(KIND, id, action, changed);
                 self.versioned(record, current.version + 1, &next_attributes)
             } else {
-                caller
-                    .record(KIND, id, Action::MembershipChange, Vec::new())
-                    .at_version(current.version + 1)
+                let record = caller.record(KIND, id, Action::MembershipChange, Vec::new());
+                self.versioned(record, current.version + 1, &serde_json::Map::new())
             }
             .with_members(!diff.is_empty())
             .with_member_ids(
