@@ -65,6 +65,16 @@ impl Publisher {
                 .timeout_config(timeouts())
                 .build(),
         );
+        Self::with_clients(events, sqs, bus, dlq_url)
+    }
+
+    /// A publisher on given clients (tests attach a call counter to them).
+    pub fn with_clients(
+        events: aws_sdk_eventbridge::Client,
+        sqs: aws_sdk_sqs::Client,
+        bus: &str,
+        dlq_url: Option<&str>,
+    ) -> Self {
         Publisher {
             events,
             sqs,
