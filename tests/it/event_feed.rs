@@ -5,7 +5,6 @@
 //! local feed (`SCIM_EVENTS_FILE`).
 
 use std::collections::HashSet;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, ShardIterato
 use http::Method;
 use serde_json::{json, Map, Value};
 
-use crate::common::moto::{dynamo_fixture, sdk_config};
+use crate::common::moto::{dynamo_fixture, scimctl, sdk_config};
 use crate::common::requests::{id_of, patch_body};
 use crate::common::{new_app_for_tenant, user_body, TestApp};
 use scim_server::audit::{Action, Actor, AuditRecord};
@@ -387,36 +386,18 @@ async fn committed_changes_reach_the_bus_once_each_and_replay_reproduces_them() 
     );
 
     // The replay command reproduces them from the audit trail: same JSON, same jti.
-    let out = Command::new(env!("CARGO_BIN_EXE_scimctl"))
-        .args(["events", "replay", "--tenant", "acme", "--since", &since])
-        .args(["--table", &table, "--dry-run"])
-        .env("AWS_ENDPOINT_URL", crate::common::moto::endpoint())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let replayed: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let replay = [
+        "events", "replay", "--tenant", "acme", "--since", &since, "--table", &table,
+    ];
+    let printed = scimctl(&[&replay[..], &["--dry-run"]].concat());
+    let replayed: Vec<Value> = printed
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(replayed, acme_events);
 
     // And publishing the replay puts the same events on the bus again.
-    let out = Command::new(env!("CARGO_BIN_EXE_scimctl"))
-        .args(["events", "replay", "--tenant", "acme", "--since", &since])
-        .args(["--table", &table, "--bus", &f.bus])
-        .env("AWS_ENDPOINT_URL", crate::common::moto::endpoint())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    scimctl(&[&replay[..], &["--bus", &f.bus]].concat());
     let mut again: Vec<Value> = drain(&f.sqs, &f.queue_url, 3)
         .await
         .into_iter()
