@@ -597,3 +597,64 @@ async fn the_local_feed_stays_empty_without_changes_and_refuses_a_bad_path() {
         .unwrap();
     assert!(err.0.contains("SCIM_EVENTS_FILE"), "{err}");
 }
+
+#[tokio::test]
+async fn concurrent_member_additions_give_one_event_each_with_distinct_versions() {
+    let path = std::env::temp_dir().join(format!("scim-events-{}.jsonl", uuid::Uuid::new_v4()));
+    let t = Arc::new(local_app(&local_config(&path, EventMode::Notice)).await);
+    let mut users = Vec::new();
+    for i in 0..8 {
+        users.push(id_of(&t.create_user(&format!("m{i}@example.com")).await));
+    }
+    let group = crate::common::requests::create_group(&t, "Engineering", &[]).await;
+    let gid = id_of(&group);
+    // Eight IdP requests at once, each adding one member: none conflicts (unconditional adds).
+    let tasks: Vec<_> = users
+        .iter()
+        .map(|u| {
+            let (t, gid, u) = (Arc::clone(&t), gid.clone(), u.clone());
+            tokio::spawn(async move {
+                let add = json!([{"op": "add", "path": "members", "value": [{"value": u}]}]);
+                let a = crate::common::requests::patch_group(&t, &gid, add).await;
+                (a.status, a.body)
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        assert!(status.is_success(), "{status}: {body}");
+    }
+    let group_events: Vec<Value> = lines(&path)
+        .into_iter()
+        .filter(|d| d["sub_id"]["uri"] == format!("/Groups/{gid}"))
+        .collect();
+    assert_eq!(
+        group_events.len(),
+        9,
+        "the create and one event per addition"
+    );
+    let mut versions: Vec<u64> = group_events
+        .iter()
+        .map(|d| d["resource_version"].as_u64().unwrap())
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(
+        versions,
+        (1..=9).collect::<Vec<u64>>(),
+        "each change its own version"
+    );
+    let mut added: Vec<String> = group_events
+        .iter()
+        .flat_map(|d| {
+            d["events"][format!("{PREFIX}patch:notice")]["membersAdded"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    added.sort();
+    users.sort();
+    assert_eq!(added, users, "each added member named once");
+    std::fs::remove_file(&path).ok();
+}
