@@ -11,6 +11,8 @@ EVENT ?= events/get-service-provider-config.json
 # Bearer token and user id substituted into $(EVENT) by `make invoke`.
 SCIM_TOKEN ?=
 USER_ID ?=
+# The function `make invoke` runs: ScimEventsFunction with EVENT=events/dynamodb-stream-audit.json.
+FUNCTION ?= ScimFunction
 
 PYTHON ?= python3
 SHELL := /bin/bash
@@ -127,14 +129,14 @@ smoke:
 
 # Needs a container runtime (sam local). The event's placeholders are replaced in a copy.
 invoke: tools-venv
-	@if [ -z "$$SCIM_TOKEN" ]; then echo "usage: make invoke SCIM_TOKEN=<tenant bearer token> [EVENT=$(EVENT)] [USER_ID=<id>]"; exit 2; fi
+	@if [ "$(FUNCTION)" = ScimFunction ] && [ -z "$$SCIM_TOKEN" ]; then echo "usage: make invoke SCIM_TOKEN=<tenant bearer token> [EVENT=$(EVENT)] [USER_ID=<id>]"; exit 2; fi
 	mkdir -p target
 	@esc() { printf '%s' "$$1" | sed -e 's/[\\&|]/\\&/g'; }; \
 	  sed -e "s|SCIM_TOKEN_PLACEHOLDER|$$(esc "$$SCIM_TOKEN")|g" \
 	      -e "$${USER_ID:+s|USER_ID_PLACEHOLDER|$$(esc "$$USER_ID")|g}" \
 	      $(EVENT) > target/invoke-event.json
 	$(SAM) $(TOOLS_PATH) sam build
-	$(SAM) $(TOOLS_PATH) sam local invoke ScimFunction -e target/invoke-event.json
+	$(SAM) $(TOOLS_PATH) sam local invoke $(FUNCTION) -e target/invoke-event.json
 
 clean:
 	cargo clean

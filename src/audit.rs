@@ -6,8 +6,12 @@
 //! to the store write, which persists it *in the same transaction* as the change, so a change
 //! without its audit record cannot exist, and a failed write leaves none.
 //!
-//! Records hold attribute *names*, never values: the audit trail must not become a second copy
-//! of personal data.
+//! Records hold attribute *names*, not values: the audit trail must not become a second copy of
+//! personal data. The one exception is [`AuditRecord::values`], kept only when the deployment
+//! publishes `full` events (`SCIM_EVENTS_MODE=full`), under the record's own TTL, and never holding
+//! a password. A record is also the source of its SCIM event (`src/events/`): it carries what an
+//! event needs (a stable `id` for the event's `jti`, the resource `version` after the change, the
+//! member ids a group change added and removed).
 
 use std::collections::BTreeSet;
 
@@ -82,6 +86,13 @@ impl Action {
     }
 }
 
+/// Told of every audit record as its change commits, in commit order: the embedded store's
+/// counterpart of a DynamoDB stream (the local event feed, `SCIM_EVENTS_FILE`). Called under the
+/// store's lock, so it must be quick and must not call the store.
+pub trait AuditSink: Send + Sync {
+    fn committed(&self, record: &AuditRecord);
+}
+
 /// The attribute name a record lists when a group's members changed.
 pub const MEMBERS: &str = "members";
 
@@ -90,6 +101,11 @@ pub const MEMBERS: &str = "members";
 /// `scimctl audit --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
+    /// A unique id of this record: the `jti` of its event, so a replayed event is recognisable.
+    /// Records written before events existed have none in their JSON; the store fills it from
+    /// the record's key.
+    #[serde(default)]
+    pub id: String,
     pub at: String,
     pub tenant: String,
     pub resource_type: String,
@@ -100,6 +116,29 @@ pub struct AuditRecord {
     pub request_id: String,
     pub token_id: String,
     pub idp: String,
+    /// The resource's version after the change (for a delete: the last version + 1), so that a
+    /// consumer can drop an event older than one it already applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// Member ids this change added to a group (exactly those it wrote).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members_added: Vec<String>,
+    /// Member ids this change removed from a group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members_removed: Vec<String>,
+    /// The new values of the changed attributes (`full` events only; see the module
+    /// documentation). Never `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Map<String, Value>>,
+}
+
+/// Attributes never copied into a record's `values` (RFC 7643 §4.1.1: `password` is write-only,
+/// never returned; it is not stored either, this is the second line).
+const NEVER_RECORDED: &[&str] = &["password"];
+
+/// A fresh record id (random, 128 bits).
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 impl AuditRecord {
@@ -114,6 +153,7 @@ impl AuditRecord {
         changed: Vec<String>,
     ) -> Self {
         AuditRecord {
+            id: new_id(),
             at: now_rfc3339(),
             tenant: tenant.to_string(),
             resource_type: kind.name().to_owned(),
@@ -123,7 +163,55 @@ impl AuditRecord {
             request_id: actor.request_id.clone(),
             token_id: actor.token_id.clone(),
             idp: actor.idp.clone(),
+            version: None,
+            members_added: Vec::new(),
+            members_removed: Vec::new(),
+            values: None,
         }
+    }
+
+    /// The same record, naming the resource's version after the change.
+    pub fn at_version(mut self, version: u64) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// The same record, naming the member ids the change added and removed.
+    pub fn with_member_ids(
+        mut self,
+        added: impl IntoIterator<Item = String>,
+        removed: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.members_added = added.into_iter().collect();
+        self.members_removed = removed.into_iter().collect();
+        self
+    }
+
+    /// The same record, keeping the new values of its `changed` attributes from `after` (for
+    /// `full` events). Extension attributes named `urn:...:name` keep their extension object's
+    /// member. `password` is never kept.
+    pub fn with_values(mut self, after: &Map<String, Value>) -> Self {
+        let mut values = Map::new();
+        for name in &self.changed {
+            let top = name.split(':').next().unwrap_or(name);
+            let key = if name.starts_with("urn:") {
+                // `urn:...:User:department` lives under the extension's object.
+                let Some((ext, _)) = name.rsplit_once(':') else {
+                    continue;
+                };
+                ext
+            } else {
+                top
+            };
+            if NEVER_RECORDED.iter().any(|n| n.eq_ignore_ascii_case(key)) {
+                continue;
+            }
+            if let Some(v) = after.get(key) {
+                values.insert(key.to_owned(), without_password(v));
+            }
+        }
+        self.values = Some(values);
+        self
     }
 
     /// The same record, also naming `members` (its change moved members too).
@@ -139,11 +227,30 @@ impl AuditRecord {
     /// move there, so it is a membership change whatever the first part was.
     pub fn continuation(&self) -> Self {
         AuditRecord {
+            id: new_id(),
             at: now_rfc3339(),
+            members_added: Vec::new(),
+            members_removed: Vec::new(),
+            // Still a `full` event if the first part was one, with no attribute values.
+            values: self.values.as_ref().map(|_| Map::new()),
             action: Action::MembershipChange,
             changed: vec![MEMBERS.into()],
             ..self.clone()
         }
+    }
+}
+
+/// `v` without any `password` member at any depth (an extension could nest one).
+fn without_password(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !NEVER_RECORDED.iter().any(|n| n.eq_ignore_ascii_case(k)))
+                .map(|(k, v)| (k.clone(), without_password(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_password).collect()),
+        other => other.clone(),
     }
 }
 
@@ -252,5 +359,46 @@ mod tests {
             (Action::MembershipChange, vec!["members".to_owned()])
         );
         assert_eq!(next.resource_id, "g");
+        assert_ne!(next.id, rec.id, "each committed part has its own event id");
+    }
+
+    #[test]
+    fn values_hold_the_changed_attributes_and_never_a_password() {
+        let t = TenantId::parse("acme").unwrap();
+        let after = map(json!({
+            "userName": "a", "title": "t", "password": "hunter2", "nickName": "same",
+            "urn:ext:User": {"department": "B", "password": "x"}
+        }));
+        let rec = AuditRecord::new(
+            &t,
+            &Actor::system(),
+            ResourceKind::User,
+            "u",
+            Action::Patch,
+            vec![
+                "password".into(),
+                "title".into(),
+                "urn:ext:User:department".into(),
+            ],
+        )
+        .with_values(&after);
+        let values = Value::Object(rec.values.clone().unwrap());
+        assert_eq!(
+            values,
+            json!({"title": "t", "urn:ext:User": {"department": "B"}})
+        );
+        assert!(!serde_json::to_string(&rec).unwrap().contains("hunter2"));
+        // Without `with_values` nothing but names is kept, and the JSON has no `values` key.
+        let plain = AuditRecord::new(
+            &t,
+            &Actor::system(),
+            ResourceKind::User,
+            "u",
+            Action::Patch,
+            vec!["title".into()],
+        );
+        assert!(!serde_json::to_string(&plain)
+            .unwrap()
+            .contains("\"values\""));
     }
 }

@@ -52,6 +52,55 @@ pub struct Config {
     /// `bootstrap` under a runtime emulator, as the cold-start bench does). Read by `bootstrap`;
     /// `scim-local` takes it as its `--token` option.
     pub local_token: Option<PlainToken>,
+    /// The SCIM event feed (`SCIM_EVENTS_*`, `SCIM_EVENT_BUS_NAME`).
+    pub events: EventsConfig,
+}
+
+/// Whether events carry the changed attributes (RFC 9967 `full`) or only ids (`notice`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventMode {
+    /// Ids and version only: the product fetches the resource. Nothing personal is kept in the
+    /// audit trail.
+    #[default]
+    Notice,
+    /// The changed attributes' new values (never a password), kept in the audit record.
+    Full,
+}
+
+/// The event feed's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventsConfig {
+    /// `SCIM_EVENTS_MODE`: `notice` (default) or `full`. Read by the API (what audit records
+    /// keep) and by the stream handler.
+    pub mode: EventMode,
+    /// `SCIM_EVENTS_FILE`: with the embedded store, append each event's `detail` to this file,
+    /// one JSON line each (the local feed).
+    pub file: Option<std::path::PathBuf>,
+    /// `SCIM_EVENT_BUS_NAME`: the EventBridge bus the stream handler publishes to.
+    pub bus_name: Option<String>,
+    /// `SCIM_EVENTS_DLQ_URL`: the SQS queue that receives events still unpublished after
+    /// retries.
+    pub dlq_url: Option<String>,
+}
+
+impl EventsConfig {
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mode = match var("SCIM_EVENTS_MODE").as_deref() {
+            None | Some("notice") => EventMode::Notice,
+            Some("full") => EventMode::Full,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "SCIM_EVENTS_MODE must be notice or full, not {other:?}"
+                )))
+            }
+        };
+        Ok(EventsConfig {
+            mode,
+            file: var("SCIM_EVENTS_FILE").map(std::path::PathBuf::from),
+            bus_name: var("SCIM_EVENT_BUS_NAME"),
+            dlq_url: var("SCIM_EVENTS_DLQ_URL"),
+        })
+    }
 }
 
 /// Equal when every setting is; the local token is compared by value (its `Debug` is redacted).
@@ -66,6 +115,7 @@ impl PartialEq for Config {
             && self.audit_retention_days == other.audit_retention_days
             && self.local_tenant == other.local_tenant
             && token(self) == token(other)
+            && self.events == other.events
     }
 }
 
@@ -80,6 +130,7 @@ impl Default for Config {
             audit_retention_days: DEFAULT_RETENTION_DAYS,
             local_tenant: DEFAULT_LOCAL_TENANT.to_owned(),
             local_token: None,
+            events: EventsConfig::default(),
         }
     }
 }
@@ -153,6 +204,7 @@ impl Config {
             local_tenant: var("SCIM_LOCAL_TENANT")
                 .unwrap_or_else(|| DEFAULT_LOCAL_TENANT.to_owned()),
             local_token: var("SCIM_LOCAL_TOKEN").map(PlainToken::from),
+            events: EventsConfig::from_vars(var)?,
         })
     }
 }
@@ -373,6 +425,25 @@ mod tests {
             c.local_token.as_ref().map(|t| t.expose_secret()),
             Some("scim_bench_x")
         );
+    }
+
+    #[test]
+    fn events_settings_are_read_and_a_bad_mode_stops_start_up() {
+        let c = from(&[
+            ("SCIM_EVENTS_MODE", "full"),
+            ("SCIM_EVENTS_FILE", "/tmp/ev.jsonl"),
+            ("SCIM_EVENT_BUS_NAME", "bus"),
+        ])
+        .unwrap();
+        assert_eq!(c.events.mode, EventMode::Full);
+        assert_eq!(
+            c.events.file.as_deref(),
+            Some(std::path::Path::new("/tmp/ev.jsonl"))
+        );
+        assert_eq!(c.events.bus_name.as_deref(), Some("bus"));
+        assert_eq!(from(&[]).unwrap().events, EventsConfig::default());
+        let err = from(&[("SCIM_EVENTS_MODE", "everything")]).unwrap_err();
+        assert!(err.0.contains("SCIM_EVENTS_MODE"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::auth::token::PlainToken;
 use crate::auth::{
     secrets, Authenticator, CacheSettings, CachedTokenSource, EmbeddedTokenSource, TokenSource,
 };
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, EventMode};
+use crate::events::sink::FileSink;
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
 use crate::store::{DynamoStore, MemoryStore, Store, StoreError};
@@ -30,7 +31,14 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
     let aws = OnceCell::new();
     let sdk_config = || aws.get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load());
     let (store, store_kind): (Arc<dyn Store>, &'static str) = match &config.table_name {
-        None => (Arc::new(MemoryStore::new()), "embedded"),
+        None => (Arc::new(embedded_store(config)?), "embedded"),
+        Some(_) if config.events.file.is_some() => {
+            // DynamoDB's feed is its stream (the stream handler); a file would silently miss
+            // every change made by another process.
+            return Err(ConfigError(
+                "SCIM_EVENTS_FILE applies to the embedded store only; with SCIM_TABLE_NAME events come from the table's stream".into(),
+            ));
+        }
         Some(table) => (
             Arc::new(dynamo_store(sdk_config().await, table, config.audit_retention_days).await?),
             "dynamodb",
@@ -48,7 +56,7 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
         default_scheme,
     };
     let app = App::new(
-        ScimService::new(store),
+        ScimService::new(store).with_recorded_values(config.events.mode == EventMode::Full),
         Authenticator::new(tokens),
         settings,
     );
@@ -57,6 +65,22 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
         embedded_tokens,
         store_kind,
     })
+}
+
+/// The embedded store, telling the local event feed (`SCIM_EVENTS_FILE`) of every change.
+fn embedded_store(config: &Config) -> Result<MemoryStore, ConfigError> {
+    let store = MemoryStore::new();
+    let Some(path) = &config.events.file else {
+        return Ok(store);
+    };
+    let iss = crate::events::issuer(config);
+    let sink = FileSink::open(path, &iss).map_err(|e| {
+        ConfigError(format!(
+            "SCIM_EVENTS_FILE={}: cannot open for appending ({e})",
+            path.display()
+        ))
+    })?;
+    Ok(store.with_sink(Arc::new(sink)))
 }
 
 /// Accept exactly `token` for `tenant` in the embedded token source (`SCIM_LOCAL_TOKEN` and

@@ -30,6 +30,9 @@ enum Command {
     Table(TableCommand),
     /// What the IdPs changed in a tenant, and when (the audit trail).
     Audit(admin::audit::AuditArgs),
+    /// The SCIM event feed (replay from the audit trail).
+    #[command(subcommand)]
+    Events(admin::events::EventsCommand),
 }
 
 #[tokio::main]
@@ -41,6 +44,7 @@ async fn main() {
         Command::Tenant(c) => tokens::run_tenant(c, output).await,
         Command::Table(c) => admin::table::run(c, output).await,
         Command::Audit(a) => admin::audit::run(a, output).await,
+        Command::Events(c) => admin::events::run(c, output).await,
     };
     if let Err(e) = result {
         eprintln!("scimctl: {e}");

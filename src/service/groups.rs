@@ -80,9 +80,14 @@ impl ScimService {
             attributes,
         };
         let changed = changed_attributes(None, Some(&group.attributes));
-        let audit = caller
-            .record(KIND, &group.id, Action::Create, changed)
-            .with_members(!members.is_empty());
+        let audit = self
+            .versioned(
+                caller.record(KIND, &group.id, Action::Create, changed),
+                group.version,
+                &group.attributes,
+            )
+            .with_members(!members.is_empty())
+            .with_member_ids(members.iter().map(|m| m.value.clone()), Vec::new());
         let version = self
             .store
             .create_group(tenant, &group, &members, &audit)
@@ -344,14 +349,22 @@ impl ScimService {
                 last_modified: &now,
                 current: Some(&current),
             };
+            // The store corrects the version and the member ids to what each committed part
+            // wrote (an unconditional membership change learns its version only then).
             let audit = if attributes_changed {
                 let action = Action::of_update(replace, &current.attributes, &next_attributes);
                 let changed = changed_attributes(Some(&current.attributes), Some(&next_attributes));
-                caller.record(KIND, id, action, changed)
+                let record = caller.record(KIND, id, action, changed);
+                self.versioned(record, current.version + 1, &next_attributes)
             } else {
-                caller.record(KIND, id, Action::MembershipChange, Vec::new())
+                let record = caller.record(KIND, id, Action::MembershipChange, Vec::new());
+                self.versioned(record, current.version + 1, &serde_json::Map::new())
             }
-            .with_members(!diff.is_empty());
+            .with_members(!diff.is_empty())
+            .with_member_ids(
+                diff.add.iter().map(|m| m.value.clone()),
+                diff.remove.clone(),
+            );
             let written = self.store.update_group(tenant, &update, &audit).await;
             if let Some(version) = settle(written, if_match, KIND, id)? {
                 return Ok(Resource {

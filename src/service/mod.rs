@@ -80,11 +80,39 @@ pub enum Fetched<T> {
 pub struct ScimService {
     /// One store holds users, groups and memberships (one DynamoDB table).
     store: Arc<dyn Store>,
+    /// Keep the changed attributes' new values in audit records, for `full` events
+    /// (`SCIM_EVENTS_MODE=full`); off by default, so the audit trail holds no personal data.
+    record_values: bool,
 }
 
 impl ScimService {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        ScimService { store }
+        ScimService {
+            store,
+            record_values: false,
+        }
+    }
+
+    /// The same service, keeping changed values in audit records when `on` (`full` events).
+    pub fn with_recorded_values(mut self, on: bool) -> Self {
+        self.record_values = on;
+        self
+    }
+
+    /// `record` of a change that left the resource at `version` with `after` as its attributes:
+    /// with the changed values when the deployment publishes `full` events.
+    fn versioned(
+        &self,
+        record: AuditRecord,
+        version: u64,
+        after: &serde_json::Map<String, serde_json::Value>,
+    ) -> AuditRecord {
+        let record = record.at_version(version);
+        if self.record_values {
+            record.with_values(after)
+        } else {
+            record
+        }
     }
 }
 

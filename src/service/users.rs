@@ -57,7 +57,11 @@ impl ScimService {
             attributes,
         };
         let changed = changed_attributes(None, Some(&user.attributes));
-        let audit = caller.record(KIND, &user.id, Action::Create, changed);
+        let audit = self.versioned(
+            caller.record(KIND, &user.id, Action::Create, changed),
+            user.version,
+            &user.attributes,
+        );
         match self.store.create_user(&caller.tenant, &user, &audit).await {
             Ok(()) => Ok(UserView {
                 user,
@@ -110,7 +114,11 @@ impl ScimService {
             ..existing.clone()
         };
         let changed = changed_attributes(Some(&existing.attributes), Some(&next.attributes));
-        let audit = caller.record(KIND, &next.id, Action::Restore, changed);
+        let audit = self.versioned(
+            caller.record(KIND, &next.id, Action::Restore, changed),
+            next.version,
+            &next.attributes,
+        );
         match self
             .store
             .update_user(&caller.tenant, &existing, &next, &audit)
@@ -235,7 +243,11 @@ impl ScimService {
             };
             let action = Action::of_update(replace, &current.attributes, &next.attributes);
             let changed = changed_attributes(Some(&current.attributes), Some(&next.attributes));
-            let audit = caller.record(KIND, id, action, changed);
+            let audit = self.versioned(
+                caller.record(KIND, id, action, changed),
+                next.version,
+                &next.attributes,
+            );
             let written = self
                 .store
                 .update_user(&caller.tenant, &current, &next, &audit)

@@ -67,12 +67,16 @@ impl ScimService {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             let current = self.read_existing(kind, &caller.tenant, id).await?;
             check_if_match(if_match, &current)?;
-            let audit = caller.record(
-                kind,
-                id,
-                Action::Delete,
-                changed_attributes(Some(&current.attributes), None),
-            );
+            let audit = caller
+                .record(
+                    kind,
+                    id,
+                    Action::Delete,
+                    changed_attributes(Some(&current.attributes), None),
+                )
+                // One past the last version: a consumer drops any event of this resource that
+                // arrives after its delete.
+                .at_version(current.version + 1);
             let tenant = &caller.tenant;
             let written = match kind {
                 ResourceKind::User => self.store.delete_user(tenant, &current, &audit).await,

@@ -10,7 +10,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::audit::AuditRecord;
+use std::sync::Arc;
+
+use crate::audit::{AuditRecord, AuditSink};
 use crate::store::audit::{selected, AuditLog, AuditQuery};
 
 use super::cursor::{decode as decode_cursor, encode as encode_cursor};
@@ -43,11 +45,28 @@ struct TenantData {
 #[derive(Default)]
 pub struct MemoryStore {
     tenants: Mutex<HashMap<TenantId, TenantData>>,
+    /// Told of each audit record as it commits (the local event feed).
+    sink: Option<Arc<dyn AuditSink>>,
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The same store, telling `sink` of every committed change (as DynamoDB Streams would).
+    pub fn with_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Keep `record` in the tenant's trail and tell the sink, under the lock the change holds:
+    /// the sink sees records in commit order, and only committed ones.
+    fn commit(&self, t: &mut TenantData, record: AuditRecord) {
+        if let Some(sink) = &self.sink {
+            sink.committed(&record);
+        }
+        t.audit.push(record);
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<TenantId, TenantData>> {
@@ -136,7 +155,7 @@ impl UserStore for MemoryStore {
         t.check_unique(user)?;
         t.index(user);
         t.users.insert(user.id.clone(), user.clone());
-        t.audit.push(audit.clone());
+        self.commit(t, audit.clone());
         Ok(())
     }
 
@@ -186,7 +205,7 @@ impl UserStore for MemoryStore {
         t.unindex(&stored);
         t.index(next);
         t.users.insert(next.id.clone(), next.clone());
-        t.audit.push(audit.clone());
+        self.commit(t, audit.clone());
         Ok(())
     }
 
@@ -202,7 +221,7 @@ impl UserStore for MemoryStore {
         let stored = t.expect_version(current)?.clone();
         t.unindex(&stored);
         t.users.remove(&stored.id);
-        t.audit.push(audit.clone());
+        self.commit(t, audit.clone());
         t.leave_all_groups(&stored.id, &deletion.deleted_at);
         t.deletions.push((stored.id, deletion));
         Ok(())

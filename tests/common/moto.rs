@@ -80,3 +80,18 @@ pub async fn raw_put(fx: &DynamoFixture, item: Item) {
 pub async fn dynamo_app() -> super::TestApp {
     super::new_app_with_store(std::sync::Arc::new(dynamo_fixture().await.store))
 }
+
+/// Run `scimctl` with `args` against moto; its stdout (the test fails with its stderr if it does).
+pub fn scimctl(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimctl"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scimctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -19,6 +19,17 @@ pub const EXPECTED: &[(&str, u16)] = &[
     ("delete-user.json", 204),
 ];
 
+/// DynamoDB stream events for the stream handler (`scim-events`), with the event URIs their
+/// audit records give, in order.
+pub const STREAM_EVENTS: &[(&str, &[&str])] = &[(
+    "dynamodb-stream-audit.json",
+    &[
+        "urn:ietf:params:scim:event:prov:create:notice",
+        "urn:ietf:params:scim:event:prov:deactivate",
+        "urn:ietf:params:scim:event:prov:delete",
+    ],
+)];
+
 /// The event file `name` with its placeholders replaced by `token` and `user_id`.
 pub fn event_text(name: &str, token: &str, user_id: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -243,18 +243,15 @@ async fn audit_trail_on_dynamodb_and_through_scimctl() {
         .unwrap();
     assert_eq!(limited, records[..2].to_vec());
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimctl"))
-        .args(["audit", "--tenant", "acme", "--user", &id, "--json"])
-        .env("SCIM_TABLE_NAME", &fx.table)
-        .env("AWS_ENDPOINT_URL", common::moto::endpoint())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let table = ["--table", fx.table.as_str()];
+    let out = common::moto::scimctl(
+        &[
+            &["audit", "--tenant", "acme", "--user", &id, "--json"],
+            &table[..],
+        ]
+        .concat(),
     );
-    let printed: Vec<AuditRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    let printed: Vec<AuditRecord> = serde_json::from_str(&out).unwrap();
     assert_eq!(printed, records);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimctl"))
         .args(["audit", "--tenant", "acme", "--since", "yesterday"])

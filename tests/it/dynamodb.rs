@@ -644,6 +644,11 @@ fn template_scim_table_matches_the_table_definition() {
         p["TimeToLiveSpecification"]["Enabled"].as_bool(),
         Some(true)
     );
+    assert_eq!(
+        p["StreamSpecification"]["StreamViewType"].as_str(),
+        Some(TABLE.stream_view_type),
+        "StreamSpecification"
+    );
 
     let indexes = p["GlobalSecondaryIndexes"]
         .as_sequence()

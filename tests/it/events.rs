@@ -9,7 +9,7 @@ use std::path::Path;
 use lambda_http::Body;
 use serde_json::Value;
 
-use event_support::{event_text, EXPECTED};
+use event_support::{event_text, EXPECTED, STREAM_EVENTS};
 
 fn load(name: &str, token: &str, user_id: &str) -> lambda_http::Request {
     lambda_http::request::from_str(&event_text(name, token, user_id))
@@ -34,7 +34,11 @@ fn every_event_file_is_covered() {
         .filter(|n| n.ends_with(".json"))
         .collect();
     files.sort();
-    let mut covered: Vec<String> = EXPECTED.iter().map(|(n, _)| (*n).to_owned()).collect();
+    let mut covered: Vec<String> = EXPECTED
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .chain(STREAM_EVENTS.iter().map(|(n, _)| (*n).to_owned()))
+        .collect();
     covered.sort();
     assert_eq!(
         files, covered,
@@ -111,4 +115,29 @@ async fn events_without_a_valid_token_are_401() {
             .await;
     assert_eq!(resp.status().as_u16(), 401);
     assert!(resp.headers().contains_key("www-authenticate"));
+}
+
+/// Every DynamoDB stream event in `events/` is read by the stream handler's parser and gives the
+/// events it promises, one per audit record, with the record's id as `jti`.
+#[test]
+fn stream_events_give_their_scim_events() {
+    use scim_server::events::stream::{audit_record, StreamEvent};
+    for (name, uris) in STREAM_EVENTS {
+        let batch: StreamEvent = serde_json::from_str(&event_text(name, "", ""))
+            .unwrap_or_else(|e| panic!("{name} is not a DynamoDB stream event: {e}"));
+        let mut got = Vec::new();
+        for rec in &batch.records {
+            let record = audit_record(rec).expect("an audit item").expect("readable");
+            for e in scim_server::events::events_of(&record, scim_server::events::SOURCE) {
+                assert_eq!(e.detail["jti"], record.id.as_str(), "{name}");
+                assert_eq!(
+                    e.detail["resource_version"],
+                    record.version.unwrap(),
+                    "{name}"
+                );
+                got.push(e.detail_type);
+            }
+        }
+        assert_eq!(got, *uris, "{name}");
+    }
 }

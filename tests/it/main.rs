@@ -19,6 +19,7 @@ mod bad_input;
 mod bootstrap_logs;
 mod dynamo_deadlines;
 mod dynamodb;
+mod event_feed;
 mod events;
 mod group_store_contract;
 mod groups_api;

@@ -119,7 +119,14 @@ pub fn audit_item(
 
 pub fn audit_from_item(item: Item) -> Result<AuditRecord, StoreError> {
     let a: AuditItem = from_item(item).map_err(|e| corrupt("audit", e))?;
-    serde_json::from_str(&a.record).map_err(|e| corrupt("audit", e))
+    let mut record: AuditRecord =
+        serde_json::from_str(&a.record).map_err(|e| corrupt("audit", e))?;
+    if record.id.is_empty() {
+        // Written before records had ids: the unique sort key is a stable stand-in, so a
+        // replayed event keeps one `jti` too.
+        record.id = a.sk;
+    }
+    Ok(record)
 }
 
 /// The audit record of a group's deletion, kept until `expires_at` (epoch seconds). It is also

@@ -90,6 +90,26 @@ fn partly(e: StoreError, wrote: bool) -> StoreError {
     }
 }
 
+/// `record` as this chunk commits it: the version the chunk leaves and exactly the members it
+/// moves, so that each committed part's event says what that part did.
+fn chunk_record(record: &AuditRecord, head: &Head<'_>, changes: &[Change]) -> AuditRecord {
+    let version = match head {
+        Head::Create { group } => group.version,
+        Head::Update { version, .. } => version + 1,
+    };
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    for c in changes {
+        match c {
+            Change::Add(m) => added.push(m.value.clone()),
+            Change::Remove(id) => removed.push(id.clone()),
+        }
+    }
+    record
+        .clone()
+        .at_version(version)
+        .with_member_ids(added, removed)
+}
+
 /// The pause before resending a chunk after the group's version moved on (`rebase` times so
 /// far): up to 10, 20, 40, then 50 ms (full jitter, [`retry::backoff`]).
 async fn pause(rebase: u32) {
@@ -288,7 +308,8 @@ impl DynamoStore {
                 return Ok(Sent::Nothing);
             }
             let days = self.audit_retention_days;
-            let tx = group_tx::chunk(&self.table, tenant, group_id, head, changes, record, days)?;
+            let record = chunk_record(record, head, changes);
+            let tx = group_tx::chunk(&self.table, tenant, group_id, head, changes, &record, days)?;
             let reasons = match self.send_tx(&tx.items).await {
                 Ok(()) => return Ok(Sent::Written),
                 Err(Rejected::Failed(e)) => return Err(e),

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -33,6 +34,8 @@ pub struct TableDefinition {
     pub billing_mode: &'static str,
     /// The epoch-seconds attribute DynamoDB's TTL removes expired items by.
     pub ttl_attribute: &'static str,
+    /// The table's stream (`NEW_IMAGE`): the event feed reads committed audit items from it.
+    pub stream_view_type: &'static str,
 }
 
 /// The table: generic `pk`/`sk` string keys (see `keys.rs`), no index (every access path is a key
@@ -44,6 +47,7 @@ pub const TABLE: TableDefinition = TableDefinition {
     global_secondary_indexes: &[],
     billing_mode: "PAY_PER_REQUEST",
     ttl_attribute: TTL,
+    stream_view_type: "NEW_IMAGE",
 };
 
 /// Why a table could not be created.
@@ -110,6 +114,13 @@ pub async fn create_table(client: &Client, name: &str, wait: Duration) -> Result
         .set_key_schema(Some(key_schema(TABLE.key_schema)?))
         .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
         .billing_mode(BillingMode::from(TABLE.billing_mode))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(TABLE.stream_view_type))
+                .build()
+                .map_err(|e| aws("stream specification", e))?,
+        )
         .send()
         .await;
     if let Err(e) = created {

@@ -130,7 +130,7 @@ impl GroupStore for MemoryStore {
         for m in members {
             t.add_member(&group.id, m);
         }
-        t.audit.push(audit.clone());
+        self.commit(t, audit.clone().at_version(group.version));
         Ok(group.version)
     }
 
@@ -188,19 +188,33 @@ impl GroupStore for MemoryStore {
             t.groups.insert(next.id.clone(), next);
             changed = true;
         }
-        let mut members_changed = false;
-        for id in update.remove {
-            members_changed |= t.remove_member(update.id, id);
-        }
-        for m in update.add {
-            members_changed |= t.add_member(update.id, m);
-        }
-        if !changed && !members_changed {
+        // The record names exactly the members this write moved, and the version it left.
+        let removed: Vec<String> = update
+            .remove
+            .iter()
+            .filter(|id| t.remove_member(update.id, id))
+            .cloned()
+            .collect();
+        let added: Vec<String> = update
+            .add
+            .iter()
+            .filter(|m| t.add_member(update.id, m))
+            .map(|m| m.value.clone())
+            .collect();
+        if !changed && added.is_empty() && removed.is_empty() {
             return Ok(stored.version);
         }
-        t.audit.push(audit.clone());
-        t.bump(update.id, update.last_modified)
-            .ok_or(StoreError::NotFound)
+        let version = t
+            .bump(update.id, update.last_modified)
+            .ok_or(StoreError::NotFound)?;
+        self.commit(
+            t,
+            audit
+                .clone()
+                .at_version(version)
+                .with_member_ids(added, removed),
+        );
+        Ok(version)
     }
 
     async fn delete_group(
@@ -222,7 +236,7 @@ impl GroupStore for MemoryStore {
         }
         t.unindex_group(&stored);
         t.groups.remove(&stored.id);
-        t.audit.push(audit.clone());
+        self.commit(t, audit.clone());
         for member in t.members.remove(&stored.id).unwrap_or_default().into_keys() {
             if let Some(gs) = t.member_of.get_mut(&member) {
                 gs.remove(&stored.id);
