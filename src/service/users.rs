@@ -44,7 +44,7 @@ impl ScimService {
         &self,
         caller: &Caller,
         body: &Value,
-        proj: &Projection,
+        answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
         let mut attributes = validate::normalize_resource(KIND, body)?;
         attributes.entry("active").or_insert(Value::Bool(true));
@@ -70,7 +70,7 @@ impl ScimService {
                 match self.find_deactivated_owner(&caller.tenant, &user).await? {
                     Some(existing) => {
                         let restored = self.restore_user(caller, existing, user.attributes).await?;
-                        self.user_view(&caller.tenant, restored, proj).await
+                        self.user_view(&caller.tenant, restored, answer).await
                     }
                     None => Err(StoreError::Uniqueness(attr).into()),
                 }
@@ -141,21 +141,22 @@ impl ScimService {
         if if_none_match.is_some_and(|c| c.matches(user.version)) {
             return Ok(Fetched::NotModified(user.version));
         }
-        Ok(Fetched::Found(self.user_view(tenant, user, proj).await?))
+        Ok(Fetched::Found(
+            self.user_view(tenant, user, Some(proj)).await?,
+        ))
     }
 
     /// A single user's answer: its `groups` (one more store read) unless the projection leaves
-    /// them out.
+    /// them out, or no representation is wanted (`None`: `Prefer: return=minimal`).
     async fn user_view(
         &self,
         tenant: &TenantId,
         user: Resource,
-        proj: &Projection,
+        answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
-        let groups = if proj.omits("groups") {
-            None
-        } else {
-            Some(self.user_groups(tenant, &user.id).await?)
+        let groups = match answer {
+            Some(proj) if !proj.omits("groups") => Some(self.user_groups(tenant, &user.id).await?),
+            _ => None,
         };
         Ok(UserView { user, groups })
     }
@@ -169,7 +170,7 @@ impl ScimService {
         id: &str,
         body: &Value,
         if_match: Option<&ETagCondition>,
-        proj: &Projection,
+        answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
         let attributes = validate::normalize_resource(KIND, body)?;
         let user = self
@@ -185,7 +186,7 @@ impl ScimService {
                 Ok(next)
             })
             .await?;
-        self.user_view(&caller.tenant, user, proj).await
+        self.user_view(&caller.tenant, user, answer).await
     }
 
     /// PATCH (RFC 7644 §3.5.2): all operations apply, or none.
@@ -195,7 +196,7 @@ impl ScimService {
         id: &str,
         body: &Value,
         if_match: Option<&ETagCondition>,
-        proj: &Projection,
+        answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
         let ops = patch::parse_request(body)?;
         let user = self
@@ -203,7 +204,7 @@ impl ScimService {
                 patch::apply(KIND, current, &ops)
             })
             .await?;
-        self.user_view(&caller.tenant, user, proj).await
+        self.user_view(&caller.tenant, user, answer).await
     }
 
     /// Read, compute, and write conditionally on the version read (see `write.rs`). `replace`
