@@ -146,12 +146,7 @@ impl ScimService {
                     .await?
                     .into_iter()
                     .collect(),
-                (User, A::ExternalId) => self
-                    .store
-                    .find_user_by_external_id(tenant, &value)
-                    .await?
-                    .into_iter()
-                    .collect(),
+                (User, A::ExternalId) => self.users_with_external_id(tenant, &value).await?,
                 (User, A::Groups) => self.group_user_candidates(tenant, &value).await?,
                 (Group, A::DisplayName) => self.groups_named(tenant, &value).await?,
                 (Group, A::Members) => self.groups_with_member(tenant, &value).await?,
@@ -163,6 +158,25 @@ impl ScimService {
             return Ok(Some(found));
         }
         Ok(None)
+    }
+
+    /// Users whose externalId is `value` (case-sensitive, not unique: RFC 7643 §3.1), bounded
+    /// like any other evaluation.
+    async fn users_with_external_id(
+        &self,
+        tenant: &TenantId,
+        value: &str,
+    ) -> Result<Vec<Resource>, ScimError> {
+        let found = self
+            .store
+            .find_users_by_external_id(tenant, value, FILTER_EVALUATION_LIMIT + 1)
+            .await?;
+        if found.len() > FILTER_EVALUATION_LIMIT {
+            return Err(ScimError::too_many(format!(
+                "More than {FILTER_EVALUATION_LIMIT} users have this externalId. Filter on id or userName instead."
+            )));
+        }
+        Ok(found)
     }
 
     /// Groups whose displayName is `name` (case-insensitive, not unique), bounded.

@@ -79,21 +79,19 @@ impl ScimService {
         }
     }
 
-    /// The deactivated user that holds `user`'s userName or externalId, if that is who blocks it.
+    /// The deactivated user that holds `user`'s userName, if that is who blocks it. Only
+    /// userName is unique, so only it can block a create: a POST whose externalId alone matches
+    /// one or several users (deactivated or not) creates a new user, since externalId is not
+    /// unique (RFC 7643 §3.1; ARCHITECTURE.md, IdP shapes rows 20 and 25).
     async fn find_deactivated_owner(
         &self,
         tenant: &TenantId,
         user: &Resource,
     ) -> Result<Option<Resource>, ScimError> {
-        let by_name = self
+        let owner = self
             .store
             .find_user_by_user_name(tenant, user.user_name())
             .await?;
-        let owner = match (by_name, user.external_id()) {
-            (Some(u), _) => Some(u),
-            (None, Some(ext)) => self.store.find_user_by_external_id(tenant, ext).await?,
-            (None, None) => None,
-        };
         Ok(owner.filter(|u| !u.active()))
     }
 
