@@ -104,7 +104,8 @@ fn parse_target(kind: ResourceKind, raw: &str, param: &str) -> Result<Target, Sc
 /// Split a comma-separated list of names, keeping commas inside `[...]` and quoted strings
 /// (`emails[type eq "a,b"]`) with their name.
 fn split_names(s: &str) -> Vec<&str> {
-    let (mut out, mut start, mut depth, mut quoted, mut escaped) = (Vec::new(), 0, 0usize, false, false);
+    let (mut out, mut start, mut depth, mut quoted, mut escaped) =
+        (Vec::new(), 0, 0usize, false, false);
     for (i, c) in s.char_indices() {
         match c {
             _ if escaped => escaped = false,
@@ -231,9 +232,9 @@ fn is_always(kind: ResourceKind, t: &Target) -> bool {
 fn drop_unrequested(kind: ResourceKind, out: &mut Map<String, Value>, include: &[Target]) {
     out.retain(|k, _| match top_level_returned(kind, k) {
         Some(Returned::Never) => false,
-        Some(Returned::Request) => {
-            include.iter().any(|t| t.core_name().is_some_and(|n| n.eq_ignore_ascii_case(k)))
-        }
+        Some(Returned::Request) => include
+            .iter()
+            .any(|t| t.core_name().is_some_and(|n| n.eq_ignore_ascii_case(k))),
         _ => true,
     });
 }
@@ -334,7 +335,12 @@ fn copy_target(
 
 /// The elements of `items` that match (`keep`) or do not match `filter`, evaluated per element
 /// with the sub-attributes' characteristics.
-fn matching_values(items: &[Value], filter: &Filter, def: &'static AttributeDef, keep: bool) -> Vec<Value> {
+fn matching_values(
+    items: &[Value],
+    filter: &Filter,
+    def: &'static AttributeDef,
+    keep: bool,
+) -> Vec<Value> {
     let info = ElementAttrInfo(def);
     items
         .iter()
@@ -502,8 +508,14 @@ mod tests {
             })
         );
         // Bare values, case-insensitive names and values, and other names beside it.
-        let p = project(Some("userName,EMAILS[TYPE eq HOME or value ew \"x,y\"]"), None);
-        assert_eq!(p["emails"], json!([{"value": "b@home.org", "type": "home"}]));
+        let p = project(
+            Some("userName,EMAILS[TYPE eq HOME or value ew \"x,y\"]"),
+            None,
+        );
+        assert_eq!(
+            p["emails"],
+            json!([{"value": "b@home.org", "type": "home"}])
+        );
         assert_eq!(p["userName"], "bjensen@example.com");
         // Nothing matches: the attribute is unassigned, so left out.
         let p = project(Some(r#"emails[type eq "other"]"#), None);
@@ -513,14 +525,19 @@ mod tests {
         assert_eq!(p["emails"].as_array().map(Vec::len), Some(2));
 
         let p = project(None, Some(r#"emails[type eq "work"]"#));
-        assert_eq!(p["emails"], json!([{"value": "b@home.org", "type": "home"}]));
+        assert_eq!(
+            p["emails"],
+            json!([{"value": "b@home.org", "type": "home"}])
+        );
         assert_eq!(p["userName"], "bjensen@example.com");
         let p = project(None, Some(r#"emails[value pr]"#));
         assert!(p.get("emails").is_none());
         let g = ResourceKind::Group;
-        assert!(!Projection::parse(g, Some(r#"members[type eq "User"]"#), None)
-            .unwrap()
-            .omits("members"));
+        assert!(
+            !Projection::parse(g, Some(r#"members[type eq "User"]"#), None)
+                .unwrap()
+                .omits("members")
+        );
     }
 
     #[test]

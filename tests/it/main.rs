@@ -26,6 +26,7 @@ mod groups_scale;
 mod idp_groups_replay;
 mod idp_replay;
 mod idp_rows;
+mod interop;
 mod local_server;
 mod patch_properties;
 mod query_api;
