@@ -171,12 +171,7 @@ impl ScimService {
             .store
             .find_users_by_external_id(tenant, value, FILTER_EVALUATION_LIMIT + 1)
             .await?;
-        if found.len() > FILTER_EVALUATION_LIMIT {
-            return Err(ScimError::too_many(format!(
-                "More than {FILTER_EVALUATION_LIMIT} users have this externalId. Filter on id or userName instead."
-            )));
-        }
-        Ok(found)
+        within_limit(found, "users have this externalId", "id or userName")
     }
 
     /// Groups whose displayName is `name` (case-insensitive, not unique), bounded.
@@ -189,12 +184,7 @@ impl ScimService {
             .store
             .find_groups_by_display_name(tenant, name, FILTER_EVALUATION_LIMIT + 1)
             .await?;
-        if found.len() > FILTER_EVALUATION_LIMIT {
-            return Err(ScimError::too_many(format!(
-                "More than {FILTER_EVALUATION_LIMIT} groups have this displayName. Filter on id instead."
-            )));
-        }
-        Ok(found)
+        within_limit(found, "groups have this displayName", "id")
     }
 
     /// Evaluate `f` over `candidates` as the client would see them: with a user's `groups` or a
@@ -222,4 +212,19 @@ impl ScimService {
                 .collect()),
         }
     }
+}
+
+/// The resources a non-unique look-up found (asked for one more than the limit), or `tooMany`
+/// naming the look-ups that stay unique.
+fn within_limit(
+    found: Vec<Resource>,
+    what: &str,
+    instead: &str,
+) -> Result<Vec<Resource>, ScimError> {
+    if found.len() > FILTER_EVALUATION_LIMIT {
+        return Err(ScimError::too_many(format!(
+            "More than {FILTER_EVALUATION_LIMIT} {what}. Filter on {instead} instead."
+        )));
+    }
+    Ok(found)
 }

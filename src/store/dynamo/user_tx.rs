@@ -39,27 +39,22 @@ impl Tx<Role> {
         )
     }
 
-    /// The externalId look-up entry of a user: not unique (RFC 7643 §3.1), so written and
-    /// removed without a condition, like a group's displayName entry.
-    fn list_external_id(
+    /// List (`true`) or unlist the externalId look-up entry of user `id`: not unique (RFC 7643
+    /// §3.1), so written and removed without a condition, like a group's displayName entry.
+    fn external_id_entry(
         &mut self,
         tenant: &TenantId,
         ext: &str,
         id: &str,
+        list: bool,
     ) -> Result<(), StoreError> {
         let key = keys::external_id_entry(tenant, ext, id);
-        let entry = user_item::guard_item(GuardKind::ExternalIdEntry, &key, id)?;
-        self.put(Role::IndexEntry, entry, None, false)
-    }
-
-    fn unlist_external_id(
-        &mut self,
-        tenant: &TenantId,
-        ext: &str,
-        id: &str,
-    ) -> Result<(), StoreError> {
-        let key = keys::external_id_entry(tenant, ext, id);
-        self.delete(Role::IndexEntry, &key, None, false)
+        if list {
+            let entry = user_item::guard_item(GuardKind::ExternalIdEntry, &key, id)?;
+            self.put(Role::IndexEntry, entry, None, false)
+        } else {
+            self.delete(Role::IndexEntry, &key, None, false)
+        }
     }
 }
 
@@ -82,7 +77,7 @@ pub fn create(
     let name = keys::user_name_guard(tenant, user.user_name());
     tx.claim(&name, &user.id, Condition::absent())?;
     if let Some(ext) = user.external_id() {
-        tx.list_external_id(tenant, ext, &user.id)?;
+        tx.external_id_entry(tenant, ext, &user.id, true)?;
     }
     tx.count_users(tenant, 1)?;
     tx.audit(Role::AuditRecord, tenant, audit, audit_days)?;
@@ -114,10 +109,10 @@ pub fn update(
     }
     if current.external_id() != next.external_id() {
         if let Some(new) = next.external_id() {
-            tx.list_external_id(tenant, new, id)?;
+            tx.external_id_entry(tenant, new, id, true)?;
         }
         if let Some(old) = current.external_id() {
-            tx.unlist_external_id(tenant, old, id)?;
+            tx.external_id_entry(tenant, old, id, false)?;
         }
     }
     tx.audit(Role::AuditRecord, tenant, audit, audit_days)?;
@@ -144,7 +139,7 @@ pub fn delete(
     let name = keys::user_name_guard(tenant, current.user_name());
     tx.delete_user_item(Role::OldGuard, &name, Condition::owned_by(id))?;
     if let Some(ext) = current.external_id() {
-        tx.unlist_external_id(tenant, ext, id)?;
+        tx.external_id_entry(tenant, ext, id, false)?;
     }
     tx.count_users(tenant, -1)?;
     let record = item::deletion_item(tenant, current, &Deletion::of(audit), expires_at)?;
