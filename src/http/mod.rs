@@ -7,6 +7,7 @@ mod groups;
 mod idp;
 pub mod lambda;
 pub mod local;
+mod prefer;
 mod query;
 mod reply;
 mod search;
@@ -229,6 +230,11 @@ fn resolve<'p>(
         return Err(ScimError::not_found(
             "No SCIM endpoint at the root; see /ServiceProviderConfig.",
         ));
+    };
+    // Microsoft's SCIM test collection asks `/serviceConfiguration`: the same document.
+    let first = match *first {
+        f if f.eq_ignore_ascii_case("serviceConfiguration") => "ServiceProviderConfig",
+        f => f,
     };
     let endpoint = [
         "ServiceProviderConfig",

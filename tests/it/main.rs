@@ -28,6 +28,7 @@ mod hardening;
 mod idp_groups_replay;
 mod idp_replay;
 mod idp_rows;
+mod interop;
 mod local_server;
 mod member_bound;
 mod partial_writes;

@@ -30,6 +30,7 @@ pub mod errors;
 pub mod group_item;
 pub mod group_tx;
 mod groups;
+mod index;
 pub mod item;
 pub mod keys;
 mod members;
