@@ -61,6 +61,13 @@ pub enum Action {
     Reactivate,
     Delete,
     MembershipChange,
+    /// Admin API (`admin_api`): a SCIM token generated, or every token revoked; `resource_id`
+    /// is the token id, `token_id` names the admin actor (`iam:<principal>`, `link:<id>`).
+    TokenGenerate,
+    TokenRevoke,
+    /// Admin API: a setup link issued or revoked; `resource_id` is the link id.
+    LinkCreate,
+    LinkRevoke,
 }
 
 impl Action {

@@ -52,6 +52,12 @@ pub struct Config {
     /// `bootstrap` under a runtime emulator, as the cold-start bench does). Read by `bootstrap`;
     /// `scim-local` takes it as its `--token` option.
     pub local_token: Option<PlainToken>,
+    /// `SCIM_LINK_KEY_SECRET`: name or ARN of the Secrets Manager secret whose value signs setup
+    /// links (template.yaml creates it). Unset: a random key per process (local runs).
+    pub link_key_secret: Option<String>,
+    /// `SCIM_ADMIN_FRAME_ANCESTORS`: CSP `frame-ancestors` sources that may embed the admin page
+    /// (space-separated origins, e.g. `https://app.example.com`). Unset: no framing.
+    pub admin_frame_ancestors: Option<String>,
 }
 
 /// Equal when every setting is; the local token is compared by value (its `Debug` is redacted).
@@ -66,6 +72,8 @@ impl PartialEq for Config {
             && self.audit_retention_days == other.audit_retention_days
             && self.local_tenant == other.local_tenant
             && token(self) == token(other)
+            && self.link_key_secret == other.link_key_secret
+            && self.admin_frame_ancestors == other.admin_frame_ancestors
     }
 }
 
@@ -80,6 +88,8 @@ impl Default for Config {
             audit_retention_days: DEFAULT_RETENTION_DAYS,
             local_tenant: DEFAULT_LOCAL_TENANT.to_owned(),
             local_token: None,
+            link_key_secret: None,
+            admin_frame_ancestors: None,
         }
     }
 }
@@ -143,7 +153,22 @@ impl Config {
                     ))
                 })?,
         };
+        let admin_frame_ancestors = var("SCIM_ADMIN_FRAME_ANCESTORS");
+        if let Some(a) = &admin_frame_ancestors {
+            // Each source is an origin or a quoted keyword; nothing may end the directive.
+            let ok = a.split_whitespace().all(|src| {
+                (src == "'self'" || src.starts_with("https://") || src.starts_with("http://"))
+                    && !src.contains([';', ',', '"'])
+            });
+            if !ok {
+                return Err(ConfigError(format!(
+                    "SCIM_ADMIN_FRAME_ANCESTORS must be space-separated origins (https://app.example.com) or 'self', not {a:?}"
+                )));
+            }
+        }
         Ok(Config {
+            link_key_secret: var("SCIM_LINK_KEY_SECRET"),
+            admin_frame_ancestors,
             table_name: var("SCIM_TABLE_NAME"),
             secret_prefix: var("SCIM_SECRET_PREFIX"),
             public_base_url,

@@ -3,6 +3,7 @@
 //! It serves `make run` and fast tests, and passes the same contract suite as DynamoDB. Every
 //! operation takes the lock once and never awaits while holding it, so each is atomic.
 
+mod admin;
 mod groups;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -43,6 +44,8 @@ struct TenantData {
 #[derive(Default)]
 pub struct MemoryStore {
     tenants: Mutex<HashMap<TenantId, TenantData>>,
+    /// Setup-link revocations and health counters (`memory/admin.rs`), apart from the SCIM data.
+    admin: Mutex<HashMap<TenantId, admin::AdminData>>,
 }
 
 impl MemoryStore {
