@@ -2,6 +2,7 @@
 //! and its implementation), so the binary stays a thin dispatcher.
 
 pub mod audit;
+pub mod setup_link;
 pub mod table;
 pub mod tokens;
 
