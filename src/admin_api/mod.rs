@@ -356,19 +356,23 @@ impl AdminApi {
         count: usize,
     ) -> Result<ChangesView, ScimError> {
         caller.actor.may_act_on(tenant)?;
-        if let Some(c) = cursor {
-            let ok = c.len() <= 40
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-:.TZ#~".contains(&b));
-            if !ok {
-                return Err(ScimError::invalid_value(
-                    "cursor is not a cursor of this API.",
-                ));
-            }
-        }
+        let cursor =
+            match cursor {
+                None => None,
+                Some(c) => Some(parse_cursor(c).ok_or_else(|| {
+                    ScimError::invalid_value("cursor is not a cursor of this API.")
+                })?),
+            };
         let limit = count.clamp(1, MAX_CHANGES_PAGE);
-        let read = self.store.recent_audit(tenant, cursor, limit + 1).await?;
-        let (changes, next) = page_newest_first(read, limit);
+        // `<at>#~` sorts after every record key of that millisecond: they are all read again,
+        // and the ones already shown are skipped.
+        let before = cursor.map(|(at, _)| format!("{at}#~"));
+        let skip = cursor.map_or(0, |c| c.1);
+        let read = self
+            .store
+            .recent_audit(tenant, before.as_deref(), skip + limit + 1)
+            .await?;
+        let (changes, next) = page_newest_first(read, cursor, limit);
         Ok(ChangesView { changes, next })
     }
 
@@ -447,29 +451,39 @@ pub fn summarise(buckets: Vec<HealthBucket>) -> Vec<IdpHealthView> {
     out
 }
 
-/// Cut `read` (newest first, up to `limit + 1` records) into a page of at most `limit` and the
-/// cursor of the next one. Records of one millisecond are never split across pages: the page
-/// stops before them and the cursor (`<at>#~`, which sorts after every record key of that
-/// millisecond) includes them in the next, unless they fill the whole page.
+/// A recent-changes cursor: the `at` of the last record shown and how many records of that
+/// millisecond were shown (several records often share one: one request's writes, or a burst).
+fn parse_cursor(c: &str) -> Option<(&str, usize)> {
+    let (at, n) = c.split_once('|')?;
+    let at_ok = at.len() <= 30
+        && at
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"-:.TZ".contains(&b));
+    let n: usize = n.parse().ok()?;
+    (at_ok && n <= 100_000).then_some((at, n))
+}
+
+/// Cut `read` (newest first, every record at or before the cursor's millisecond) into the page
+/// after `cursor` and the cursor of the next page. Order within a millisecond is the store's
+/// stable key order, so skipping by count is exact.
 pub fn page_newest_first(
-    mut read: Vec<AuditRecord>,
+    read: Vec<AuditRecord>,
+    cursor: Option<(&str, usize)>,
     limit: usize,
 ) -> (Vec<AuditRecord>, Option<String>) {
-    if read.len() <= limit {
-        return (read, None);
-    }
-    read.truncate(limit + 1);
-    let extra = read.pop().map(|r| r.at).unwrap_or_default();
-    let last = read.last().map(|r| r.at.clone()).unwrap_or_default();
-    if last != extra {
-        return (read, Some(last));
-    }
-    let keep = read.iter().take_while(|r| r.at != extra).count();
-    if keep == 0 {
-        return (read, Some(last));
-    }
-    read.truncate(keep);
-    (read, Some(format!("{extra}#~")))
+    let skip = cursor.map_or(0, |(at, n)| {
+        read.iter().take(n).take_while(|r| r.at == at).count()
+    });
+    let more = read.len() > skip + limit;
+    let page: Vec<AuditRecord> = read.into_iter().skip(skip).take(limit).collect();
+    let next = page.last().filter(|_| more).map(|last| {
+        let mut same = page.iter().filter(|r| r.at == last.at).count();
+        if cursor.is_some_and(|(at, _)| at == last.at) {
+            same += skip;
+        }
+        format!("{}|{same}", last.at)
+    });
+    (page, next)
 }
 
 #[cfg(test)]

@@ -93,27 +93,35 @@ impl AdminStore for DynamoStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(Partition::Audit.pk(tenant)))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000));
-        q = match before {
-            Some(b) => q
-                .key_condition_expression("#pk = :pk AND #sk < :b")
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":b", s(b)),
-            None => q.key_condition_expression("#pk = :pk"),
-        };
-        let page = q.send().await.map_err(|e| sdk_error("Query", e))?;
-        page.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(audit_from_item)
-            .collect()
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let want = limit.saturating_sub(out.len()).clamp(1, 1000);
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(Partition::Audit.pk(tenant)))
+                .scan_index_forward(false)
+                .limit(i32::try_from(want).unwrap_or(1000))
+                .set_exclusive_start_key(start);
+            q = match before {
+                Some(b) => q
+                    .key_condition_expression("#pk = :pk AND #sk < :b")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":b", s(b)),
+                None => q.key_condition_expression("#pk = :pk"),
+            };
+            let page = q.send().await.map_err(|e| sdk_error("Query", e))?;
+            for item in page.items.unwrap_or_default() {
+                out.push(audit_from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() && out.len() < limit => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
     }
 
     async fn revoke_link(
