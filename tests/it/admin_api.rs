@@ -551,7 +551,7 @@ async fn health_counts_per_idp_with_the_last_error(t: &Admin) {
         .call(Method::GET, "/scim/v2/Users/does-not-exist", &token, None)
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    let mut entra = Request::builder()
+    let entra = Request::builder()
         .uri("/scim/v2/Users")
         .header("host", "scim.test")
         .header("user-agent", "Microsoft.Identity.Provisioning")

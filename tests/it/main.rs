@@ -15,6 +15,7 @@ mod event_support;
 mod token_support;
 
 mod admin_api;
+mod admin_browser;
 mod audit_trail;
 mod bad_input;
 mod bootstrap_logs;
