@@ -121,12 +121,12 @@ pub fn install_fixed_token(
     }
 }
 
+/// Tokens as requests check them, and as the admin API writes them.
+type TokenSources = (Arc<dyn TokenSource>, Arc<dyn CredentialStore>);
+
 /// The Secrets Manager token source behind the bounded cache (for requests), and uncached (for
 /// the admin API's writes).
-fn secrets_manager_tokens(
-    aws: &SdkConfig,
-    prefix: &str,
-) -> Result<(Arc<dyn TokenSource>, Arc<dyn CredentialStore>), ConfigError> {
+fn secrets_manager_tokens(aws: &SdkConfig, prefix: &str) -> Result<TokenSources, ConfigError> {
     let source = Arc::new(
         secrets::SecretsManagerTokenSource::new(secrets::client(aws), prefix)
             .map_err(|e| ConfigError(format!("SCIM_SECRET_PREFIX: {e}")))?,

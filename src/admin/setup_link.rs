@@ -100,9 +100,16 @@ pub async fn run(args: SetupLinkArgs, output: Output) -> Result<(), AdminError> 
         ),
         Output::Text => println!("{url}"),
     }
+    let until = time::OffsetDateTime::from_unix_timestamp(link.expires)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| link.expires.to_string());
     eprintln!(
-        "Setup link {} for tenant {tenant}; it works until epoch {} (revoke: scimctl tenant setup-link --tenant {tenant} --revoke {}).",
-        link.link_id, link.expires, link.link_id
+        "Setup link {} for tenant {tenant}; it works until {until} (revoke: scimctl tenant setup-link --tenant {tenant} --revoke {}).",
+        link.link_id, link.link_id
     );
     Ok(())
 }

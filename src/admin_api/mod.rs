@@ -506,17 +506,26 @@ mod tests {
     }
 
     #[test]
-    fn pages_never_split_one_millisecond() {
+    fn pages_within_one_millisecond_skip_what_was_shown() {
         let ats = |v: &[AuditRecord]| v.iter().map(|r| r.at.clone()).collect::<Vec<_>>();
-        let (p, next) = page_newest_first(vec![rec("3"), rec("2"), rec("1")], 2);
+        let (p, next) = page_newest_first(vec![rec("3"), rec("2"), rec("1")], None, 2);
+        assert_eq!(ats(&p), ["3", "2"]);
+        assert_eq!(next.as_deref(), Some("2|1"));
+        // Five records of one millisecond, two per page.
+        let same = || vec![rec("5"), rec("5"), rec("5"), rec("5"), rec("5"), rec("4")];
+        let (p, next) = page_newest_first(same(), None, 2);
+        assert_eq!((p.len(), next.as_deref()), (2, Some("5|2")));
+        let (p, next) = page_newest_first(same(), parse_cursor("5|2"), 2);
+        assert_eq!((p.len(), next.as_deref()), (2, Some("5|4")));
+        let (p, next) = page_newest_first(same(), parse_cursor("5|4"), 2);
         assert_eq!(
-            (ats(&p), next.as_deref()),
-            (vec!["3".into(), "2".into()], Some("2"))
+            (ats(&p), next),
+            (vec!["5".to_owned(), "4".to_owned()], None)
         );
-        let (p, next) = page_newest_first(vec![rec("3"), rec("2"), rec("2")], 2);
-        assert_eq!((ats(&p), next.as_deref()), (vec!["3".into()], Some("2#~")));
-        let (p, next) = page_newest_first(vec![rec("3"), rec("2")], 2);
+        let (p, next) = page_newest_first(vec![rec("3"), rec("2")], None, 2);
         assert_eq!((p.len(), next), (2, None));
+        assert_eq!(parse_cursor("x|1"), None);
+        assert_eq!(parse_cursor("5"), None);
     }
 
     #[test]

@@ -670,6 +670,38 @@ on_store!(
     ]
 );
 
+/// The cost figure in ARCHITECTURE.md ("Admin API"): 500 SCIM requests of one tenant from one
+/// IdP within a minute cost one health write in total, not one per request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_costs_one_write_per_tenant_per_minute_not_per_request() {
+    let fx = dynamo_fixture().await;
+    let calls = fx.calls.clone();
+    let tokens = Arc::new(EmbeddedTokenSource::new());
+    let t = build(Arc::new(fx.store), tokens.clone(), tokens.clone());
+    let token = tokens
+        .generate(&t.acme, None)
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    calls.take();
+    for _ in 0..500 {
+        assert_eq!(t.scim_status(&token).await, StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ops = calls.take();
+    let health_writes = ops.iter().filter(|o| o.as_str() == "UpdateItem").count();
+    let reads = ops.iter().filter(|o| o.as_str() == "Query").count();
+    eprintln!(
+        "500 requests: {} DynamoDB calls, {health_writes} health writes",
+        ops.len()
+    );
+    assert_eq!(health_writes, 1, "{ops:?}");
+    assert_eq!(
+        reads, 500,
+        "one list Query per request, nothing else per request"
+    );
+}
+
 /// Production wiring: the link key comes from Secrets Manager (moto), read on first use.
 #[tokio::test]
 async fn runtime_signs_links_with_the_key_in_secrets_manager() {
