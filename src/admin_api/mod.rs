@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::audit::{Action, AuditRecord};
 use crate::auth::credentials::{self, CredentialStore, CredentialStoreError, GenerateOptions};
-use crate::auth::setup_link::{Claims, IssueError, Kind, LinkError, SetupLinks};
+use crate::auth::setup_link::{is_link_id, Claims, IssueError, Kind, LinkError, SetupLinks};
 use crate::error::ScimError;
 use crate::scim::resource::now_rfc3339;
 use crate::store::admin::{AdminStore, HealthBucket, LastError};
@@ -410,12 +410,7 @@ impl AdminApi {
         link_id: &str,
     ) -> Result<(), ScimError> {
         caller.actor.may_act_on(tenant)?;
-        let ok = !link_id.is_empty()
-            && link_id.len() <= 32
-            && link_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !ok {
+        if !is_link_id(link_id) {
             return Err(ScimError::invalid_value("link id is not a setup-link id."));
         }
         let until = now() + crate::auth::setup_link::MAX_LINK_TTL.as_secs() as i64;

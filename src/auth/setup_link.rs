@@ -254,6 +254,16 @@ fn payload(kind: Kind, c: &Claims) -> String {
     )
 }
 
+/// Link ids are base64url (no `.`, so they cannot break the credential's fields), at most 32
+/// characters.
+pub fn is_link_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn split(text: &str) -> Option<(&str, &str)> {
     if text.len() > MAX_CREDENTIAL_LEN || !text.is_ascii() {
         return None;
@@ -273,12 +283,7 @@ fn parse_payload(payload: &str, kind: Kind) -> Option<Claims> {
     if parts.next().is_some() || v != VERSION || k != kind.tag() {
         return None;
     }
-    let id_ok = !link_id.is_empty()
-        && link_id.len() <= 32
-        && link_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !id_ok {
+    if !is_link_id(link_id) {
         return None;
     }
     Some(Claims {

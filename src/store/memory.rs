@@ -227,18 +227,30 @@ impl AuditLog for MemoryStore {
         tenant: &TenantId,
         query: &AuditQuery,
     ) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(self.audit_where(tenant, false, query.limit, |r| selected(r, query)))
+    }
+}
+
+impl MemoryStore {
+    /// Up to `limit` of the tenant's audit records that `keep` selects, oldest first (or newest
+    /// first with `newest_first`).
+    fn audit_where(
+        &self,
+        tenant: &TenantId,
+        newest_first: bool,
+        limit: usize,
+        keep: impl Fn(&AuditRecord) -> bool,
+    ) -> Vec<AuditRecord> {
         let tenants = self.lock();
-        Ok(tenants
-            .get(tenant)
-            .map(|t| {
-                t.audit
-                    .iter()
-                    .filter(|r| selected(r, query))
-                    .take(query.limit)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
+        let Some(t) = tenants.get(tenant) else {
+            return Vec::new();
+        };
+        let all: Box<dyn Iterator<Item = &AuditRecord>> = if newest_first {
+            Box::new(t.audit.iter().rev())
+        } else {
+            Box::new(t.audit.iter())
+        };
+        all.filter(|r| keep(r)).take(limit).cloned().collect()
     }
 }
 

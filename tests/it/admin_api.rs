@@ -636,38 +636,30 @@ async fn health_flushes_are_rare_and_add_up_across_instances(t: &Admin) {
     assert_eq!((requests, errors), (100, 10));
 }
 
-on_store!(
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    embedded,
-    super::embedded(),
-    [
-        generate_rotates_and_overlap_keeps_the_previous_token,
-        expired_tampered_and_revoked_links_get_401,
-        scim_tokens_and_setup_credentials_never_cross,
-        a_link_for_one_tenant_cannot_touch_another,
-        iam_principal_opens_the_backend_api_only,
-        recent_changes_page_newest_first,
-        bad_input_gets_a_scim_error_and_changes_nothing,
-        health_counts_per_idp_with_the_last_error,
-        health_flushes_are_rare_and_add_up_across_instances,
-    ]
-);
+/// Every scenario runs on both stores: `embedded::<name>` and `dynamodb::<name>`.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        on_store!(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            embedded, super::embedded(), [$($name),*]
+        );
+        on_store!(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            dynamodb, super::on_moto().await, [$($name),*]
+        );
+    };
+}
 
-on_store!(
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    dynamodb,
-    super::on_moto().await,
-    [
-        generate_rotates_and_overlap_keeps_the_previous_token,
-        expired_tampered_and_revoked_links_get_401,
-        scim_tokens_and_setup_credentials_never_cross,
-        a_link_for_one_tenant_cannot_touch_another,
-        iam_principal_opens_the_backend_api_only,
-        recent_changes_page_newest_first,
-        bad_input_gets_a_scim_error_and_changes_nothing,
-        health_counts_per_idp_with_the_last_error,
-        health_flushes_are_rare_and_add_up_across_instances,
-    ]
+on_both_stores!(
+    generate_rotates_and_overlap_keeps_the_previous_token,
+    expired_tampered_and_revoked_links_get_401,
+    scim_tokens_and_setup_credentials_never_cross,
+    a_link_for_one_tenant_cannot_touch_another,
+    iam_principal_opens_the_backend_api_only,
+    recent_changes_page_newest_first,
+    bad_input_gets_a_scim_error_and_changes_nothing,
+    health_counts_per_idp_with_the_last_error,
+    health_flushes_are_rare_and_add_up_across_instances,
 );
 
 /// The cost figure in ARCHITECTURE.md ("Admin API"): 500 SCIM requests of one tenant from one

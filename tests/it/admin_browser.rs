@@ -72,6 +72,31 @@ async fn status_of(addr: &str, path: &str, token: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// What element `id` shows: an input's value, any other element's text.
+async fn read(c: &fantoccini::Client, id: &str) -> String {
+    let e = c.find(Locator::Id(id)).await.unwrap();
+    match e.prop("value").await.unwrap() {
+        Some(v) => v,
+        None => e.text().await.unwrap(),
+    }
+}
+
+/// Press button `button`, wait until `ready` (CSS) is on the page, then [`read`] `id`.
+async fn click_and_read(c: &fantoccini::Client, button: &str, ready: &str, id: &str) -> String {
+    c.find(Locator::Id(button))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(ready))
+        .await
+        .unwrap_or_else(|e| panic!("{ready} after pressing {button}: {e}"));
+    read(c, id).await
+}
+
 async fn free_port() -> u16 {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     l.local_addr().unwrap().port()
@@ -141,33 +166,10 @@ async fn generate_on_the_page_gives_a_working_token_and_stops_the_old_one() {
         .expect("the page opens with the link");
     // The credential left the address bar.
     assert!(!c.current_url().await.unwrap().as_str().contains('#'));
-    let shown_base = c
-        .find(Locator::Id("base-url"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap();
-    assert_eq!(shown_base.as_deref(), Some(base));
+    assert_eq!(read(&c, "base-url").await, base);
 
-    c.find(Locator::Id("generate"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait()
-        .for_element(Locator::Css("#new-token-box:not([hidden])"))
-        .await
-        .unwrap();
-    let new_token = c
-        .find(Locator::Id("new-token"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap();
+    let new_token =
+        click_and_read(&c, "generate", "#new-token-box:not([hidden])", "new-token").await;
     assert!(new_token.starts_with("scim_local_"), "{new_token}");
     assert_ne!(new_token, old_token);
     assert_eq!(status_of(&addr, "/scim/v2/Users", &new_token).await, 200);
@@ -178,23 +180,7 @@ async fn generate_on_the_page_gives_a_working_token_and_stops_the_old_one() {
     );
 
     // Health shows the IdP's requests once refreshed.
-    c.find(Locator::Id("refresh"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait()
-        .for_element(Locator::Css("#health:not([hidden]) tbody tr"))
-        .await
-        .unwrap();
-    let health = c
-        .find(Locator::Id("health"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let health = click_and_read(&c, "refresh", "#health:not([hidden]) tbody tr", "health").await;
     assert!(
         health.contains("okta") && health.contains("404"),
         "{health}"

@@ -205,38 +205,23 @@ impl AdminStore for DynamoStore {
         Ok(())
     }
 
-    /// One Query of the `HEALTH#` items (a few per IdP seen in the last two days).
+    /// One Query of the tenant's `ADMIN` partition: a few health items per IdP seen in the last
+    /// two days, and the revocations of links still alive.
     async fn health(
         &self,
         tenant: &TenantId,
         since_hour: i64,
     ) -> Result<Vec<HealthBucket>, StoreError> {
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :h)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(Partition::Admin.pk(tenant)))
-                .expression_attribute_values(":h", s(HEALTH))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
-            for item in page.items.unwrap_or_default() {
-                let b = bucket_from_item(&item)?;
-                if b.hour >= since_hour {
-                    out.push(b);
-                }
+        for item in self.partition_items(tenant, Partition::Admin).await? {
+            if !get_s(&item, SK).starts_with(HEALTH) {
+                continue;
             }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
+            let b = bucket_from_item(&item)?;
+            if b.hour >= since_hour {
+                out.push(b);
             }
         }
+        Ok(out)
     }
 }

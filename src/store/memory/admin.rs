@@ -47,19 +47,7 @@ impl AdminStore for MemoryStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let tenants = self.lock();
-        Ok(tenants
-            .get(tenant)
-            .map(|t| {
-                t.audit
-                    .iter()
-                    .rev()
-                    .filter(|r| below(r, before))
-                    .take(limit)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(self.audit_where(tenant, true, limit, |r| below(r, before)))
     }
 
     async fn revoke_link(
