@@ -3,6 +3,7 @@
 //! Prints the base URL, a bearer token and a setup link to the admin page, then serves in the
 //! foreground.
 
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 
 use clap::Parser;
@@ -85,10 +86,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .create_link(&operator, &tenant, LOCAL_LINK_TTL)
         .await
     {
-        Ok(link) => println!(
-            "Admin page: {}",
-            http::admin::link_url(&format!("http://{addr}"), link.credential.expose_secret())
-        ),
+        // Tools that read only the first two lines may have closed the pipe already: a failed
+        // write of this line must not stop the server (println! would panic).
+        Ok(link) => {
+            let _ = writeln!(
+                std::io::stdout(),
+                "Admin page: {}",
+                http::admin::link_url(&format!("http://{addr}"), link.credential.expose_secret())
+            );
+        }
         Err(e) => eprintln!("note: no setup link: {}", e.detail()),
     }
     tracing::info!(store = built.store_kind, %addr, "serving");
