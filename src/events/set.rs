@@ -49,6 +49,10 @@ pub fn event_uri(record: &AuditRecord, full: bool) -> String {
         Action::Delete => "delete".to_owned(),
         Action::Deactivate => "deactivate".to_owned(),
         Action::Reactivate | Action::Restore => "activate".to_owned(),
+        // Never asked: `events_of` gives admin actions no event.
+        Action::TokenGenerate | Action::TokenRevoke | Action::LinkCreate | Action::LinkRevoke => {
+            "admin".to_owned()
+        }
     };
     format!("{PREFIX}{name}")
 }
@@ -58,6 +62,10 @@ pub fn event_uri(record: &AuditRecord, full: bool) -> String {
 /// event whose values alone would not fit falls back to its `notice` form. `iss` names the
 /// issuer (the public base URL, or [`SOURCE`]).
 pub fn events_of(record: &AuditRecord, iss: &str) -> Vec<Event> {
+    if record.action.is_admin() {
+        // Tokens and setup links are not SCIM resources: the trail keeps them, the feed does not.
+        return Vec::new();
+    }
     let full = record.values.is_some();
     let one = build(
         record,

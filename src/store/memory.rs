@@ -3,6 +3,7 @@
 //! It serves `make run` and fast tests, and passes the same contract suite as DynamoDB. Every
 //! operation takes the lock once and never awaits while holding it, so each is atomic.
 
+mod admin;
 mod groups;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -48,6 +49,8 @@ pub struct MemoryStore {
     tenants: Mutex<HashMap<TenantId, TenantData>>,
     /// Told of each audit record as it commits (the local event feed).
     sink: Option<Arc<dyn AuditSink>>,
+    /// Setup-link revocations and health counters (`memory/admin.rs`), apart from the SCIM data.
+    admin: Mutex<HashMap<TenantId, admin::AdminData>>,
 }
 
 impl MemoryStore {
@@ -252,18 +255,30 @@ impl AuditLog for MemoryStore {
         tenant: &TenantId,
         query: &AuditQuery,
     ) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(self.audit_where(tenant, false, query.limit, |r| selected(r, query)))
+    }
+}
+
+impl MemoryStore {
+    /// Up to `limit` of the tenant's audit records that `keep` selects, oldest first (or newest
+    /// first with `newest_first`).
+    fn audit_where(
+        &self,
+        tenant: &TenantId,
+        newest_first: bool,
+        limit: usize,
+        keep: impl Fn(&AuditRecord) -> bool,
+    ) -> Vec<AuditRecord> {
         let tenants = self.lock();
-        Ok(tenants
-            .get(tenant)
-            .map(|t| {
-                t.audit
-                    .iter()
-                    .filter(|r| selected(r, query))
-                    .take(query.limit)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
+        let Some(t) = tenants.get(tenant) else {
+            return Vec::new();
+        };
+        let all: Box<dyn Iterator<Item = &AuditRecord>> = if newest_first {
+            Box::new(t.audit.iter().rev())
+        } else {
+            Box::new(t.audit.iter())
+        };
+        all.filter(|r| keep(r)).take(limit).cloned().collect()
     }
 }
 

@@ -21,6 +21,7 @@
 //!   [`StoreError::TooLarge`]; a cursor that this store did not issue to this tenant is refused
 //!   with [`StoreError::InvalidCursor`].
 
+pub mod admin;
 pub mod audit;
 pub mod cursor;
 pub mod dynamo;

@@ -14,6 +14,8 @@ mod event_support;
 #[path = "../token_support/mod.rs"]
 mod token_support;
 
+mod admin_api;
+mod admin_browser;
 mod audit_trail;
 mod bad_input;
 mod bootstrap_logs;

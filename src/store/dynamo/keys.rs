@@ -60,12 +60,15 @@ pub enum Partition {
     DisplayNames,
     /// The audit trail; sk = `<at>#<unique>`, so it reads oldest first and `--since` is a range.
     Audit,
+    /// Admin-API state: setup-link revocations (sk `LINKREV#<link id>`) and connection-health
+    /// buckets (sk `HEALTH#<idp>#<hour>`), all with a TTL (`dynamo/admin.rs`).
+    Admin,
 }
 
 impl Partition {
     /// Every fixed partition of a tenant (the per-group and per-member membership partitions
     /// come on top: [`members_pk`], [`member_of_pk`]).
-    pub const ALL: [Partition; 8] = [
+    pub const ALL: [Partition; 9] = [
         Partition::Users,
         Partition::UserNames,
         Partition::ExternalIds,
@@ -74,6 +77,7 @@ impl Partition {
         Partition::Groups,
         Partition::DisplayNames,
         Partition::Audit,
+        Partition::Admin,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -86,6 +90,7 @@ impl Partition {
             Partition::Groups => "GROUP",
             Partition::DisplayNames => "DISPLAYNAME",
             Partition::Audit => "AUDIT",
+            Partition::Admin => "ADMIN",
         }
     }
 

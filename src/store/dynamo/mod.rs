@@ -21,6 +21,7 @@
 //! `startIndex` > 1 when no cursor is given. Groups: see `groups.rs`. Every read is strongly
 //! consistent. There is no Scan.
 
+mod admin;
 mod audit_log;
 mod batch;
 pub mod calls;
