@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::scim::resource::now_rfc3339;
+use crate::scim::resource::{now_rfc3339, Version};
 use crate::scim::schema::ResourceKind;
 use crate::tenant::TenantId;
 
@@ -216,8 +216,8 @@ impl AuditRecord {
     }
 
     /// The same record, naming the resource's version after the change.
-    pub fn at_version(mut self, version: u64) -> Self {
-        self.version = Some(version);
+    pub fn at_version(mut self, version: Version) -> Self {
+        self.version = Some(version.get());
         self
     }
 

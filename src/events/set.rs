@@ -19,7 +19,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::audit::{Action, AuditRecord};
-use crate::scim::resource::etag_for;
+use crate::scim::resource::Version;
 
 /// The EventBridge `source` of every event: fixed, so a rule can select the feed by it.
 pub const SOURCE: &str = "scim-server";
@@ -132,7 +132,7 @@ fn build(
     let uri = event_uri(record, full);
     let mut payload = Map::new();
     if let Some(v) = record.version {
-        payload.insert("version".into(), json!(etag_for(v)));
+        payload.insert("version".into(), json!(Version::new(v).etag()));
     }
     let (is_create_or_put, is_patch) = match record.action {
         Action::Create | Action::Replace => (true, false),
@@ -250,7 +250,7 @@ mod tests {
             action,
             vec!["active".into(), "title".into()],
         )
-        .at_version(3)
+        .at_version(crate::scim::resource::Version::new(3))
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::Ctx;
 use crate::error::ScimError;
 use crate::operation::Operation;
 use crate::scim::projection::Projection;
-use crate::scim::resource::etag_for;
+use crate::scim::resource::Version;
 use crate::scim::schema::ResourceKind;
 use crate::service::paging::MAX_CURSOR_CHARS;
 use crate::service::{Fetched, UserList, UserView};
@@ -79,9 +79,9 @@ pub async fn handle(
 }
 
 /// 304: the client's copy (this version) is current.
-pub(super) fn not_modified(version: u64) -> Reply {
+pub(super) fn not_modified(version: Version) -> Reply {
     let mut reply = Reply::empty(StatusCode::NOT_MODIFIED);
-    reply.etag = Some(etag_for(version));
+    reply.etag = Some(version.etag());
     reply
 }
 

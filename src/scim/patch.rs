@@ -726,7 +726,7 @@ mod tests {
     fn user(attributes: Value) -> Resource {
         Resource {
             id: "u1".into(),
-            version: 1,
+            version: crate::scim::resource::Version::new(1),
             created: "2024-01-01T00:00:00Z".into(),
             last_modified: "2024-01-01T00:00:00Z".into(),
             attributes: attributes.as_object().cloned().unwrap_or_default(),

@@ -11,7 +11,7 @@ use crate::audit::{changed_attributes, Action};
 use crate::error::ScimError;
 use crate::scim::members::{render_user, GroupRef};
 use crate::scim::projection::Projection;
-use crate::scim::resource::{now_rfc3339, ETagCondition, Resource};
+use crate::scim::resource::{now_rfc3339, ETagCondition, Resource, Version};
 use crate::scim::schema::ResourceKind;
 use crate::scim::{patch, validate};
 use crate::store::StoreError;
@@ -51,7 +51,7 @@ impl ScimService {
         let now = now_rfc3339();
         let user = Resource {
             id: uuid::Uuid::new_v4().to_string(),
-            version: 1,
+            version: Version::FIRST,
             created: now.clone(),
             last_modified: now,
             attributes,
@@ -106,7 +106,7 @@ impl ScimService {
         attributes: Map<String, Value>,
     ) -> Result<Resource, ScimError> {
         let next = Resource {
-            version: existing.version + 1,
+            version: existing.version.next(),
             last_modified: now_rfc3339(),
             attributes,
             ..existing.clone()
@@ -235,7 +235,7 @@ impl ScimService {
                 return Ok(current);
             }
             let next = Resource {
-                version: current.version + 1,
+                version: current.version.next(),
                 last_modified: now_rfc3339(),
                 attributes,
                 ..current.clone()

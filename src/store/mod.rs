@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::AuditRecord;
 use crate::scim::members::{GroupRef, Member, MemberKind};
-use crate::scim::resource::Resource;
+use crate::scim::resource::{Resource, Version};
 use crate::tenant::TenantId;
 
 pub use dynamo::DynamoStore;
@@ -202,7 +202,7 @@ pub struct GroupUpdate<'a> {
     /// `Some(v)`: the write happens only if the stored version is `v` (else `VersionConflict`).
     /// `None`: only for membership changes that are correct whatever the group holds (adding or
     /// removing given ids); `attributes` must then be `None`.
-    pub expected_version: Option<u64>,
+    pub expected_version: Option<Version>,
     /// The group's new attributes (never `members`), or `None` to keep them.
     pub attributes: Option<&'a Map<String, Value>>,
     /// Members to add. Their `kind` is the kind of the resource that holds the id.
@@ -270,7 +270,7 @@ pub trait GroupStore: Send + Sync {
         group: &Resource,
         members: &[Member],
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<Version, StoreError>;
 
     /// The group record (attributes without members), one read whatever the group's size.
     async fn get_group(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError>;
@@ -295,7 +295,7 @@ pub trait GroupStore: Send + Sync {
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<Version, StoreError>;
 
     /// Delete `current` (as the caller read it, conditional on its version) and its
     /// memberships, and keep a deletion record ([`Deletion::of`] the audit record). From then on

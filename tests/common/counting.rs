@@ -109,7 +109,7 @@ impl GroupStore for CountingStore {
         group: &Resource,
         members: &[Member],
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<scim_server::scim::resource::Version, StoreError> {
         self.hit("create_group");
         self.inner.create_group(tenant, group, members, audit).await
     }
@@ -133,7 +133,7 @@ impl GroupStore for CountingStore {
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<scim_server::scim::resource::Version, StoreError> {
         self.hit("update_group");
         self.inner.update_group(tenant, update, audit).await
     }

@@ -100,7 +100,7 @@ fn changed(current: &Resource, changes: Value) -> Resource {
             next.attributes.insert(k.clone(), v.clone());
         }
     }
-    next.version += 1;
+    next.version = next.version.next();
     next.last_modified = now_rfc3339();
     next
 }

@@ -25,7 +25,7 @@ use super::keys::{self, Key, Partition, PK};
 use super::{epoch_seconds_after, DynamoStore, Rejected, DELETION_RECORD_RETENTION};
 use crate::audit::AuditRecord;
 use crate::scim::members::{GroupRef, Member, MemberKind};
-use crate::scim::resource::{fold_user_name, Resource};
+use crate::scim::resource::{fold_user_name, Resource, Version};
 use crate::store::cursor::{self, plausible_id};
 use crate::store::{Deletion, GroupStore, GroupUpdate, MemberPage, Page, PageRequest, StoreError};
 use crate::tenant::TenantId;
@@ -119,7 +119,7 @@ impl GroupStore for DynamoStore {
         group: &Resource,
         members: &[Member],
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Version, StoreError> {
         self.create_group_chunks(tenant, group, members, audit)
             .await
     }
@@ -162,7 +162,7 @@ impl GroupStore for DynamoStore {
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Version, StoreError> {
         if !plausible_id(update.id) {
             return Err(StoreError::NotFound);
         }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::item::{corrupt, item_size, unserialisable, Item, USER_ID};
 use super::keys::{self, Key};
-use crate::scim::resource::Resource;
+use crate::scim::resource::{Resource, Version};
 use crate::store::{StoreError, MAX_RESOURCE_BYTES};
 use crate::tenant::TenantId;
 
@@ -30,7 +30,7 @@ struct UserItem {
     #[serde(rename = "type")]
     kind: String,
     id: String,
-    version: u64,
+    version: Version,
     created: String,
     last_modified: String,
     /// The SCIM attributes as a JSON object (see the module documentation).

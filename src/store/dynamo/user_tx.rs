@@ -160,7 +160,7 @@ mod tests {
         }
         Resource {
             id: "u1".into(),
-            version,
+            version: crate::scim::resource::Version::new(version),
             created: "c".into(),
             last_modified: "m".into(),
             attributes: attrs.as_object().cloned().unwrap_or_default(),
