@@ -138,10 +138,25 @@ impl ETagCondition {
     }
 }
 
-/// The case-folded form of a `userName`, used for uniqueness (RFC 7643 §4.1.1: userName is
-/// caseExact false, uniqueness server).
-pub fn fold_user_name(user_name: &str) -> String {
-    user_name.to_lowercase()
+/// The case-folded form of a name that is compared case-insensitively: a `userName` (RFC 7643
+/// §4.1.1: caseExact false, uniqueness server) or a group's `displayName`. Uniqueness and
+/// look-ups go by this form only, so a folded name cannot be mixed up with one as written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Folded(String);
+
+impl Folded {
+    pub fn of(name: &str) -> Self {
+        Folded(name.to_lowercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The case-folded form of a `userName` (or `displayName`): see [`Folded`].
+pub fn fold_user_name(user_name: &str) -> Folded {
+    Folded::of(user_name)
 }
 
 /// The current time as an RFC 3339 string with millisecond precision.

@@ -19,14 +19,14 @@ use crate::store::audit::{selected, AuditLog, AuditQuery};
 use super::cursor::{decode as decode_cursor, encode as encode_cursor};
 use super::{Deletion, Page, PageRequest, StoreError, UniqueAttr, UserStore, MAX_RESOURCE_BYTES};
 use crate::scim::members::Member;
-use crate::scim::resource::{fold_user_name, Resource};
+use crate::scim::resource::{fold_user_name, Folded, Resource};
 use crate::tenant::TenantId;
 
 #[derive(Default)]
 struct TenantData {
     /// Ordered by id: the stable list order.
     users: BTreeMap<String, Resource>,
-    by_user_name: HashMap<String, String>,
+    by_user_name: HashMap<Folded, String>,
     /// externalId -> ids of the users that have it (not unique, RFC 7643 §3.1).
     by_external_id: HashMap<String, BTreeSet<String>>,
     /// Users and groups, oldest first.
@@ -36,7 +36,7 @@ struct TenantData {
     /// Group records (never with members), ordered by id.
     groups: BTreeMap<String, Resource>,
     /// Case-folded displayName -> ids of the groups that have it (not unique, RFC 7643 §4.2).
-    groups_by_name: HashMap<String, BTreeSet<String>>,
+    groups_by_name: HashMap<Folded, BTreeSet<String>>,
     /// Group id -> its members by member id: the group->member membership items.
     members: HashMap<String, BTreeMap<String, Member>>,
     /// Member id -> the groups it is in: the member->group membership items.

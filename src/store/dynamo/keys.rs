@@ -133,7 +133,7 @@ pub fn user_name_guard(tenant: &TenantId, user_name: &str) -> Key {
     Key::new(
         Partition::UserNames,
         tenant,
-        digest(&fold_user_name(user_name)),
+        digest(fold_user_name(user_name).as_str()),
     )
 }
 
@@ -175,7 +175,7 @@ pub fn group(tenant: &TenantId, id: &str) -> Key {
 /// (RFC 7643 §4.2: displayName is not caseExact). The digest has a fixed length and no `#`, so
 /// the prefix matches exactly that name's entries.
 pub fn display_name_prefix(display_name: &str) -> String {
-    format!("{}#", digest(&fold_user_name(display_name)))
+    format!("{}#", digest(fold_user_name(display_name).as_str()))
 }
 
 /// The look-up entry that lists group `group_id` under its displayName.

@@ -11,11 +11,11 @@ use crate::audit::AuditRecord;
 
 use super::{decode_cursor, encode_cursor, page_of, MemoryStore, TenantData};
 use crate::scim::members::{GroupRef, Member, MemberKind};
-use crate::scim::resource::{fold_user_name, Resource, Version};
+use crate::scim::resource::{fold_user_name, Folded, Resource, Version};
 use crate::store::{Deletion, GroupStore, GroupUpdate, MemberPage, Page, PageRequest, StoreError};
 use crate::tenant::TenantId;
 
-fn name_key(group: &Resource) -> String {
+fn name_key(group: &Resource) -> Folded {
     // Same folding as userName: displayName is caseExact false (RFC 7643 §4.2).
     fold_user_name(group.display_name().unwrap_or_default())
 }
