@@ -82,6 +82,17 @@ pub enum TenantCommand {
         #[command(flatten)]
         secrets: SecretArgs,
     },
+    /// Print a tenant's settings (defaults included).
+    Show(super::settings::SettingsArgs),
+    /// Change a tenant's settings: KEY=VALUE pairs (e.g. profile=strict); invalid ones are
+    /// refused and nothing is written.
+    Set {
+        #[command(flatten)]
+        args: super::settings::SettingsArgs,
+        /// KEY=VALUE pairs. Keys: profile (tolerant|strict).
+        #[arg(required = true)]
+        pairs: Vec<String>,
+    },
 }
 
 fn parse_tenant(s: &str) -> Result<TenantId, String> {
@@ -275,6 +286,8 @@ pub async fn run_tenant(cmd: TenantCommand, output: Output) -> Result<(), AdminE
             }
             Ok(())
         }
+        TenantCommand::Show(args) => super::settings::show(args, output).await,
+        TenantCommand::Set { args, pairs } => super::settings::set(args, pairs, output).await,
     }
 }
 

@@ -176,7 +176,7 @@ impl App {
             log,
         };
         match operation {
-            op if op.is_discovery() => discovery::handle(&ctx, op, id),
+            op if op.is_discovery() => discovery::handle(&ctx, op, id).await,
             op if op.is_users() => users::handle(&mut ctx, op, id).await,
             op if op.is_groups() => groups::handle(&mut ctx, op, id).await,
             Operation::RootSearch => search::root(&ctx).await,

@@ -13,6 +13,7 @@
 //! - `paging.rs`: list queries, pages, offset cursors.
 //! - `write.rs`: the conditional-write loop (`If-Match`, retries, backoff) and deletes.
 //! - `search.rs`: `POST /.search` across both types.
+//! - `settings.rs`: the per-instance cache of the tenants' settings records.
 
 pub mod groups;
 mod listing;
@@ -20,6 +21,7 @@ mod memberships;
 pub mod paging;
 mod plan;
 mod search;
+mod settings;
 pub mod users;
 mod write;
 
@@ -34,6 +36,7 @@ use crate::tenant::TenantId;
 pub use groups::{GroupList, GroupView, MAX_MEMBERS_PER_RESPONSE};
 pub use paging::{ListQuery, ListResult};
 pub use search::SearchResult;
+pub use settings::{MAX_CACHED_TENANTS, SETTINGS_TTL};
 pub use users::{UserList, UserView};
 
 /// Largest page a client can ask for (advertised as `filter.maxResults`).
@@ -83,6 +86,8 @@ pub struct ScimService {
     /// Keep the changed attributes' new values in audit records, for `full` events
     /// (`SCIM_EVENTS_MODE=full`); off by default, so the audit trail holds no personal data.
     record_values: bool,
+    /// The tenants' settings records, read at most once a minute per tenant.
+    settings: settings::SettingsCache,
 }
 
 impl ScimService {
@@ -90,6 +95,7 @@ impl ScimService {
         ScimService {
             store,
             record_values: false,
+            settings: settings::SettingsCache::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! operation takes the lock once and never awaits while holding it, so each is atomic.
 
 mod groups;
+mod settings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -39,6 +40,8 @@ struct TenantData {
     members: HashMap<String, BTreeMap<String, Member>>,
     /// Member id -> the groups it is in: the member->group membership items.
     member_of: HashMap<String, BTreeSet<String>>,
+    /// The tenant's settings record (`None`: never written).
+    settings: Option<crate::settings::VersionedSettings>,
 }
 
 /// The in-process store. Cheap to create; one per local server or test.

@@ -35,6 +35,7 @@ mod patch_properties;
 mod query_api;
 mod rfc_patch;
 mod scimctl_cli;
+mod settings;
 mod smoke;
 mod store_contract;
 mod stores_through_router;

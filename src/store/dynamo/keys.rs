@@ -35,6 +35,7 @@ pub const TTL: &str = "ttl";
 
 /// The sort key of the tenant's counter item.
 const COUNTER_SK: &str = "COUNTS";
+const SETTINGS_SK: &str = "CURRENT";
 
 /// A pk that no tenant can own (tenant ids cannot start with `-`): read at start-up to check the
 /// table and warm the connection.
@@ -59,12 +60,15 @@ pub enum Partition {
     DisplayNames,
     /// The audit trail; sk = `<at>#<unique>`, so it reads oldest first and `--since` is a range.
     Audit,
+    /// The tenant's settings record (sk `CURRENT`), read by each function instance about once a
+    /// minute (`service::settings`).
+    Settings,
 }
 
 impl Partition {
     /// Every fixed partition of a tenant (the per-group and per-member membership partitions
     /// come on top: [`members_pk`], [`member_of_pk`]).
-    pub const ALL: [Partition; 8] = [
+    pub const ALL: [Partition; 9] = [
         Partition::Users,
         Partition::UserNames,
         Partition::ExternalIds,
@@ -73,6 +77,7 @@ impl Partition {
         Partition::Groups,
         Partition::DisplayNames,
         Partition::Audit,
+        Partition::Settings,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -85,6 +90,7 @@ impl Partition {
             Partition::Groups => "GROUP",
             Partition::DisplayNames => "DISPLAYNAME",
             Partition::Audit => "AUDIT",
+            Partition::Settings => "SETTINGS",
         }
     }
 
@@ -134,6 +140,11 @@ pub fn user_name_guard(tenant: &TenantId, user_name: &str) -> Key {
 /// The guard that reserves an externalId, compared case-sensitively (RFC 7643 §3.1).
 pub fn external_id_guard(tenant: &TenantId, external_id: &str) -> Key {
     Key::new(Partition::ExternalIds, tenant, digest(external_id))
+}
+
+/// The tenant's settings record.
+pub fn settings(tenant: &TenantId) -> Key {
+    Key::new(Partition::Settings, tenant, SETTINGS_SK.to_owned())
 }
 
 pub fn counter(tenant: &TenantId) -> Key {
@@ -218,6 +229,7 @@ mod tests {
             user_name_guard(&acme, "Bob"),
             external_id_guard(&acme, "x"),
             counter(&acme),
+            settings(&acme),
             deletion(&acme, "2024-01-01T00:00:00Z", "u1"),
             group(&acme, "g1"),
             display_name_entry(&acme, "Admins", "g1"),

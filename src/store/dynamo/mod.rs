@@ -33,6 +33,7 @@ mod groups;
 pub mod item;
 pub mod keys;
 mod members;
+mod settings;
 pub mod table;
 pub mod tx;
 pub mod user_item;
