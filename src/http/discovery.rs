@@ -6,6 +6,7 @@ use crate::error::ScimError;
 use crate::operation::Operation;
 use crate::scim::discovery;
 use crate::scim::resource::list_response;
+use crate::service::bulk::{BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES};
 use crate::settings::Profile;
 
 /// What `/ServiceProviderConfig` advertises: exactly what the router and service implement.
@@ -13,6 +14,9 @@ pub fn capabilities() -> discovery::Capabilities {
     discovery::Capabilities {
         sort: true,
         filter_max_results: crate::service::MAX_PAGE_SIZE as u32,
+        bulk: true,
+        bulk_max_operations: BULK_MAX_OPERATIONS as u32,
+        bulk_max_payload_bytes: BULK_MAX_PAYLOAD_BYTES as u32,
         ..discovery::Capabilities::default()
     }
 }

@@ -2,6 +2,7 @@
 //! lambda_http, or the local server). It parses HTTP (paths, query, headers, bodies), calls the
 //! service, and renders SCIM JSON. Business rules live in `service` and `scim`, not here.
 
+mod bulk;
 mod discovery;
 mod groups;
 mod idp;
@@ -57,6 +58,8 @@ struct LogContext {
     operation: Operation,
     principal: Option<Principal>,
     resource_id: Option<String>,
+    /// `/Bulk`: each operation, its path and status (`http/bulk.rs`).
+    bulk: Option<String>,
 }
 
 /// One authenticated, routed request on its way to the service.
@@ -124,6 +127,7 @@ impl App {
             resource_id = log.resource_id.as_deref().unwrap_or("-"),
             status,
             scim_type,
+            bulk = log.bulk.as_deref().unwrap_or("-"),
             ddb_calls = stats.ddb_calls(),
             ddb_capacity = stats.ddb_capacity(),
             latency_us = started.elapsed().as_micros() as u64,
@@ -180,9 +184,7 @@ impl App {
             op if op.is_users() => users::handle(&mut ctx, op, id).await,
             op if op.is_groups() => groups::handle(&mut ctx, op, id).await,
             Operation::RootSearch => search::root(&ctx).await,
-            Operation::Bulk => Err(ScimError::not_implemented(
-                "Bulk operations are not supported (see /ServiceProviderConfig).",
-            )),
+            Operation::Bulk => bulk::handle(&mut ctx).await,
             Operation::Me => Err(ScimError::not_implemented(
                 "The /Me endpoint is not supported.",
             )),
@@ -294,7 +296,9 @@ fn resolve<'p>(
         Some(".search") if rest.is_empty() => {
             only(method, &[Method::POST], "POST").map(|_| (RootSearch, None))
         }
-        Some("Bulk") => Ok((Bulk, None)),
+        Some("Bulk") if rest.is_empty() => {
+            only(method, &[Method::POST], "POST").map(|_| (Bulk, None))
+        }
         Some("Me") => Ok((Me, None)),
         _ => Err(not_here()),
     }

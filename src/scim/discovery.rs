@@ -15,7 +15,8 @@ use crate::scim::schema::{
 use crate::scim::urn;
 use crate::settings::Profile;
 
-/// Advertised only when bulk is enabled; RFC 7643 §5 requires both numbers in `bulk`.
+/// Defaults of [`Capabilities`]; the deployment's limits are the service's
+/// (`service::bulk`). RFC 7643 §5 requires both numbers in `bulk`.
 pub const BULK_MAX_OPERATIONS: u32 = 1000;
 pub const BULK_MAX_PAYLOAD_BYTES: u32 = 1_048_576;
 

@@ -1,5 +1,6 @@
 //! The SCIM protocol layer (RFC 7643, RFC 7644): pure, no I/O, no HTTP or AWS types.
 
+pub mod bulk;
 pub mod discovery;
 pub mod filter;
 pub mod group_patch;

@@ -13,8 +13,10 @@
 //! - `paging.rs`: list queries, pages, offset cursors.
 //! - `write.rs`: the conditional-write loop (`If-Match`, retries, backoff) and deletes.
 //! - `search.rs`: `POST /.search` across both types.
+//! - `bulk.rs`: `POST /Bulk`, each operation through the operations above.
 //! - `settings.rs`: the per-instance cache of the tenants' settings records.
 
+pub mod bulk;
 pub mod groups;
 mod listing;
 mod memberships;
@@ -38,6 +40,10 @@ pub use paging::{ListQuery, ListResult};
 pub use search::SearchResult;
 pub use settings::{MAX_CACHED_TENANTS, SETTINGS_TTL};
 pub use users::{UserList, UserView};
+
+/// Largest request body the router reads (and so `bulk.maxPayloadSize`): no single-resource
+/// request needs more, and it keeps a bulk request's work bounded.
+pub const MAX_BULK_BODY_BYTES: usize = 1024 * 1024;
 
 /// Largest page a client can ask for (advertised as `filter.maxResults`).
 pub const MAX_PAGE_SIZE: usize = 200;
