@@ -12,6 +12,7 @@ pub mod projection;
 pub mod resource;
 pub mod schema;
 pub mod sort;
+pub mod strict;
 pub mod urn;
 pub mod validate;
 

@@ -20,7 +20,9 @@ use tokio::time::Instant;
 
 use super::ScimService;
 use crate::error::ScimError;
-use crate::settings::TenantSettings;
+use crate::scim::schema::ResourceKind;
+use crate::scim::{patch, strict};
+use crate::settings::{Profile, TenantSettings};
 use crate::store::StoreError;
 use crate::tenant::TenantId;
 
@@ -89,6 +91,37 @@ impl ScimService {
     pub fn with_settings_ttl(mut self, ttl: Duration) -> Self {
         self.settings.ttl = ttl;
         self
+    }
+
+    /// Whether the tenant is on the strict interoperability profile (`scim::strict` applies).
+    async fn is_strict(&self, tenant: &TenantId) -> Result<bool, ScimError> {
+        Ok(self.tenant_settings(tenant).await?.profile == Profile::Strict)
+    }
+
+    /// A POST/PUT body of `kind` as the tenant's profile accepts it: unknown attributes and
+    /// schemas are 400 `invalidSyntax` on the strict profile, ignored (as always) otherwise.
+    pub(super) async fn check_body(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        body: &serde_json::Value,
+    ) -> Result<(), ScimError> {
+        if self.is_strict(tenant).await? {
+            strict::check_resource(kind, body)?;
+        }
+        Ok(())
+    }
+
+    /// PATCH operations as the tenant's profile accepts them (strict: each has a `path`).
+    pub(super) async fn check_patch(
+        &self,
+        tenant: &TenantId,
+        ops: &[patch::Operation],
+    ) -> Result<(), ScimError> {
+        if self.is_strict(tenant).await? {
+            strict::check_patch(ops)?;
+        }
+        Ok(())
     }
 
     /// The tenant's settings, from this instance's cache when read less than `ttl` ago.

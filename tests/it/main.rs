@@ -40,5 +40,6 @@ mod settings;
 mod smoke;
 mod store_contract;
 mod stores_through_router;
+mod strict_profile;
 mod tokens_secrets;
 mod users_api;
