@@ -29,6 +29,7 @@ mod hardening;
 mod idp_groups_replay;
 mod idp_replay;
 mod idp_rows;
+mod ipsie_filters;
 mod local_server;
 mod member_bound;
 mod partial_writes;
