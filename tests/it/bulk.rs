@@ -32,6 +32,23 @@ fn user_op(bulk_id: &str, user_name: &str) -> Value {
            "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name}})
 }
 
+/// Tests `<name>::on_memory` and `<name>::on_dynamodb`, each running `scenario` on a fresh app.
+macro_rules! on_both_stores {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn on_memory() {
+                super::$scenario(super::memory()).await;
+            }
+
+            #[tokio::test]
+            async fn on_dynamodb() {
+                super::$scenario(super::dynamo().await).await;
+            }
+        }
+    };
+}
+
 async fn bulk(t: &TestApp, ops: Value, fail_on_errors: Option<u64>) -> Value {
     let mut body = json!({"schemas": [BULK], "Operations": ops});
     if let Some(n) = fail_on_errors {
@@ -131,15 +148,7 @@ async fn references(t: TestApp) {
     assert_eq!(u.body["groups"][0]["value"], gid.as_str());
 }
 
-#[tokio::test]
-async fn references_and_forward_references_on_memory() {
-    references(memory()).await;
-}
-
-#[tokio::test]
-async fn references_and_forward_references_on_dynamodb() {
-    references(dynamo().await).await;
-}
+on_both_stores!(references_and_forward_references, references);
 
 async fn bad_operation_in_the_middle(t: TestApp) {
     let resp = bulk(
@@ -174,15 +183,10 @@ async fn bad_operation_in_the_middle(t: TestApp) {
     );
 }
 
-#[tokio::test]
-async fn a_bad_operation_in_the_middle_fails_alone_on_memory() {
-    bad_operation_in_the_middle(memory()).await;
-}
-
-#[tokio::test]
-async fn a_bad_operation_in_the_middle_fails_alone_on_dynamodb() {
-    bad_operation_in_the_middle(dynamo().await).await;
-}
+on_both_stores!(
+    a_bad_operation_in_the_middle_fails_alone,
+    bad_operation_in_the_middle
+);
 
 async fn fail_on_errors(t: TestApp) {
     seed_user(&t, "taken@example.com").await;
@@ -211,15 +215,7 @@ async fn fail_on_errors(t: TestApp) {
     bad.assert_error(400, Some("invalidValue"));
 }
 
-#[tokio::test]
-async fn fail_on_errors_stops_on_memory() {
-    fail_on_errors(memory()).await;
-}
-
-#[tokio::test]
-async fn fail_on_errors_stops_on_dynamodb() {
-    fail_on_errors(dynamo().await).await;
-}
+on_both_stores!(fail_on_errors_stops, fail_on_errors);
 
 async fn circular(t: TestApp) {
     let resp = bulk(
@@ -244,15 +240,7 @@ async fn circular(t: TestApp) {
     );
 }
 
-#[tokio::test]
-async fn a_circular_reference_is_409_on_memory() {
-    circular(memory()).await;
-}
-
-#[tokio::test]
-async fn a_circular_reference_is_409_on_dynamodb() {
-    circular(dynamo().await).await;
-}
+on_both_stores!(a_circular_reference_is_409, circular);
 
 async fn if_match(t: TestApp) {
     let id = seed_user(&t, "v@example.com").await;
@@ -273,15 +261,7 @@ async fn if_match(t: TestApp) {
     assert_eq!(user_count(&t).await, 0);
 }
 
-#[tokio::test]
-async fn version_is_if_match_on_memory() {
-    if_match(memory()).await;
-}
-
-#[tokio::test]
-async fn version_is_if_match_on_dynamodb() {
-    if_match(dynamo().await).await;
-}
+on_both_stores!(version_is_if_match, if_match);
 
 #[tokio::test]
 async fn limits_are_advertised_and_enforced() {

@@ -183,40 +183,35 @@ fn scimctl_raw(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `scimctl tenant <cmd> --tenant acme --table <table> <extra>...`
+fn tenant_args<'a>(cmd: &'a str, table: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["tenant", cmd, "--tenant", "acme", "--table", table];
+    args.extend_from_slice(extra);
+    args
+}
+
 #[tokio::test]
 async fn scimctl_tenant_set_and_show() {
+    use crate::common::moto::scimctl;
     let fx = dynamo_fixture().await;
     let table = fx.table.as_str();
-    let show =
-        crate::common::moto::scimctl(&["tenant", "show", "--tenant", "acme", "--table", table]);
-    assert_eq!(show, "profile=tolerant\n");
-    let set = crate::common::moto::scimctl(&[
-        "tenant",
-        "set",
-        "--tenant",
-        "acme",
-        "--table",
-        table,
-        "profile=strict",
-    ]);
+    assert_eq!(
+        scimctl(&tenant_args("show", table, &[])),
+        "profile=tolerant\n"
+    );
+    let set = scimctl(&tenant_args("set", table, &["profile=strict"]));
     assert_eq!(set, "profile=strict\n");
-    let json = crate::common::moto::scimctl(&[
-        "--json", "tenant", "show", "--tenant", "acme", "--table", table,
-    ]);
-    let v: Value = serde_json::from_str(&json).unwrap();
+    let mut json_args = vec!["--json"];
+    json_args.extend(tenant_args("show", table, &[]));
+    let v: Value = serde_json::from_str(&scimctl(&json_args)).unwrap();
     assert_eq!(v["settings"]["profile"], "strict");
     assert_eq!(v["version"], 1);
     // Invalid settings are refused with every problem named, exit 2, and nothing written.
-    let bad = scimctl_raw(&[
-        "tenant",
+    let bad = scimctl_raw(&tenant_args(
         "set",
-        "--tenant",
-        "acme",
-        "--table",
         table,
-        "profile=lenient",
-        "color=blue",
-    ]);
+        &["profile=lenient", "color=blue"],
+    ));
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
