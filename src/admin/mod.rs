@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod events;
 pub mod settings;
+pub mod setup_link;
 pub mod table;
 pub mod tokens;
 

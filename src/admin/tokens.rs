@@ -93,6 +93,8 @@ pub enum TenantCommand {
         #[arg(required = true)]
         pairs: Vec<String>,
     },
+    /// Print a setup link to the tenant's SCIM settings page (or revoke one with --revoke).
+    SetupLink(super::setup_link::SetupLinkArgs),
 }
 
 fn parse_tenant(s: &str) -> Result<TenantId, String> {
@@ -288,6 +290,7 @@ pub async fn run_tenant(cmd: TenantCommand, output: Output) -> Result<(), AdminE
         }
         TenantCommand::Show(args) => super::settings::show(args, output).await,
         TenantCommand::Set { args, pairs } => super::settings::set(args, pairs, output).await,
+        TenantCommand::SetupLink(args) => super::setup_link::run(args, output).await,
     }
 }
 

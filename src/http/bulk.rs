@@ -8,7 +8,6 @@ use super::reply::{json_body, Reply};
 use super::Ctx;
 use crate::error::ScimError;
 use crate::scim::bulk;
-use crate::scim::resource::etag_for;
 use crate::scim::urn;
 use crate::service::bulk::{BulkOutcome, BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES};
 
@@ -48,7 +47,7 @@ fn render(base: &str, o: &BulkOutcome) -> Value {
                 );
             }
             if let Some(version) = done.version {
-                obj.insert("version".into(), etag_for(version).into());
+                obj.insert("version".into(), version.etag().into());
             }
             obj.insert("status".into(), done.status.to_string().into());
         }

@@ -16,8 +16,7 @@ use tokio::time::Instant;
 use super::{Caller, ScimService};
 use crate::error::ScimError;
 use crate::scim::bulk::{self, BulkMethod, BulkRequest, Target};
-use crate::scim::projection::Projection;
-use crate::scim::resource::ETagCondition;
+use crate::scim::resource::{ETagCondition, Version};
 use crate::scim::schema::ResourceKind;
 
 /// Most operations in one request (`bulk.maxOperations`). Measured on moto (ARCHITECTURE.md,
@@ -37,7 +36,7 @@ pub struct BulkDone {
     pub status: u16,
     pub id: String,
     /// The resource's version afterwards (`None` after a delete).
-    pub version: Option<u64>,
+    pub version: Option<Version>,
 }
 
 /// One entry of the BulkResponse, in the order the operations ran.
@@ -125,28 +124,24 @@ impl ScimService {
         let id = t.id.as_deref().unwrap_or_default();
         let empty = serde_json::Value::Null;
         let data = t.data.as_ref().unwrap_or(&empty);
-        // The answer has no resource body: a user's `groups` need not be read.
-        let no_groups = Projection::parse(ResourceKind::User, None, Some("groups"))?;
-        let done = |status: u16, id: &str, version: Option<u64>| BulkDone {
+        // The answer has no resource body (`None`): a user's `groups` and a group's members need
+        // not be read.
+        let done = |status: u16, id: &str, version: Option<Version>| BulkDone {
             status,
             id: id.to_owned(),
             version,
         };
         match (t.kind, t.method) {
             (ResourceKind::User, BulkMethod::Post) => {
-                let v = self.create_user(caller, data, &no_groups).await?;
+                let v = self.create_user(caller, data, None).await?;
                 Ok(done(201, &v.user.id, Some(v.user.version)))
             }
             (ResourceKind::User, BulkMethod::Put) => {
-                let v = self
-                    .replace_user(caller, id, data, if_match, &no_groups)
-                    .await?;
+                let v = self.replace_user(caller, id, data, if_match, None).await?;
                 Ok(done(200, id, Some(v.user.version)))
             }
             (ResourceKind::User, BulkMethod::Patch) => {
-                let v = self
-                    .patch_user(caller, id, data, if_match, &no_groups)
-                    .await?;
+                let v = self.patch_user(caller, id, data, if_match, None).await?;
                 Ok(done(200, id, Some(v.user.version)))
             }
             (ResourceKind::Group, BulkMethod::Post) => {

@@ -48,7 +48,8 @@ pub enum Partition {
     Users,
     /// userName guards; sk = digest of the folded userName.
     UserNames,
-    /// externalId guards; sk = digest of the externalId (case-sensitive).
+    /// externalId look-up entries of users; sk = `<digest of the externalId>#<user id>`
+    /// (case-sensitive, not unique: RFC 7643 §3.1).
     ExternalIds,
     /// The counter item (sk `COUNTS`).
     Meta,
@@ -63,12 +64,15 @@ pub enum Partition {
     /// The tenant's settings record (sk `CURRENT`), read by each function instance about once a
     /// minute (`service::settings`).
     Settings,
+    /// Admin-API state: setup-link revocations (sk `LINKREV#<link id>`) and connection-health
+    /// buckets (sk `HEALTH#<idp>#<hour>`), all with a TTL (`dynamo/admin.rs`).
+    Admin,
 }
 
 impl Partition {
     /// Every fixed partition of a tenant (the per-group and per-member membership partitions
     /// come on top: [`members_pk`], [`member_of_pk`]).
-    pub const ALL: [Partition; 9] = [
+    pub const ALL: [Partition; 10] = [
         Partition::Users,
         Partition::UserNames,
         Partition::ExternalIds,
@@ -78,6 +82,7 @@ impl Partition {
         Partition::DisplayNames,
         Partition::Audit,
         Partition::Settings,
+        Partition::Admin,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -91,6 +96,7 @@ impl Partition {
             Partition::DisplayNames => "DISPLAYNAME",
             Partition::Audit => "AUDIT",
             Partition::Settings => "SETTINGS",
+            Partition::Admin => "ADMIN",
         }
     }
 
@@ -137,9 +143,21 @@ pub fn user_name_guard(tenant: &TenantId, user_name: &str) -> Key {
     )
 }
 
-/// The guard that reserves an externalId, compared case-sensitively (RFC 7643 §3.1).
-pub fn external_id_guard(tenant: &TenantId, external_id: &str) -> Key {
-    Key::new(Partition::ExternalIds, tenant, digest(external_id))
+/// The sort-key prefix of every look-up entry of one externalId, compared case-sensitively
+/// (RFC 7643 §3.1: caseExact, and not unique). It has no `#`, so it is also the whole sort key
+/// of a guard item written while externalId was unique (`<digest>`): a look-up finds those too,
+/// and the user it names decides, so tables written before need no migration.
+pub fn external_id_prefix(external_id: &str) -> String {
+    digest(external_id)
+}
+
+/// The look-up entry that lists user `user_id` under its externalId.
+pub fn external_id_entry(tenant: &TenantId, external_id: &str, user_id: &str) -> Key {
+    Key::new(
+        Partition::ExternalIds,
+        tenant,
+        format!("{}#{user_id}", external_id_prefix(external_id)),
+    )
 }
 
 /// The tenant's settings record.
@@ -227,7 +245,7 @@ mod tests {
         let keys = [
             user(&acme, "u1"),
             user_name_guard(&acme, "Bob"),
-            external_id_guard(&acme, "x"),
+            external_id_entry(&acme, "x", "u1"),
             counter(&acme),
             settings(&acme),
             deletion(&acme, "2024-01-01T00:00:00Z", "u1"),
@@ -246,16 +264,29 @@ mod tests {
     }
 
     #[test]
-    fn user_name_guards_fold_case_and_external_id_guards_do_not() {
+    fn user_name_guards_fold_case_and_external_id_entries_do_not() {
         let acme = t("acme");
         assert_eq!(
             user_name_guard(&acme, "BJensen@Example.com"),
             user_name_guard(&acme, "bjensen@example.com")
         );
         assert_ne!(
-            external_id_guard(&acme, "ABC"),
-            external_id_guard(&acme, "abc")
+            external_id_entry(&acme, "ABC", "u1"),
+            external_id_entry(&acme, "abc", "u1")
         );
+        // Several users share one externalId: one entry each, under one prefix.
+        let (a, b) = (
+            external_id_entry(&acme, "x", "u1"),
+            external_id_entry(&acme, "x", "u2"),
+        );
+        assert_ne!(a, b);
+        assert!(
+            a.sk.starts_with(&external_id_prefix("x"))
+                && b.sk.starts_with(&external_id_prefix("x"))
+        );
+        assert!(!external_id_entry(&acme, "y", "u1")
+            .sk
+            .starts_with(&external_id_prefix("x")));
         assert_ne!(
             user_name_guard(&acme, "bob"),
             user_name_guard(&t("other"), "bob")

@@ -21,6 +21,7 @@
 //! `startIndex` > 1 when no cursor is given. Groups: see `groups.rs`. Every read is strongly
 //! consistent. There is no Scan.
 
+mod admin;
 mod audit_log;
 mod batch;
 pub mod calls;
@@ -30,6 +31,7 @@ pub mod errors;
 pub mod group_item;
 pub mod group_tx;
 mod groups;
+mod index;
 pub mod item;
 pub mod keys;
 mod members;
