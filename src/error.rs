@@ -154,6 +154,19 @@ impl ScimError {
             format!("The request body exceeds the limit of {limit_bytes} bytes."),
         )
     }
+    /// 413 for a `/Bulk` request with more operations than `maxOperations` (RFC 7644 §3.7.4).
+    pub fn too_many_operations(count: usize, max: usize) -> Self {
+        Self::new(
+            413,
+            None,
+            format!("The bulk request has {count} operations; maxOperations is {max} (see /ServiceProviderConfig). Split it into several requests."),
+        )
+    }
+    /// 409 without a scimType: a `/Bulk` operation that cannot be ordered (RFC 7644 §3.7.1, a
+    /// circular `bulkId` reference).
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(409, None, detail)
+    }
     pub fn unsupported_media_type() -> Self {
         Self::new(
             415,

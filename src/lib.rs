@@ -17,5 +17,6 @@ pub mod retry;
 pub mod runtime;
 pub mod scim;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod tenant;

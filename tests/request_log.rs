@@ -19,6 +19,9 @@ const SECRET_WORDS: &[&str] = &[
 ];
 
 async fn exercise(t: &common::TestApp) -> (String, Buffer) {
+    // Read the tenant's settings before the captured requests (once a minute per tenant), so
+    // the round trips below are a warm tenant's.
+    t.call(Method::GET, "/ServiceProviderConfig", None).await;
     let buffer = Buffer::default();
     let _guard =
         tracing::subscriber::set_default(subscriber(LogFormat::Json, "info", buffer.clone()));
@@ -57,6 +60,7 @@ fn check_lines(t: &common::TestApp, id: &str, buffer: &Buffer, expect_ddb_calls:
         "resource_id",
         "status",
         "scim_type",
+        "bulk",
         "ddb_calls",
         "latency_us",
     ] {
@@ -124,4 +128,28 @@ async fn request_log_line_on_dynamodb_counts_round_trips() {
     let t = common::new_app_with_store(Arc::new(fx.store));
     let (id, buffer) = exercise(&t).await;
     check_lines(&t, &id, &buffer, true);
+}
+
+/// A `/Bulk` request is one line: the operation `bulk`, and in `bulk` each operation's position,
+/// method, path and status (never its data).
+#[tokio::test]
+async fn bulk_request_line_names_each_operation() {
+    let t = common::new_app();
+    let buffer = Buffer::default();
+    let _guard =
+        tracing::subscriber::set_default(subscriber(LogFormat::Json, "info", buffer.clone()));
+    let body = json!({"Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": SECRET_WORDS[0]}},
+        {"method": "DELETE", "path": "/Users/missing"},
+    ]});
+    let a = t.call(Method::POST, "/Bulk", Some(body)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let lines = buffer.request_lines();
+    assert_eq!(lines.len(), 1, "{}", buffer.text());
+    assert_eq!(lines[0]["operation"], "bulk");
+    assert_eq!(
+        lines[0]["bulk"],
+        "#1 POST /Users 201; #2 DELETE /Users/missing 404"
+    );
+    assert!(!buffer.text().contains(SECRET_WORDS[0]));
 }

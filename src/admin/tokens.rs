@@ -82,6 +82,17 @@ pub enum TenantCommand {
         #[command(flatten)]
         secrets: SecretArgs,
     },
+    /// Print a tenant's settings (defaults included).
+    Show(super::settings::SettingsArgs),
+    /// Change a tenant's settings: KEY=VALUE pairs (e.g. profile=strict); invalid ones are
+    /// refused and nothing is written.
+    Set {
+        #[command(flatten)]
+        args: super::settings::SettingsArgs,
+        /// KEY=VALUE pairs. Keys: profile (tolerant|strict).
+        #[arg(required = true)]
+        pairs: Vec<String>,
+    },
     /// Print a setup link to the tenant's SCIM settings page (or revoke one with --revoke).
     SetupLink(super::setup_link::SetupLinkArgs),
 }
@@ -277,6 +288,8 @@ pub async fn run_tenant(cmd: TenantCommand, output: Output) -> Result<(), AdminE
             }
             Ok(())
         }
+        TenantCommand::Show(args) => super::settings::show(args, output).await,
+        TenantCommand::Set { args, pairs } => super::settings::set(args, pairs, output).await,
         TenantCommand::SetupLink(args) => super::setup_link::run(args, output).await,
     }
 }

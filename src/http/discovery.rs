@@ -6,24 +6,46 @@ use crate::error::ScimError;
 use crate::operation::Operation;
 use crate::scim::discovery;
 use crate::scim::resource::list_response;
+use crate::service::bulk::{BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES};
+use crate::settings::Profile;
 
 /// What `/ServiceProviderConfig` advertises: exactly what the router and service implement.
 pub fn capabilities() -> discovery::Capabilities {
     discovery::Capabilities {
         sort: true,
         filter_max_results: crate::service::MAX_PAGE_SIZE as u32,
+        bulk: true,
+        bulk_max_operations: BULK_MAX_OPERATIONS as u32,
+        bulk_max_payload_bytes: BULK_MAX_PAYLOAD_BYTES as u32,
         ..discovery::Capabilities::default()
     }
 }
 
+/// What a tenant with `profile` is told (the interoperability profile's flag when strict).
+fn capabilities_for(profile: Profile) -> discovery::Capabilities {
+    discovery::Capabilities {
+        interop_profile_conformant: profile == Profile::Strict,
+        ..capabilities()
+    }
+}
+
 /// `op` is one of the discovery operations; `name` the resource type or schema it addresses.
-pub fn handle(ctx: &Ctx<'_>, op: Operation, name: Option<&str>) -> Result<Reply, ScimError> {
+///
+/// The documents depend on the tenant's profile (issue 18): its settings are read from the
+/// service's cache, so a warm tenant costs no store call.
+pub async fn handle(ctx: &Ctx<'_>, op: Operation, name: Option<&str>) -> Result<Reply, ScimError> {
     let base = ctx.base.as_str();
     let name = name.unwrap_or_default();
+    let profile = ctx
+        .app
+        .service
+        .tenant_settings(&ctx.caller.tenant)
+        .await?
+        .profile;
     match op {
         Operation::ServiceProviderConfig => Ok(Reply::ok(discovery::service_provider_config(
             base,
-            &capabilities(),
+            &capabilities_for(profile),
         ))),
         Operation::ResourceTypes => {
             let all = discovery::resource_types(base);
@@ -34,11 +56,11 @@ pub fn handle(ctx: &Ctx<'_>, op: Operation, name: Option<&str>) -> Result<Reply,
             .map(Reply::ok)
             .ok_or_else(|| ScimError::not_found(format!("No resource type named {}.", clip(name)))),
         Operation::Schemas => {
-            let all = discovery::schemas(base);
+            let all = discovery::schemas_for(base, profile);
             let n = all.len();
             Ok(Reply::ok(list_response(all, n, 1)))
         }
-        Operation::Schema => discovery::schema(base, name)
+        Operation::Schema => discovery::schema_for(base, name, profile)
             .map(Reply::ok)
             .ok_or_else(|| ScimError::not_found(format!("No schema with id {}.", clip(name)))),
         _ => Err(ScimError::not_found("No SCIM endpoint at this path.")),

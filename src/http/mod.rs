@@ -3,6 +3,7 @@
 //! service, and renders SCIM JSON. Business rules live in `service` and `scim`, not here.
 
 pub mod admin;
+mod bulk;
 mod discovery;
 mod groups;
 mod idp;
@@ -61,6 +62,8 @@ struct LogContext {
     operation: Operation,
     principal: Option<Principal>,
     resource_id: Option<String>,
+    /// `/Bulk`: each operation, its path and status (`http/bulk.rs`).
+    bulk: Option<String>,
 }
 
 /// One authenticated, routed request on its way to the service.
@@ -165,6 +168,7 @@ impl App {
             resource_id = log.resource_id.as_deref().unwrap_or("-"),
             status,
             scim_type,
+            bulk = log.bulk.as_deref().unwrap_or("-"),
             ddb_calls = stats.ddb_calls(),
             ddb_capacity = stats.ddb_capacity(),
             latency_us = started.elapsed().as_micros() as u64,
@@ -241,13 +245,11 @@ impl App {
             log,
         };
         match operation {
-            op if op.is_discovery() => discovery::handle(&ctx, op, id),
+            op if op.is_discovery() => discovery::handle(&ctx, op, id).await,
             op if op.is_users() => users::handle(&mut ctx, op, id).await,
             op if op.is_groups() => groups::handle(&mut ctx, op, id).await,
             Operation::RootSearch => search::root(&ctx).await,
-            Operation::Bulk => Err(ScimError::not_implemented(
-                "Bulk operations are not supported (see /ServiceProviderConfig).",
-            )),
+            Operation::Bulk => bulk::handle(&mut ctx).await,
             Operation::Me => Err(ScimError::not_implemented(
                 "The /Me endpoint is not supported.",
             )),
@@ -364,7 +366,9 @@ fn resolve<'p>(
         Some(".search") if rest.is_empty() => {
             only(method, &[Method::POST], "POST").map(|_| (RootSearch, None))
         }
-        Some("Bulk") => Ok((Bulk, None)),
+        Some("Bulk") if rest.is_empty() => {
+            only(method, &[Method::POST], "POST").map(|_| (Bulk, None))
+        }
         Some("Me") => Ok((Me, None)),
         _ => Err(not_here()),
     }

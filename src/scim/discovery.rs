@@ -13,8 +13,10 @@ use crate::scim::schema::{
     USER_SCHEMA,
 };
 use crate::scim::urn;
+use crate::settings::Profile;
 
-/// Advertised only when bulk is enabled; RFC 7643 §5 requires both numbers in `bulk`.
+/// Defaults of [`Capabilities`]; the deployment's limits are the service's
+/// (`service::bulk`). RFC 7643 §5 requires both numbers in `bulk`.
 pub const BULK_MAX_OPERATIONS: u32 = 1000;
 pub const BULK_MAX_PAYLOAD_BYTES: u32 = 1_048_576;
 
@@ -22,7 +24,11 @@ fn base(base_url: &str) -> &str {
     base_url.trim_end_matches('/')
 }
 
-fn attribute_document(a: &AttributeDef) -> Value {
+/// One attribute as `profile` describes it. Strict: every `type` sub-attribute lists
+/// `canonicalValues` (the interoperability profile asks for it so that clients know which
+/// labels to send); where RFC 7643 names none (`roles`, `entitlements`, `x509Certificates`) the
+/// list is empty, saying "any label" explicitly rather than by omission.
+fn attribute_document_for(a: &AttributeDef, profile: Profile) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), a.name.into());
     m.insert("type".into(), a.ty.as_str().into());
@@ -33,7 +39,8 @@ fn attribute_document(a: &AttributeDef) -> Value {
     m.insert("mutability".into(), a.mutability.as_str().into());
     m.insert("returned".into(), a.returned.as_str().into());
     m.insert("uniqueness".into(), a.uniqueness.as_str().into());
-    if !a.canonical_values.is_empty() {
+    let listed_type = profile == Profile::Strict && a.name == "type";
+    if !a.canonical_values.is_empty() || listed_type {
         m.insert("canonicalValues".into(), a.canonical_values.into());
     }
     // RFC 7643 §7: referenceTypes is defined for reference attributes only.
@@ -41,7 +48,11 @@ fn attribute_document(a: &AttributeDef) -> Value {
         m.insert("referenceTypes".into(), a.reference_types.into());
     }
     if a.ty == AttrType::Complex {
-        let subs: Vec<Value> = a.sub_attributes.iter().map(attribute_document).collect();
+        let subs: Vec<Value> = a
+            .sub_attributes
+            .iter()
+            .map(|s| attribute_document_for(s, profile))
+            .collect();
         m.insert("subAttributes".into(), subs.into());
     }
     Value::Object(m)
@@ -50,7 +61,16 @@ fn attribute_document(a: &AttributeDef) -> Value {
 /// The RFC 7643 §7 representation of one schema (as in §8.7.1, plus `schemas` and `meta` which
 /// RFC 7644 §4 requires of a served resource).
 pub fn schema_document(s: &SchemaDef, base_url: &str) -> Value {
-    let attributes: Vec<Value> = s.attributes.iter().map(attribute_document).collect();
+    schema_document_for(s, base_url, Profile::Tolerant)
+}
+
+/// [`schema_document`] as a tenant with `profile` is answered.
+pub fn schema_document_for(s: &SchemaDef, base_url: &str, profile: Profile) -> Value {
+    let attributes: Vec<Value> = s
+        .attributes
+        .iter()
+        .map(|a| attribute_document_for(a, profile))
+        .collect();
     json!({
         "schemas": [urn::SCHEMA],
         "id": s.id,
@@ -68,19 +88,29 @@ const ALL_SCHEMAS: [&SchemaDef; 3] = [&USER_SCHEMA, &ENTERPRISE_USER_SCHEMA, &GR
 
 /// Every schema we serve: User, EnterpriseUser, Group.
 pub fn schemas(base_url: &str) -> Vec<Value> {
+    schemas_for(base_url, Profile::Tolerant)
+}
+
+/// [`schemas`] as a tenant with `profile` is answered.
+pub fn schemas_for(base_url: &str, profile: Profile) -> Vec<Value> {
     ALL_SCHEMAS
         .iter()
-        .map(|s| schema_document(s, base_url))
+        .map(|s| schema_document_for(s, base_url, profile))
         .collect()
 }
 
 /// `GET /Schemas/{id}`; `id` is matched case-insensitively (RFC 7643 §2.1 treats URNs in
 /// attribute names that way, and clients do not always keep the case).
 pub fn schema(base_url: &str, id: &str) -> Option<Value> {
+    schema_for(base_url, id, Profile::Tolerant)
+}
+
+/// [`schema`] as a tenant with `profile` is answered.
+pub fn schema_for(base_url: &str, id: &str, profile: Profile) -> Option<Value> {
     ALL_SCHEMAS
         .iter()
         .find(|s| s.id.eq_ignore_ascii_case(id))
-        .map(|s| schema_document(s, base_url))
+        .map(|s| schema_document_for(s, base_url, profile))
 }
 
 fn resource_type_document(kind: ResourceKind, base_url: &str) -> Value {
@@ -145,6 +175,12 @@ pub struct Capabilities {
     pub default_page_size: u32,
     /// Whether RFC 9865 cursor paging is offered (index paging always is).
     pub cursor_paging: bool,
+    /// `bulk.maxOperations` and `bulk.maxPayloadSize` (RFC 7643 §5), when `bulk` is on.
+    pub bulk_max_operations: u32,
+    pub bulk_max_payload_bytes: u32,
+    /// Say `interopProfileConformant: true` (draft-zollner-scim-interop-profile): only for a
+    /// tenant on the strict profile.
+    pub interop_profile_conformant: bool,
 }
 
 impl Default for Capabilities {
@@ -159,6 +195,9 @@ impl Default for Capabilities {
             documentation_uri: None,
             default_page_size: 100,
             cursor_paging: true,
+            bulk_max_operations: BULK_MAX_OPERATIONS,
+            bulk_max_payload_bytes: BULK_MAX_PAYLOAD_BYTES,
+            interop_profile_conformant: false,
         }
     }
 }
@@ -167,7 +206,7 @@ impl Default for Capabilities {
 /// every IdP looks users up with `filter=userName eq "..."` before creating them.
 pub fn service_provider_config(base_url: &str, caps: &Capabilities) -> Value {
     let (max_ops, max_payload) = if caps.bulk {
-        (BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES)
+        (caps.bulk_max_operations, caps.bulk_max_payload_bytes)
     } else {
         (0, 0)
     };
@@ -200,6 +239,9 @@ pub fn service_provider_config(base_url: &str, caps: &Capabilities) -> Value {
     });
     if let (Some(uri), Some(obj)) = (&caps.documentation_uri, doc.as_object_mut()) {
         obj.insert("documentationUri".into(), uri.as_str().into());
+    }
+    if let (true, Some(obj)) = (caps.interop_profile_conformant, doc.as_object_mut()) {
+        obj.insert("interopProfileConformant".into(), true.into());
     }
     doc
 }

@@ -1,5 +1,6 @@
 //! The SCIM protocol layer (RFC 7643, RFC 7644): pure, no I/O, no HTTP or AWS types.
 
+pub mod bulk;
 pub mod discovery;
 pub mod filter;
 pub mod group_patch;
@@ -12,6 +13,7 @@ pub mod projection;
 pub mod resource;
 pub mod schema;
 pub mod sort;
+pub mod strict;
 pub mod urn;
 pub mod validate;
 

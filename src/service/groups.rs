@@ -66,6 +66,7 @@ impl ScimService {
         body: &Value,
     ) -> Result<GroupView, ScimError> {
         let tenant = &caller.tenant;
+        self.check_body(tenant, KIND, body).await?;
         let mut attributes = validate::normalize_resource(KIND, body)?;
         let members = take_members(&mut attributes)?;
         let id = uuid::Uuid::new_v4().to_string();
@@ -214,6 +215,7 @@ impl ScimService {
         if_match: Option<&ETagCondition>,
         answer: Option<&Projection>,
     ) -> Result<GroupView, ScimError> {
+        self.check_body(&caller.tenant, KIND, body).await?;
         let mut attributes = validate::normalize_resource(KIND, body)?;
         let wanted = take_members(&mut attributes)?;
         let wanted = self.resolve_members(&caller.tenant, &wanted, id).await?;
@@ -249,7 +251,9 @@ impl ScimService {
         if_match: Option<&ETagCondition>,
         answer: Option<&Projection>,
     ) -> Result<GroupView, ScimError> {
-        let split = group_patch::split(patch::parse_request(body)?)?;
+        let ops = patch::parse_request(body)?;
+        self.check_patch(&caller.tenant, &ops).await?;
+        let split = group_patch::split(ops)?;
         // Every member that may be added must exist: checked once, before any write.
         let added: Vec<Member> = split
             .member_ops

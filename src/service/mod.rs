@@ -13,13 +13,17 @@
 //! - `paging.rs`: list queries, pages, offset cursors.
 //! - `write.rs`: the conditional-write loop (`If-Match`, retries, backoff) and deletes.
 //! - `search.rs`: `POST /.search` across both types.
+//! - `bulk.rs`: `POST /Bulk`, each operation through the operations above.
+//! - `settings.rs`: the per-instance cache of the tenants' settings records.
 
+pub mod bulk;
 pub mod groups;
 mod listing;
 mod memberships;
 pub mod paging;
 mod plan;
 mod search;
+mod settings;
 pub mod users;
 mod write;
 
@@ -35,7 +39,12 @@ use crate::tenant::TenantId;
 pub use groups::{GroupList, GroupView, MAX_MEMBERS_PER_RESPONSE};
 pub use paging::{ListQuery, ListResult};
 pub use search::SearchResult;
+pub use settings::{MAX_CACHED_TENANTS, SETTINGS_TTL};
 pub use users::{UserList, UserView};
+
+/// Largest request body the router reads (and so `bulk.maxPayloadSize`): no single-resource
+/// request needs more, and it keeps a bulk request's work bounded.
+pub const MAX_BULK_BODY_BYTES: usize = 1024 * 1024;
 
 /// Largest page a client can ask for (advertised as `filter.maxResults`).
 pub const MAX_PAGE_SIZE: usize = 200;
@@ -84,6 +93,8 @@ pub struct ScimService {
     /// Keep the changed attributes' new values in audit records, for `full` events
     /// (`SCIM_EVENTS_MODE=full`); off by default, so the audit trail holds no personal data.
     record_values: bool,
+    /// The tenants' settings records, read at most once a minute per tenant.
+    settings: settings::SettingsCache,
 }
 
 impl ScimService {
@@ -91,6 +102,7 @@ impl ScimService {
         ScimService {
             store,
             record_values: false,
+            settings: settings::SettingsCache::default(),
         }
     }
 

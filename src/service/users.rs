@@ -46,6 +46,7 @@ impl ScimService {
         body: &Value,
         answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
+        self.check_body(&caller.tenant, KIND, body).await?;
         let mut attributes = validate::normalize_resource(KIND, body)?;
         attributes.entry("active").or_insert(Value::Bool(true));
         let now = now_rfc3339();
@@ -178,6 +179,7 @@ impl ScimService {
         if_match: Option<&ETagCondition>,
         answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
+        self.check_body(&caller.tenant, KIND, body).await?;
         let attributes = validate::normalize_resource(KIND, body)?;
         let user = self
             .modify_user(caller, id, if_match, true, |current| {
@@ -205,6 +207,7 @@ impl ScimService {
         answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
         let ops = patch::parse_request(body)?;
+        self.check_patch(&caller.tenant, &ops).await?;
         let user = self
             .modify_user(caller, id, if_match, false, |current| {
                 patch::apply(KIND, current, &ops)

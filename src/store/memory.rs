@@ -5,6 +5,7 @@
 
 mod admin;
 mod groups;
+mod settings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -41,6 +42,8 @@ struct TenantData {
     members: HashMap<String, BTreeMap<String, Member>>,
     /// Member id -> the groups it is in: the member->group membership items.
     member_of: HashMap<String, BTreeSet<String>>,
+    /// The tenant's settings record (`None`: never written).
+    settings: Option<crate::settings::VersionedSettings>,
 }
 
 /// The in-process store. Cheap to create; one per local server or test.

@@ -26,6 +26,7 @@ pub mod audit;
 pub mod cursor;
 pub mod dynamo;
 pub mod memory;
+pub mod settings;
 
 use std::collections::{HashMap, HashSet};
 
@@ -39,6 +40,7 @@ use crate::tenant::TenantId;
 
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
+pub use settings::SettingsStore;
 
 /// The largest stored resource: DynamoDB's item size limit (400 KB). The embedded store applies
 /// it too, so that local runs refuse what production would.
@@ -348,7 +350,8 @@ pub trait GroupStore: Send + Sync {
 }
 
 /// Everything the service needs from storage: one object (one DynamoDB table) holds Users,
-/// Groups and memberships, so membership checks and cascades can see both.
-pub trait Store: UserStore + GroupStore {}
+/// Groups, memberships and the tenant's settings, so membership checks and cascades can see
+/// both types.
+pub trait Store: UserStore + GroupStore + SettingsStore {}
 
-impl<T: UserStore + GroupStore + ?Sized> Store for T {}
+impl<T: UserStore + GroupStore + SettingsStore + ?Sized> Store for T {}

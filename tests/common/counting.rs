@@ -9,8 +9,10 @@ use scim_server::audit::AuditRecord;
 
 use scim_server::scim::members::{GroupRef, Member, MemberKind};
 use scim_server::scim::resource::Resource;
+use scim_server::settings::{TenantSettings, VersionedSettings};
 use scim_server::store::{
-    GroupStore, GroupUpdate, MemberPage, Page, PageRequest, Store, StoreError, UserStore,
+    GroupStore, GroupUpdate, MemberPage, Page, PageRequest, SettingsStore, Store, StoreError,
+    UserStore,
 };
 use scim_server::tenant::TenantId;
 
@@ -186,5 +188,27 @@ impl GroupStore for CountingStore {
     ) -> Result<HashMap<String, MemberKind>, StoreError> {
         self.hit("resolve_members");
         self.inner.resolve_members(tenant, ids).await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for CountingStore {
+    async fn get_settings(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<VersionedSettings>, StoreError> {
+        self.hit("get_settings");
+        self.inner.get_settings(tenant).await
+    }
+    async fn put_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &TenantSettings,
+        expected_version: u64,
+    ) -> Result<u64, StoreError> {
+        self.hit("put_settings");
+        self.inner
+            .put_settings(tenant, settings, expected_version)
+            .await
     }
 }

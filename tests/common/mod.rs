@@ -98,6 +98,15 @@ pub fn new_app_with_store(store: Arc<dyn Store>) -> TestApp {
 
 /// An app on `store` with its own embedded token source and a token of `tenant`.
 pub fn new_app_for_tenant(store: Arc<dyn Store>, tenant: &str) -> TestApp {
+    new_app_configured(store, tenant, |s| s)
+}
+
+/// [`new_app_for_tenant`] with the service adjusted by `configure` (e.g. a short settings TTL).
+pub fn new_app_configured(
+    store: Arc<dyn Store>,
+    tenant: &str,
+    configure: impl FnOnce(ScimService) -> ScimService,
+) -> TestApp {
     let tokens = Arc::new(EmbeddedTokenSource::new());
     let tenant = TenantId::parse(tenant).unwrap();
     let token = tokens
@@ -110,7 +119,7 @@ pub fn new_app_for_tenant(store: Arc<dyn Store>, tenant: &str) -> TestApp {
         default_scheme: "https",
     };
     let app = App::new(
-        ScimService::new(Arc::clone(&store)),
+        configure(ScimService::new(Arc::clone(&store))),
         Authenticator::new(tokens.clone()),
         settings,
     );

@@ -35,6 +35,7 @@ pub const TTL: &str = "ttl";
 
 /// The sort key of the tenant's counter item.
 const COUNTER_SK: &str = "COUNTS";
+const SETTINGS_SK: &str = "CURRENT";
 
 /// A pk that no tenant can own (tenant ids cannot start with `-`): read at start-up to check the
 /// table and warm the connection.
@@ -60,6 +61,9 @@ pub enum Partition {
     DisplayNames,
     /// The audit trail; sk = `<at>#<unique>`, so it reads oldest first and `--since` is a range.
     Audit,
+    /// The tenant's settings record (sk `CURRENT`), read by each function instance about once a
+    /// minute (`service::settings`).
+    Settings,
     /// Admin-API state: setup-link revocations (sk `LINKREV#<link id>`) and connection-health
     /// buckets (sk `HEALTH#<idp>#<hour>`), all with a TTL (`dynamo/admin.rs`).
     Admin,
@@ -68,7 +72,7 @@ pub enum Partition {
 impl Partition {
     /// Every fixed partition of a tenant (the per-group and per-member membership partitions
     /// come on top: [`members_pk`], [`member_of_pk`]).
-    pub const ALL: [Partition; 9] = [
+    pub const ALL: [Partition; 10] = [
         Partition::Users,
         Partition::UserNames,
         Partition::ExternalIds,
@@ -77,6 +81,7 @@ impl Partition {
         Partition::Groups,
         Partition::DisplayNames,
         Partition::Audit,
+        Partition::Settings,
         Partition::Admin,
     ];
 
@@ -90,6 +95,7 @@ impl Partition {
             Partition::Groups => "GROUP",
             Partition::DisplayNames => "DISPLAYNAME",
             Partition::Audit => "AUDIT",
+            Partition::Settings => "SETTINGS",
             Partition::Admin => "ADMIN",
         }
     }
@@ -152,6 +158,11 @@ pub fn external_id_entry(tenant: &TenantId, external_id: &str, user_id: &str) ->
         tenant,
         format!("{}#{user_id}", external_id_prefix(external_id)),
     )
+}
+
+/// The tenant's settings record.
+pub fn settings(tenant: &TenantId) -> Key {
+    Key::new(Partition::Settings, tenant, SETTINGS_SK.to_owned())
 }
 
 pub fn counter(tenant: &TenantId) -> Key {
@@ -236,6 +247,7 @@ mod tests {
             user_name_guard(&acme, "Bob"),
             external_id_entry(&acme, "x", "u1"),
             counter(&acme),
+            settings(&acme),
             deletion(&acme, "2024-01-01T00:00:00Z", "u1"),
             group(&acme, "g1"),
             display_name_entry(&acme, "Admins", "g1"),

@@ -1,0 +1,118 @@
+//! `scimctl tenant show|set`: a tenant's settings record (`crate::settings`) in DynamoDB.
+
+use aws_config::BehaviorVersion;
+use clap::Args;
+use serde_json::json;
+
+use super::{AdminError, Output};
+use crate::settings::{TenantSettings, VersionedSettings};
+use crate::store::{DynamoStore, SettingsStore, StoreError};
+use crate::tenant::TenantId;
+
+/// A `set` that lost a race to another writer re-reads and applies its pairs again (they are
+/// absolute values, so applying them to the newer record is what the operator asked for).
+const SET_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Tenant id.
+    #[arg(long)]
+    tenant: String,
+    /// The DynamoDB table, as deployed (stack output TableName).
+    #[arg(long, env = "SCIM_TABLE_NAME")]
+    table: String,
+}
+
+fn tenant(args: &SettingsArgs) -> Result<TenantId, AdminError> {
+    TenantId::parse(&args.tenant).map_err(|e| AdminError::usage(format!("--tenant: {e}")))
+}
+
+async fn store(args: &SettingsArgs) -> DynamoStore {
+    let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    DynamoStore::new(
+        crate::store::dynamo::client::client(&aws),
+        args.table.clone(),
+    )
+}
+
+fn read_error(e: StoreError) -> AdminError {
+    AdminError::failed(format!("cannot read the tenant's settings: {e}"))
+}
+
+/// `scimctl tenant show --tenant T`: every setting, defaults included.
+pub async fn show(args: SettingsArgs, output: Output) -> Result<(), AdminError> {
+    let tenant = tenant(&args)?;
+    let record = store(&args)
+        .await
+        .get_settings(&tenant)
+        .await
+        .map_err(read_error)?
+        .unwrap_or_default();
+    print(&tenant, &record, output);
+    Ok(())
+}
+
+/// `scimctl tenant set --tenant T KEY=VALUE...`: validated before anything is written; a
+/// refused set writes nothing and exits 2 with every problem.
+pub async fn set(args: SettingsArgs, pairs: Vec<String>, output: Output) -> Result<(), AdminError> {
+    let tenant = tenant(&args)?;
+    // Refuse bad pairs before any AWS call: the message must not depend on the table.
+    TenantSettings::default()
+        .assign(&pairs)
+        .map_err(|e| AdminError::usage(format!("settings refused, nothing written:\n{e}")))?;
+    let store = store(&args).await;
+    for _ in 0..SET_ATTEMPTS {
+        let current = store
+            .get_settings(&tenant)
+            .await
+            .map_err(read_error)?
+            .unwrap_or_default();
+        let next = current
+            .settings
+            .assign(&pairs)
+            .map_err(|e| AdminError::usage(format!("settings refused, nothing written:\n{e}")))?;
+        match store.put_settings(&tenant, &next, current.version).await {
+            Ok(version) => {
+                let record = VersionedSettings {
+                    settings: next,
+                    version,
+                };
+                print(&tenant, &record, output);
+                if output == Output::Text {
+                    eprintln!(
+                        "Running functions apply it within {} s.",
+                        crate::service::SETTINGS_TTL.as_secs()
+                    );
+                }
+                return Ok(());
+            }
+            Err(StoreError::VersionConflict) => continue,
+            Err(e) => {
+                return Err(AdminError::failed(format!(
+                    "cannot write the tenant's settings: {e}"
+                )))
+            }
+        }
+    }
+    Err(AdminError::failed(
+        "the settings kept changing under this command (another writer); run it again",
+    ))
+}
+
+fn print(tenant: &TenantId, record: &VersionedSettings, output: Output) {
+    match output {
+        Output::Json => println!(
+            "{}",
+            json!({
+                "tenant": tenant.as_str(),
+                "version": record.version,
+                "settings": record.settings,
+            })
+        ),
+        Output::Text => {
+            for (k, v) in record.settings.pairs() {
+                println!("{k}={v}");
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Per-tenant settings: one typed record per tenant, every tenant policy a field of it.
+//!
+//! The record is model, like `tenant`: no I/O. The store keeps it (`store::settings`), the
+//! service caches it (`service::settings`), `scimctl tenant show|set` and the admin API read and
+//! write it. Operators write `KEY=VALUE` pairs; [`TenantSettings::assign`] parses and validates
+//! them, refusing the whole set when one pair is wrong, so a record on the store is always
+//! valid.
+//!
+//! Adding a policy: a field of [`TenantSettings`] (with `#[serde(default)]` semantics, so a
+//! record written before the field existed reads as the default) and one entry in [`KEYS`]
+//! (its name, what it means, how to parse and print it). Nothing else changes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How closely the tenant's endpoint follows the SCIM interoperability profile
+/// (draft-zollner-scim-interop-profile; see ARCHITECTURE.md, "Strict profile").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Today's behaviour: the IdP dialects are accepted (PATCH without `path`, attributes the
+    /// schema does not know are ignored). Okta and Entra ID need it, so it is the default.
+    #[default]
+    Tolerant,
+    /// The interoperability profile: unknown attributes and PATCH without `path` are 400
+    /// `invalidSyntax`, discovery says `interopProfileConformant: true`.
+    Strict,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Tolerant => "tolerant",
+            Profile::Strict => "strict",
+        }
+    }
+}
+
+/// One tenant's settings. A tenant without a stored record has `TenantSettings::default()`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TenantSettings {
+    pub profile: Profile,
+    /// Fields this build does not know (written by a newer one during a deploy): kept as they
+    /// are, so an older `scimctl tenant set` never drops a newer policy.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// The stored record: the settings and the version every write is conditional on (0: none
+/// stored yet).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VersionedSettings {
+    pub settings: TenantSettings,
+    pub version: u64,
+}
+
+/// One settable key.
+pub struct SettingKey {
+    pub name: &'static str,
+    /// The accepted values, for the operator's error message.
+    pub accepts: &'static str,
+    set: fn(&mut TenantSettings, &str) -> Result<(), ()>,
+    get: fn(&TenantSettings) -> String,
+}
+
+/// Every key `scimctl tenant set` accepts, in the order `show` prints them.
+pub const KEYS: &[SettingKey] = &[SettingKey {
+    name: "profile",
+    accepts: "tolerant or strict",
+    set: |s, v| {
+        s.profile = match v {
+            "tolerant" => Profile::Tolerant,
+            "strict" => Profile::Strict,
+            _ => return Err(()),
+        };
+        Ok(())
+    },
+    get: |s| s.profile.as_str().to_owned(),
+}];
+
+/// Why a set of `KEY=VALUE` pairs was refused: every problem, one a line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct SettingsError {
+    pub problems: Vec<String>,
+}
+
+impl TenantSettings {
+    /// These settings with `pairs` (`KEY=VALUE`) applied, or every problem found: a malformed
+    /// pair, an unknown key, a key given twice, a value the key does not accept. Nothing is
+    /// applied unless all are valid.
+    pub fn assign<S: AsRef<str>>(&self, pairs: &[S]) -> Result<TenantSettings, SettingsError> {
+        let mut next = self.clone();
+        let mut problems = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        if pairs.is_empty() {
+            problems.push("no setting given: pass KEY=VALUE (for example profile=strict)".into());
+        }
+        for pair in pairs {
+            let pair = pair.as_ref();
+            let Some((key, value)) = pair.split_once('=') else {
+                problems.push(format!("{pair:?} is not KEY=VALUE"));
+                continue;
+            };
+            let (key, value) = (key.trim(), value.trim());
+            let Some(k) = KEYS.iter().find(|k| k.name == key) else {
+                let known: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+                problems.push(format!(
+                    "unknown setting {key:?}; known settings: {}",
+                    known.join(", ")
+                ));
+                continue;
+            };
+            if seen.contains(&k.name) {
+                problems.push(format!("{} is given more than once", k.name));
+                continue;
+            }
+            seen.push(k.name);
+            if (k.set)(&mut next, value).is_err() {
+                problems.push(format!(
+                    "{}={value:?} is not valid: {} accepts {}",
+                    k.name, k.name, k.accepts
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(next)
+        } else {
+            Err(SettingsError { problems })
+        }
+    }
+
+    /// `(key, value)` for every key, as `scimctl tenant show` prints them.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        KEYS.iter().map(|k| (k.name, (k.get)(self))).collect()
+    }
+
+    /// The stored form (a JSON object).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// Read the stored form. A field with a value this build cannot read is an error, never a
+    /// silent default: a tenant set to `strict` must not be served as `tolerant`.
+    pub fn from_json(s: &str) -> Result<TenantSettings, String> {
+        serde_json::from_str(s).map_err(|e| format!("stored tenant settings are not valid: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_tolerant() {
+        assert_eq!(TenantSettings::default().profile, Profile::Tolerant);
+        assert_eq!(
+            TenantSettings::from_json("{}").unwrap(),
+            TenantSettings::default()
+        );
+    }
+
+    #[test]
+    fn assign_sets_valid_pairs() {
+        let s = TenantSettings::default()
+            .assign(&["profile=strict"])
+            .unwrap();
+        assert_eq!(s.profile, Profile::Strict);
+        assert_eq!(s.pairs(), vec![("profile", "strict".to_owned())]);
+        let back = s.assign(&[" profile = tolerant "]).unwrap();
+        assert_eq!(back.profile, Profile::Tolerant);
+    }
+
+    #[test]
+    fn assign_refuses_every_bad_pair_and_applies_nothing() {
+        let base = TenantSettings::default();
+        let err = base
+            .assign(&["profile=Strict", "color=blue", "nonsense", "profile=strict"])
+            .unwrap_err();
+        assert_eq!(err.problems.len(), 4, "{err}");
+        assert!(err.problems[0].contains("tolerant or strict"), "{err}");
+        assert!(
+            err.problems[1].contains("unknown setting \"color\""),
+            "{err}"
+        );
+        assert!(err.problems[2].contains("not KEY=VALUE"), "{err}");
+        assert!(err.problems[3].contains("more than once"), "{err}");
+        assert!(base.assign::<&str>(&[]).is_err());
+    }
+
+    #[test]
+    fn stored_form_round_trips_and_keeps_unknown_fields() {
+        let s = TenantSettings::from_json(r#"{"profile":"strict","seat_limit":10}"#).unwrap();
+        assert_eq!(s.profile, Profile::Strict);
+        let again = TenantSettings::from_json(&s.to_json()).unwrap();
+        assert_eq!(again, s);
+        assert!(s.to_json().contains("seat_limit"));
+    }
+
+    #[test]
+    fn unreadable_stored_value_is_an_error_not_a_default() {
+        assert!(TenantSettings::from_json(r#"{"profile":"lenient"}"#).is_err());
+        assert!(TenantSettings::from_json("[]").is_err());
+    }
+}
