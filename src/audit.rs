@@ -72,6 +72,8 @@ pub enum Action {
     /// Admin API: a setup link issued or revoked; `resource_id` is the link id.
     LinkCreate,
     LinkRevoke,
+    /// Admin API: the tenant's settings changed; `changed` names the keys set.
+    SettingsChange,
 }
 
 impl Action {
@@ -79,7 +81,11 @@ impl Action {
     pub fn is_admin(self) -> bool {
         matches!(
             self,
-            Action::TokenGenerate | Action::TokenRevoke | Action::LinkCreate | Action::LinkRevoke
+            Action::TokenGenerate
+                | Action::TokenRevoke
+                | Action::LinkCreate
+                | Action::LinkRevoke
+                | Action::SettingsChange
         )
     }
 

@@ -66,6 +66,7 @@ pub async fn run(args: SetupLinkArgs, output: Output) -> Result<(), AdminError> 
         Arc::new(EmbeddedTokenSource::new()),
         Arc::new(links),
         store.clone(),
+        store.clone(),
         Arc::new(HealthRecorder::new(store)),
     );
     let caller = AdminCaller {

@@ -5,7 +5,8 @@
 //! method per request; every action that changes something is recorded in the audit trail with
 //! that actor.
 //!
-//! Not here yet: the tenant's settings (the settings record is another issue's work).
+//! The tenant's settings (`crate::settings`) are read and written here too, with the same
+//! validation as `scimctl tenant set`.
 
 pub mod health;
 
@@ -20,7 +21,10 @@ use crate::audit::{Action, Actor, AuditRecord};
 use crate::auth::credentials::{self, CredentialStore, CredentialStoreError, GenerateOptions};
 use crate::auth::setup_link::{is_link_id, Claims, IssueError, Kind, LinkError, SetupLinks};
 use crate::error::ScimError;
+use crate::settings::{TenantSettings, VersionedSettings};
 use crate::store::admin::{AdminStore, HealthBucket, LastError};
+use crate::store::settings::SettingsStore;
+use crate::store::StoreError;
 use crate::tenant::TenantId;
 use health::HealthRecorder;
 
@@ -134,8 +138,29 @@ pub struct AdminApi {
     credentials: Arc<dyn CredentialStore>,
     links: Arc<SetupLinks>,
     store: Arc<dyn AdminStore>,
+    settings: Arc<dyn SettingsStore>,
     health: Arc<HealthRecorder>,
 }
+
+/// A tenant's settings as the admin API shows them: every key with its value, and the version
+/// of the stored record (0: none stored, all defaults).
+#[derive(Serialize)]
+pub struct SettingsView {
+    pub settings: std::collections::BTreeMap<&'static str, String>,
+    pub version: u64,
+}
+
+impl From<&VersionedSettings> for SettingsView {
+    fn from(v: &VersionedSettings) -> Self {
+        SettingsView {
+            settings: v.settings.pairs().into_iter().collect(),
+            version: v.version,
+        }
+    }
+}
+
+/// How often a settings write is retried after another writer changed the record meanwhile.
+const SETTINGS_ATTEMPTS: usize = 5;
 
 fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -170,14 +195,82 @@ impl AdminApi {
         credentials: Arc<dyn CredentialStore>,
         links: Arc<SetupLinks>,
         store: Arc<dyn AdminStore>,
+        settings: Arc<dyn SettingsStore>,
         health: Arc<HealthRecorder>,
     ) -> Self {
         AdminApi {
             credentials,
             links,
             store,
+            settings,
             health,
         }
+    }
+
+    /// The tenant's settings (defaults when none were ever stored).
+    pub async fn tenant_settings(
+        &self,
+        caller: &AdminCaller,
+        tenant: &TenantId,
+    ) -> Result<SettingsView, ScimError> {
+        caller.actor.may_act_on(tenant)?;
+        let current = self
+            .settings
+            .get_settings(tenant)
+            .await?
+            .unwrap_or_default();
+        Ok(SettingsView::from(&current))
+    }
+
+    /// Apply `pairs` (`KEY=VALUE`, validated as a whole as `scimctl tenant set` does: one bad
+    /// pair refuses all, 400 `invalidValue` naming every problem) on top of the stored record,
+    /// conditional on its version, and record the change with the keys set. Running functions
+    /// apply it within the service's settings cache time.
+    pub async fn set_tenant_settings(
+        &self,
+        caller: &AdminCaller,
+        tenant: &TenantId,
+        pairs: &[String],
+    ) -> Result<SettingsView, ScimError> {
+        caller.actor.may_act_on(tenant)?;
+        let refused =
+            |e: crate::settings::SettingsError| ScimError::invalid_value(e.problems.join("; "));
+        TenantSettings::default().assign(pairs).map_err(refused)?;
+        for _ in 0..SETTINGS_ATTEMPTS {
+            let current = self
+                .settings
+                .get_settings(tenant)
+                .await?
+                .unwrap_or_default();
+            let next = current.settings.assign(pairs).map_err(refused)?;
+            match self
+                .settings
+                .put_settings(tenant, &next, current.version)
+                .await
+            {
+                Ok(version) => {
+                    let keys = pairs
+                        .iter()
+                        .filter_map(|p| p.split_once('=').map(|(k, _)| k.to_owned()))
+                        .collect();
+                    self.audit_changed(
+                        caller,
+                        tenant,
+                        ("Settings", tenant.as_str()),
+                        Action::SettingsChange,
+                        keys,
+                    )
+                    .await;
+                    return Ok(SettingsView::from(&VersionedSettings {
+                        settings: next,
+                        version,
+                    }));
+                }
+                Err(StoreError::VersionConflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ScimError::unavailable(1))
     }
 
     /// The recorder the transport counts SCIM requests into.
@@ -234,12 +327,26 @@ impl AdminApi {
         resource: (&str, &str),
         action: Action,
     ) {
+        self.audit_changed(caller, tenant, resource, action, Vec::new())
+            .await
+    }
+
+    /// [`Self::audit`], naming what changed (setting keys; never values).
+    async fn audit_changed(
+        &self,
+        caller: &AdminCaller,
+        tenant: &TenantId,
+        resource: (&str, &str),
+        action: Action,
+        changed: Vec<String>,
+    ) {
         let actor = Actor {
             request_id: caller.request_id.clone(),
             token_id: caller.actor.label(),
             idp: ADMIN_IDP.to_owned(),
         };
-        let record = AuditRecord::admin(tenant, &actor, resource.0, resource.1, action);
+        let mut record = AuditRecord::admin(tenant, &actor, resource.0, resource.1, action);
+        record.changed = changed;
         // The action is done (a token may already be shown only in this answer), so a failed
         // record cannot undo it: it is logged loudly instead of losing the token.
         if let Err(e) = self.store.record_admin_action(tenant, &record).await {

@@ -50,9 +50,11 @@ pub fn event_uri(record: &AuditRecord, full: bool) -> String {
         Action::Deactivate => "deactivate".to_owned(),
         Action::Reactivate | Action::Restore => "activate".to_owned(),
         // Never asked: `events_of` gives admin actions no event.
-        Action::TokenGenerate | Action::TokenRevoke | Action::LinkCreate | Action::LinkRevoke => {
-            "admin".to_owned()
-        }
+        Action::TokenGenerate
+        | Action::TokenRevoke
+        | Action::LinkCreate
+        | Action::LinkRevoke
+        | Action::SettingsChange => "admin".to_owned(),
     };
     format!("{PREFIX}{name}")
 }

@@ -47,6 +47,7 @@ fn build<S: Store + AdminStore + 'static>(
         credentials,
         Arc::new(SetupLinks::with_key(KEY.to_vec())),
         admin_store.clone(),
+        store.clone(),
         Arc::new(HealthRecorder::new(admin_store.clone())),
     ));
     let app = App::with_admin(
@@ -636,6 +637,89 @@ async fn health_flushes_are_rare_and_add_up_across_instances(t: &Admin) {
     assert_eq!((requests, errors), (100, 10));
 }
 
+/// The tenant's settings through the page's API: read (defaults), set as `scimctl tenant set`
+/// would (one bad pair refuses all and changes nothing), applied to the tenant's SCIM endpoint,
+/// recorded with the actor, and closed to another tenant's link.
+async fn settings_are_read_and_set_through_the_admin_api(t: &Admin) {
+    let s = t.session_of(&t.acme).await;
+    let path = format!("/admin/s/v1/tenants/{}/settings", t.acme);
+    let r = t.call(Method::GET, &path, &s, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        (
+            r.body["settings"]["profile"].as_str(),
+            r.body["version"].as_u64()
+        ),
+        (Some("tolerant"), Some(0))
+    );
+
+    let set = json!({"settings": {"profile": "strict"}});
+    let r = t.call(Method::PUT, &path, &s, Some(set)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        (
+            r.body["settings"]["profile"].as_str(),
+            r.body["version"].as_u64()
+        ),
+        (Some("strict"), Some(1))
+    );
+
+    // One bad pair refuses the whole set: 400 invalidValue naming each problem, nothing written.
+    let bad = json!({"settings": {"profile": "loose", "colour": "blue"}});
+    let r = t.call(Method::PUT, &path, &s, Some(bad)).await;
+    assert_eq!(
+        (r.status, r.body["scimType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalidValue")),
+        "{}",
+        r.body
+    );
+    let detail = r.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("loose") && detail.contains("colour"),
+        "{detail}"
+    );
+    let r = t
+        .call(Method::PUT, &path, &s, Some(json!({"profile": "strict"})))
+        .await;
+    assert_eq!(
+        (r.status, r.body["scimType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalidSyntax")),
+        "{}",
+        r.body
+    );
+    let r = t.call(Method::GET, &path, &s, None).await;
+    assert_eq!(
+        (
+            r.body["settings"]["profile"].as_str(),
+            r.body["version"].as_u64()
+        ),
+        (Some("strict"), Some(1))
+    );
+
+    // The tenant's SCIM endpoint follows it.
+    let token = t.generate(&s, &t.acme, 0).await;
+    let spc = t
+        .call(Method::GET, "/scim/v2/ServiceProviderConfig", &token, None)
+        .await;
+    assert_eq!(spc.body["interopProfileConformant"], true, "{}", spc.body);
+
+    // Recorded with the link's actor, naming the key, never the value; no other tenant's link.
+    let recent = t
+        .api
+        .recent_changes(&operator(), &t.acme, None, 10)
+        .await
+        .unwrap();
+    let rec = recent
+        .changes
+        .iter()
+        .find(|c| c.resource_type == "Settings")
+        .expect("a settings record");
+    assert_eq!(rec.changed, ["profile"]);
+    assert!(rec.token_id.starts_with("link:"), "{}", rec.token_id);
+    let other = t.session_of(&t.globex).await;
+    assert_401(&t.call(Method::GET, &path, &other, None).await);
+}
+
 /// Every scenario runs on both stores: `embedded::<name>` and `dynamodb::<name>`.
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {
@@ -660,6 +744,7 @@ on_both_stores!(
     bad_input_gets_a_scim_error_and_changes_nothing,
     health_counts_per_idp_with_the_last_error,
     health_flushes_are_rare_and_add_up_across_instances,
+    settings_are_read_and_set_through_the_admin_api,
 );
 
 /// The cost figure in ARCHITECTURE.md ("Admin API"): 500 SCIM requests of one tenant from one

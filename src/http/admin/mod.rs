@@ -157,6 +157,14 @@ struct GenerateBody {
     overlap_seconds: Option<u64>,
 }
 
+/// `PUT settings`: `{"settings": {"profile": "strict"}}`, each key as `scimctl tenant set`
+/// takes it (the values are strings, as written after `KEY=`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    settings: std::collections::BTreeMap<String, String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LinkBody {
@@ -266,6 +274,24 @@ async fn api(
                 .await?;
             Ok((StatusCode::OK, json!(page)))
         }
+        (["settings"], Method::GET) => {
+            log.route = "settings";
+            Ok((
+                StatusCode::OK,
+                json!(api.tenant_settings(&caller, &tenant).await?),
+            ))
+        }
+        (["settings"], Method::PUT) => {
+            log.route = "settings_set";
+            let body: SettingsBody = parse_json(req)?;
+            let pairs: Vec<String> = body
+                .settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let view = api.set_tenant_settings(&caller, &tenant, &pairs).await?;
+            Ok((StatusCode::OK, json!(view)))
+        }
         (["setup-links"], Method::POST) => {
             log.route = "link_create";
             let body: LinkBody = parse_json(req)?;
@@ -283,11 +309,21 @@ async fn api(
             api.revoke_link(&caller, &tenant, id).await?;
             Ok((StatusCode::OK, json!({"revoked": id})))
         }
-        ([] | ["token"] | ["health"] | ["changes"] | ["setup-links"] | ["setup-links", _], _) => {
+        (
+            []
+            | ["token"]
+            | ["health"]
+            | ["changes"]
+            | ["settings"]
+            | ["setup-links"]
+            | ["setup-links", _],
+            _,
+        ) => {
             log.route = "method";
             Err(ScimError::method_not_allowed(match tail {
                 [] | ["health"] | ["changes"] => "GET",
                 ["token"] => "GET, POST, DELETE",
+                ["settings"] => "GET, PUT",
                 ["setup-links"] => "POST",
                 _ => "DELETE",
             }))
