@@ -15,6 +15,7 @@
 //! - `search.rs`: `POST /.search` across both types.
 //! - `bulk.rs`: `POST /Bulk`, each operation through the operations above.
 //! - `settings.rs`: the per-instance cache of the tenants' settings records.
+//! - `policies.rs`: the tenant policies every user and group write goes through.
 
 pub mod bulk;
 pub mod groups;
@@ -22,6 +23,7 @@ mod listing;
 mod memberships;
 pub mod paging;
 mod plan;
+mod policies;
 mod search;
 mod settings;
 pub mod users;
@@ -68,7 +70,7 @@ pub struct Caller {
 
 impl Caller {
     /// The audit record of a change this caller makes now.
-    fn record(
+    pub(super) fn record(
         &self,
         kind: ResourceKind,
         id: &str,

@@ -57,6 +57,8 @@ impl ScimService {
             last_modified: now,
             attributes,
         };
+        self.check_user_write(caller, None, Some(&user.attributes))
+            .await?;
         let changed = changed_attributes(None, Some(&user.attributes));
         let audit = self.versioned(
             caller.record(KIND, &user.id, Action::Create, changed),
@@ -106,6 +108,8 @@ impl ScimService {
         existing: Resource,
         attributes: Map<String, Value>,
     ) -> Result<Resource, ScimError> {
+        self.check_user_write(caller, Some(&existing), Some(&attributes))
+            .await?;
         let next = Resource {
             version: existing.version.next(),
             last_modified: now_rfc3339(),
@@ -237,6 +241,8 @@ impl ScimService {
                 // Nothing changed (Okta PUTs the whole user on every sync): no write, same ETag.
                 return Ok(current);
             }
+            self.check_user_write(caller, Some(&current), Some(&attributes))
+                .await?;
             let next = Resource {
                 version: current.version.next(),
                 last_modified: now_rfc3339(),

@@ -67,6 +67,9 @@ impl ScimService {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             let current = self.read_existing(kind, &caller.tenant, id).await?;
             check_if_match(if_match, &current)?;
+            if kind == ResourceKind::User {
+                self.check_user_write(caller, Some(&current), None).await?;
+            }
             let audit = caller
                 .record(
                     kind,

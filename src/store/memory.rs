@@ -5,6 +5,7 @@
 
 mod admin;
 mod groups;
+mod policies;
 mod settings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -212,3 +212,15 @@ impl SettingsStore for CountingStore {
             .await
     }
 }
+
+#[async_trait]
+impl scim_server::store::PolicyStore for CountingStore {
+    async fn record_refusal(
+        &self,
+        tenant: &TenantId,
+        record: &scim_server::audit::AuditRecord,
+    ) -> Result<(), StoreError> {
+        self.hit("record_refusal");
+        self.inner.record_refusal(tenant, record).await
+    }
+}
