@@ -151,6 +151,10 @@ impl From<StoreError> for ScimError {
             StoreError::TooLarge => ScimError::invalid_value(
                 "The resource is too large to store. Remove some attribute values (for example long lists or large certificates) and retry.",
             ),
+            // The service answers a seat refusal itself (`policies.rs`); this is the fallback.
+            StoreError::SeatLimit => ScimError::forbidden(
+                "This tenant has reached its seat limit: every seat is held by an active user, so no user can be created or reactivated. Deactivate or unassign a user in your identity provider, then retry, or ask the application's administrator for more seats. Nobody is deactivated automatically.",
+            ),
             StoreError::InvalidCursor => ScimError::invalid_cursor(
                 "The cursor is not valid for this request. Start again without a cursor.",
             ),

@@ -18,11 +18,15 @@
 use serde_json::{Map, Value};
 
 use super::{Caller, ScimService};
-use crate::audit::{changed_attributes, Action};
+use crate::audit::{changed_attributes, Action, AuditRecord};
 use crate::error::ScimError;
 use crate::scim::resource::{Folded, Resource};
 use crate::scim::schema::ResourceKind;
 use crate::settings::TenantSettings;
+use crate::store::{StoreError, UserWrite};
+
+/// The policy name of a seat-limit refusal in the audit trail and its event.
+const SEAT_LIMIT: &str = "seat_limit";
 
 /// Longest value echoed in a refusal's detail.
 const SHOWN: usize = 120;
@@ -207,6 +211,43 @@ impl ScimService {
             }
         }
         Ok(())
+    }
+
+    /// A user write through the store, counted against the tenant's seats when it has a
+    /// `seat_limit` (one conditional item in the same transaction; without a limit the plain
+    /// write, so other tenants never serialise on a seats item). A write refused for want of a
+    /// seat is kept in the audit trail and fails with `StoreError::SeatLimit` (403). Nobody is
+    /// ever deactivated to make room.
+    pub(super) async fn write_user(
+        &self,
+        caller: &Caller,
+        write: UserWrite<'_>,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let tenant = &caller.tenant;
+        let limited = match self.tenant_settings(tenant).await {
+            Ok(s) => s.seat_limit.is_some(),
+            Err(_) => return Err(StoreError::Unavailable("tenant settings".into())),
+        };
+        let written = match (limited, write) {
+            (true, w) => self.store.write_user_seated(tenant, w, audit).await,
+            (false, UserWrite::Create(u)) => self.store.create_user(tenant, u, audit).await,
+            (false, UserWrite::Update { current, next }) => {
+                self.store.update_user(tenant, current, next, audit).await
+            }
+            (false, UserWrite::Delete(u)) => self.store.delete_user(tenant, u, audit).await,
+        };
+        if written == Err(StoreError::SeatLimit) {
+            let record = AuditRecord {
+                version: None,
+                values: None,
+                ..audit.clone()
+            }
+            .refused_by(SEAT_LIMIT);
+            tracing::info!(policy = SEAT_LIMIT, resource_id = %record.resource_id, "a tenant policy refused a change");
+            self.store.record_refusal(tenant, &record).await?;
+        }
+        written
     }
 
     /// Keep the audit record of an attempt `policy` refused. Failing to keep it fails the

@@ -14,7 +14,7 @@ use crate::scim::projection::Projection;
 use crate::scim::resource::{now_rfc3339, ETagCondition, Resource, Version};
 use crate::scim::schema::ResourceKind;
 use crate::scim::{patch, validate};
-use crate::store::StoreError;
+use crate::store::{StoreError, UserWrite};
 use crate::tenant::TenantId;
 
 const KIND: ResourceKind = ResourceKind::User;
@@ -65,7 +65,10 @@ impl ScimService {
             user.version,
             &user.attributes,
         );
-        match self.store.create_user(&caller.tenant, &user, &audit).await {
+        match self
+            .write_user(caller, UserWrite::Create(&user), &audit)
+            .await
+        {
             Ok(()) => Ok(UserView {
                 user,
                 groups: Some(Vec::new()),
@@ -122,11 +125,11 @@ impl ScimService {
             next.version,
             &next.attributes,
         );
-        match self
-            .store
-            .update_user(&caller.tenant, &existing, &next, &audit)
-            .await
-        {
+        let write = UserWrite::Update {
+            current: &existing,
+            next: &next,
+        };
+        match self.write_user(caller, write, &audit).await {
             Ok(()) => {
                 tracing::info!(rule = "reprovision-deactivated", user_id = %next.id, "restored a deactivated user on create");
                 Ok(next)
@@ -256,10 +259,11 @@ impl ScimService {
                 next.version,
                 &next.attributes,
             );
-            let written = self
-                .store
-                .update_user(&caller.tenant, &current, &next, &audit)
-                .await;
+            let write = UserWrite::Update {
+                current: &current,
+                next: &next,
+            };
+            let written = self.write_user(caller, write, &audit).await;
             if settle(written, if_match, KIND, id)?.is_some() {
                 return Ok(next);
             }

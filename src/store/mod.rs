@@ -41,7 +41,7 @@ use crate::tenant::TenantId;
 
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
-pub use policies::PolicyStore;
+pub use policies::{PolicyStore, Seats, UserWrite};
 pub use settings::SettingsStore;
 
 /// The largest stored resource: DynamoDB's item size limit (400 KB). The embedded store applies
@@ -89,6 +89,10 @@ pub enum StoreError {
     TooLarge,
     #[error("the paging cursor is not valid")]
     InvalidCursor,
+    /// The write would make more users active than the tenant's `seat_limit`
+    /// (`store::policies`); nothing was written.
+    #[error("no seat is free under the tenant's seat limit")]
+    SeatLimit,
     /// Throttling or a network failure: the client should retry (503).
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
