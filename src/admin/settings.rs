@@ -73,7 +73,10 @@ pub async fn set(args: SettingsArgs, pairs: Vec<String>, output: Output) -> Resu
             .settings
             .assign(&pairs)
             .map_err(|e| AdminError::usage(format!("settings refused, nothing written:\n{e}")))?;
-        let seats = if pairs.iter().any(|p| p.trim_start().starts_with("seat_limit")) {
+        let seats = if pairs
+            .iter()
+            .any(|p| p.trim_start().starts_with("seat_limit"))
+        {
             // Before the settings: an instance that learns the limit must find the item.
             let seats = init_seats(&store, &tenant, next.seat_limit)
                 .await

@@ -57,8 +57,11 @@ impl UserWrite<'_> {
 #[async_trait]
 pub trait PolicyStore: Send + Sync {
     /// Keep the record of an attempt a policy refused (no resource changes with it).
-    async fn record_refusal(&self, tenant: &TenantId, record: &AuditRecord)
-        -> Result<(), StoreError>;
+    async fn record_refusal(
+        &self,
+        tenant: &TenantId,
+        record: &AuditRecord,
+    ) -> Result<(), StoreError>;
 
     /// The tenant's seats item, if it has one.
     async fn get_seats(&self, tenant: &TenantId) -> Result<Option<Seats>, StoreError>;

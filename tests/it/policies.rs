@@ -13,6 +13,7 @@ use crate::common::{new_app_for_tenant, sys_audit, user_body, TestApp};
 use scim_server::audit::Action;
 use scim_server::settings::TenantSettings;
 use scim_server::store::audit::{AuditLog, AuditQuery};
+use scim_server::store::policies::init_seats;
 use scim_server::store::{MemoryStore, Store};
 
 const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
@@ -335,4 +336,152 @@ async fn protected_accounts_on_the_embedded_store() {
 async fn protected_accounts_on_dynamodb() {
     let s = Arc::new(dynamo_fixture().await.store);
     protected_scenario(s.clone(), s).await;
+}
+
+async fn seats_scenario(store: Arc<dyn Store>, log: Arc<dyn AuditLog>) {
+    let (t, acme) = app_with(store.clone(), &["seat_limit=3"]).await;
+    // A limit whose seats item was never initialised (`scimctl` writes it first) frees no seat.
+    t.call(Method::POST, "/Users", Some(user_body("early@example.com")))
+        .await
+        .assert_error(403, None);
+    // As `scimctl tenant set seat_limit=3` does: count the active users and initialise.
+    store
+        .create_user(
+            &t.tenant,
+            &resource(json!({"userName": "off@example.com", "active": false})),
+            &sys_audit(),
+        )
+        .await
+        .unwrap();
+    let seats = init_seats(&*store, &t.tenant, Some(3)).await.unwrap();
+    assert_eq!(
+        (seats.active, seats.limit),
+        (0, 3),
+        "inactive users hold no seat"
+    );
+    let a = id_of(&t.create_user("a@example.com").await);
+    t.create_user("b@example.com").await;
+
+    // 16 concurrent creates at N-1: exactly one succeeds, 15 are refused with 403.
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let t = t.clone();
+            tokio::spawn(async move {
+                t.call(
+                    Method::POST,
+                    "/Users",
+                    Some(user_body(&format!("race{i}@example.com"))),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        let answer = task.await.unwrap();
+        if answer.status == StatusCode::CREATED {
+            created += 1;
+        } else {
+            answer.assert_error(403, None);
+            assert!(answer.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("seat limit"));
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(total(&t, None).await, 4);
+    let used = |s: &Arc<dyn Store>| {
+        let s = s.clone();
+        let tenant = t.tenant.clone();
+        async move { s.get_seats(&tenant).await.unwrap().unwrap().active }
+    };
+    assert_eq!(used(&store).await, 3);
+
+    // Deactivating frees a seat; reactivation over the limit is refused (PATCH, PUT, re-POST).
+    let path = format!("/Users/{a}");
+    let deactivate = patch_body(json!([{"op": "replace", "path": "active", "value": false}]));
+    assert_eq!(
+        t.call(Method::PATCH, &path, Some(deactivate)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(used(&store).await, 2);
+    let c = id_of(&t.create_user("c@example.com").await);
+    let reactivate = patch_body(json!([{"op": "replace", "path": "active", "value": true}]));
+    t.call(Method::PATCH, &path, Some(reactivate.clone()))
+        .await
+        .assert_error(403, None);
+    let mut put = user_body("a@example.com");
+    put["active"] = true.into();
+    t.call(Method::PUT, &path, Some(put))
+        .await
+        .assert_error(403, None);
+    t.call(Method::POST, "/Users", Some(user_body("a@example.com")))
+        .await
+        .assert_error(403, None);
+    // Bulk: a create over the limit fails alone; a change that is not a reactivation passes.
+    let bulk = json!({"schemas": [BULK], "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "x", "data": user_body("x@example.com")},
+        {"method": "PATCH", "path": path, "data": patch_body(json!([{"op": "replace", "path": "title", "value": "t"}]))},
+    ]});
+    let answer = t.call(Method::POST, "/Bulk", Some(bulk)).await;
+    assert_eq!(
+        answer.body["Operations"][0]["status"], "403",
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        answer.body["Operations"][1]["status"], "200",
+        "{}",
+        answer.body
+    );
+    let got = t.call(Method::GET, &path, None).await;
+    assert_eq!(
+        got.body["active"], false,
+        "nobody is reactivated over the limit"
+    );
+
+    // Deleting an active user frees its seat: the reactivation then succeeds.
+    assert_eq!(
+        t.call(Method::DELETE, &format!("/Users/{c}"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.call(Method::PATCH, &path, Some(reactivate)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(used(&store).await, 3);
+
+    // Every refusal is in the trail: the early create, 15 racers, PATCH, PUT, re-POST, bulk.
+    let refused = refusals(&*log, &t).await;
+    assert_eq!(refused.len(), 20, "{refused:?}");
+    assert!(refused.iter().all(|r| r.2.as_deref() == Some("seat_limit")));
+
+    // A tenant without a limit has no seats item and no limit.
+    for i in 0..5 {
+        let answer = t
+            .call_as(
+                &acme,
+                Method::POST,
+                "/Users",
+                Some(user_body(&format!("u{i}@x.com"))),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED);
+    }
+    assert_eq!(store.get_seats(&tenant("acme")).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn seat_limit_on_the_embedded_store() {
+    let s = Arc::new(MemoryStore::new());
+    seats_scenario(s.clone(), s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn seat_limit_on_dynamodb() {
+    let s = Arc::new(dynamo_fixture().await.store);
+    seats_scenario(s.clone(), s).await;
 }

@@ -47,7 +47,11 @@ impl PolicyStore for MemoryStore {
             // DynamoDB reports the taken userName first (`errors::rank`): the same here, so a
             // re-POST of a deactivated user still takes the restore path.
             if let UserWrite::Create(u) = write {
-                if self.find_user_by_user_name(tenant, u.user_name()).await?.is_some() {
+                if self
+                    .find_user_by_user_name(tenant, u.user_name())
+                    .await?
+                    .is_some()
+                {
                     return Err(StoreError::Uniqueness(crate::store::UniqueAttr::UserName));
                 }
             }
