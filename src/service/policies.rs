@@ -79,7 +79,7 @@ pub(super) fn check_domains(
     let user_name = |m: &Map<String, Value>| {
         m.get("userName")
             .and_then(Value::as_str)
-            .map(|s| Folded::of(s))
+            .map(Folded::of)
     };
     if let Some(name) = after.get("userName").and_then(Value::as_str) {
         let renamed = before.is_none_or(|b| user_name(b) != Some(Folded::of(name)));
