@@ -76,11 +76,8 @@ pub(super) fn check_domains(
         return Ok(());
     }
     let listed = domains.join(", ");
-    let user_name = |m: &Map<String, Value>| {
-        m.get("userName")
-            .and_then(Value::as_str)
-            .map(Folded::of)
-    };
+    let user_name =
+        |m: &Map<String, Value>| m.get("userName").and_then(Value::as_str).map(Folded::of);
     if let Some(name) = after.get("userName").and_then(Value::as_str) {
         let renamed = before.is_none_or(|b| user_name(b) != Some(Folded::of(name)));
         // A userName that is not an email (an employee number) is not an address: the policy
