@@ -74,6 +74,10 @@ pub enum Action {
     LinkRevoke,
     /// Admin API: the tenant's settings changed; `changed` names the keys set.
     SettingsChange,
+    /// A SCIM change a tenant policy refused (ARCHITECTURE.md, Tenant policies): nothing was
+    /// written but this record. `refused` names the policy, `changed` the attributes the
+    /// attempt would have changed.
+    PolicyRefused,
 }
 
 impl Action {
@@ -147,6 +151,10 @@ pub struct AuditRecord {
     /// Member ids this change removed from a group.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members_removed: Vec<String>,
+    /// The policy that refused the attempt (`seat_limit`, `protected`) of a
+    /// [`Action::PolicyRefused`] record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// The new values of the changed attributes (`full` events only; see the module
     /// documentation). Never `password`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -217,8 +225,17 @@ impl AuditRecord {
             version: None,
             members_added: Vec::new(),
             members_removed: Vec::new(),
+            refused: None,
             values: None,
         }
+    }
+
+    /// The same record as the refusal of its change by `policy`: [`Action::PolicyRefused`].
+    pub fn refused_by(mut self, policy: &str) -> Self {
+        self.action = Action::PolicyRefused;
+        self.refused = Some(policy.to_owned());
+        self.version = None;
+        self
     }
 
     /// The same record, naming the resource's version after the change.

@@ -132,6 +132,10 @@ impl ScimError {
     pub fn admin_unauthorized(detail: impl Into<String>) -> Self {
         Self::new(401, None, detail)
     }
+    /// 403 (RFC 7644 §3.12: "operation is not permitted"): a tenant policy refuses the change.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(403, None, detail)
+    }
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(404, None, detail)
     }

@@ -20,7 +20,6 @@ use crate::http::admin::AdminHttp;
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
 use crate::store::admin::AdminStore;
-use crate::store::settings::SettingsStore;
 use crate::store::{DynamoStore, MemoryStore, Store, StoreError};
 use crate::tenant::TenantId;
 
@@ -80,12 +79,11 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
             .map_err(|e| ConfigError(format!("cannot make a setup-link key: {e}")))?,
     };
     let health = Arc::new(HealthRecorder::new(admin_store.clone()));
-    let settings_store: Arc<dyn SettingsStore> = store.clone();
     let admin = Arc::new(AdminApi::new(
         credentials,
         Arc::new(links),
         admin_store,
-        settings_store,
+        store.clone(),
         health,
     ));
     let settings = HttpSettings {

@@ -6,7 +6,8 @@ use serde_json::json;
 
 use super::{AdminError, Output};
 use crate::settings::{TenantSettings, VersionedSettings};
-use crate::store::{DynamoStore, SettingsStore, StoreError};
+use crate::store::policies::{init_seats, Seats};
+use crate::store::{DynamoStore, PolicyStore, SettingsStore, StoreError};
 use crate::tenant::TenantId;
 
 /// A `set` that lost a race to another writer re-reads and applies its pairs again (they are
@@ -42,13 +43,14 @@ fn read_error(e: StoreError) -> AdminError {
 /// `scimctl tenant show --tenant T`: every setting, defaults included.
 pub async fn show(args: SettingsArgs, output: Output) -> Result<(), AdminError> {
     let tenant = tenant(&args)?;
-    let record = store(&args)
-        .await
+    let store = store(&args).await;
+    let record = store
         .get_settings(&tenant)
         .await
         .map_err(read_error)?
         .unwrap_or_default();
-    print(&tenant, &record, output);
+    let seats = store.get_seats(&tenant).await.map_err(read_error)?;
+    print(&tenant, &record, seats, output);
     Ok(())
 }
 
@@ -71,13 +73,25 @@ pub async fn set(args: SettingsArgs, pairs: Vec<String>, output: Output) -> Resu
             .settings
             .assign(&pairs)
             .map_err(|e| AdminError::usage(format!("settings refused, nothing written:\n{e}")))?;
+        let seats = if pairs
+            .iter()
+            .any(|p| p.trim_start().starts_with("seat_limit"))
+        {
+            // Before the settings: an instance that learns the limit must find the item.
+            let seats = init_seats(&store, &tenant, next.seat_limit)
+                .await
+                .map_err(|e| AdminError::failed(format!("cannot count the tenant's seats: {e}")))?;
+            Some(seats)
+        } else {
+            store.get_seats(&tenant).await.map_err(read_error)?
+        };
         match store.put_settings(&tenant, &next, current.version).await {
             Ok(version) => {
                 let record = VersionedSettings {
                     settings: next,
                     version,
                 };
-                print(&tenant, &record, output);
+                print(&tenant, &record, seats, output);
                 if output == Output::Text {
                     eprintln!(
                         "Running functions apply it within {} s.",
@@ -99,7 +113,9 @@ pub async fn set(args: SettingsArgs, pairs: Vec<String>, output: Output) -> Resu
     ))
 }
 
-fn print(tenant: &TenantId, record: &VersionedSettings, output: Output) {
+/// The settings, and the seats used when the tenant has a limit.
+fn print(tenant: &TenantId, record: &VersionedSettings, seats: Option<Seats>, output: Output) {
+    let used = seats.filter(|_| record.settings.seat_limit.is_some());
     match output {
         Output::Json => println!(
             "{}",
@@ -107,11 +123,15 @@ fn print(tenant: &TenantId, record: &VersionedSettings, output: Output) {
                 "tenant": tenant.as_str(),
                 "version": record.version,
                 "settings": record.settings,
+                "seats_used": used.map(|s| s.active),
             })
         ),
         Output::Text => {
             for (k, v) in record.settings.pairs() {
                 println!("{k}={v}");
+            }
+            if let Some(s) = used {
+                println!("seats_used={}", s.active);
             }
         }
     }

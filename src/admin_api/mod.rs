@@ -23,7 +23,8 @@ use crate::auth::setup_link::{is_link_id, Claims, IssueError, Kind, LinkError, S
 use crate::error::ScimError;
 use crate::settings::{TenantSettings, VersionedSettings};
 use crate::store::admin::{AdminStore, HealthBucket, LastError};
-use crate::store::settings::SettingsStore;
+use crate::store::policies::init_seats;
+use crate::store::Store;
 use crate::store::StoreError;
 use crate::tenant::TenantId;
 use health::HealthRecorder;
@@ -138,7 +139,8 @@ pub struct AdminApi {
     credentials: Arc<dyn CredentialStore>,
     links: Arc<SetupLinks>,
     store: Arc<dyn AdminStore>,
-    settings: Arc<dyn SettingsStore>,
+    /// The settings record, and the seats item a seat limit needs (`store::policies`).
+    settings: Arc<dyn Store>,
     health: Arc<HealthRecorder>,
 }
 
@@ -195,7 +197,7 @@ impl AdminApi {
         credentials: Arc<dyn CredentialStore>,
         links: Arc<SetupLinks>,
         store: Arc<dyn AdminStore>,
-        settings: Arc<dyn SettingsStore>,
+        settings: Arc<dyn Store>,
         health: Arc<HealthRecorder>,
     ) -> Self {
         AdminApi {
@@ -243,6 +245,14 @@ impl AdminApi {
                 .await?
                 .unwrap_or_default();
             let next = current.settings.assign(pairs).map_err(refused)?;
+            if pairs
+                .iter()
+                .any(|p| p.trim_start().starts_with("seat_limit"))
+            {
+                // Before the settings, as `scimctl tenant set` does: an instance that learns the
+                // limit must find the seats item (ARCHITECTURE.md, Tenant policies).
+                init_seats(&*self.settings, tenant, next.seat_limit).await?;
+            }
             match self
                 .settings
                 .put_settings(tenant, &next, current.version)

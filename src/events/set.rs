@@ -29,6 +29,9 @@ pub const SOURCE: &str = "scim-server";
 pub const MAX_DETAIL_BYTES: usize = 248 * 1024;
 
 const PREFIX: &str = "urn:ietf:params:scim:event:prov:";
+/// The event URI of a change a tenant policy refused (ARCHITECTURE.md, Tenant policies): the
+/// payload names the policy (`{"policy": "seat_limit"}`), so a product can alert its customer.
+pub const POLICY_REFUSED: &str = "urn:scim-server:event:policy:refused";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// One event, ready to publish: `detail_type` is its event URI, `detail` the SET.
@@ -55,6 +58,9 @@ pub fn event_uri(record: &AuditRecord, full: bool) -> String {
         | Action::LinkCreate
         | Action::LinkRevoke
         | Action::SettingsChange => "admin".to_owned(),
+        // RFC 9967 defines events of changes only; a refused attempt changed nothing, so it is
+        // not a `prov:` event a consumer would apply, but one of ours it can alert on.
+        Action::PolicyRefused => return POLICY_REFUSED.to_owned(),
     };
     format!("{PREFIX}{name}")
 }
@@ -155,6 +161,12 @@ fn build(
                 patch_message(record, &values, added, removed),
             );
         }
+    }
+    if let Some(policy) = &record.refused {
+        payload.insert("policy".into(), json!(policy));
+    }
+    if let Some(policy) = &record.refused {
+        payload.insert("policy".into(), json!(policy));
     }
     if !added.is_empty() {
         payload.insert("membersAdded".into(), json!(added));

@@ -342,6 +342,7 @@ impl ScimService {
                 // Nothing changes (Okta PUTs the whole group on every sync): no write, same ETag.
                 return Ok(current);
             }
+            self.check_member_removals(caller, id, &diff.remove).await?;
             let conditional = if_match.is_some() || attributes_changed || diff.depends_on_read;
             let now = now_rfc3339();
             let update = GroupUpdate {

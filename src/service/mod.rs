@@ -15,6 +15,7 @@
 //! - `search.rs`: `POST /.search` across both types.
 //! - `bulk.rs`: `POST /Bulk`, each operation through the operations above.
 //! - `settings.rs`: the per-instance cache of the tenants' settings records.
+//! - `policies.rs`: the tenant policies every user and group write goes through.
 
 pub mod bulk;
 pub mod groups;
@@ -22,6 +23,7 @@ mod listing;
 mod memberships;
 pub mod paging;
 mod plan;
+mod policies;
 mod search;
 mod settings;
 pub mod users;
@@ -68,7 +70,7 @@ pub struct Caller {
 
 impl Caller {
     /// The audit record of a change this caller makes now.
-    fn record(
+    pub(super) fn record(
         &self,
         kind: ResourceKind,
         id: &str,
@@ -148,6 +150,10 @@ impl From<StoreError> for ScimError {
             StoreError::NotFound => ScimError::not_found("The resource does not exist (it may have been deleted)."),
             StoreError::TooLarge => ScimError::invalid_value(
                 "The resource is too large to store. Remove some attribute values (for example long lists or large certificates) and retry.",
+            ),
+            // The service answers a seat refusal itself (`policies.rs`); this is the fallback.
+            StoreError::SeatLimit => ScimError::forbidden(
+                "This tenant has reached its seat limit: every seat is held by an active user, so no user can be created or reactivated. Deactivate or unassign a user in your identity provider, then retry, or ask the application's administrator for more seats. Nobody is deactivated automatically.",
             ),
             StoreError::InvalidCursor => ScimError::invalid_cursor(
                 "The cursor is not valid for this request. Start again without a cursor.",

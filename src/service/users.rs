@@ -14,7 +14,7 @@ use crate::scim::projection::Projection;
 use crate::scim::resource::{now_rfc3339, ETagCondition, Resource, Version};
 use crate::scim::schema::ResourceKind;
 use crate::scim::{patch, validate};
-use crate::store::StoreError;
+use crate::store::{StoreError, UserWrite};
 use crate::tenant::TenantId;
 
 const KIND: ResourceKind = ResourceKind::User;
@@ -57,13 +57,18 @@ impl ScimService {
             last_modified: now,
             attributes,
         };
+        self.check_user_write(caller, None, Some(&user.attributes))
+            .await?;
         let changed = changed_attributes(None, Some(&user.attributes));
         let audit = self.versioned(
             caller.record(KIND, &user.id, Action::Create, changed),
             user.version,
             &user.attributes,
         );
-        match self.store.create_user(&caller.tenant, &user, &audit).await {
+        match self
+            .write_user(caller, UserWrite::Create(&user), &audit)
+            .await
+        {
             Ok(()) => Ok(UserView {
                 user,
                 groups: Some(Vec::new()),
@@ -106,6 +111,8 @@ impl ScimService {
         existing: Resource,
         attributes: Map<String, Value>,
     ) -> Result<Resource, ScimError> {
+        self.check_user_write(caller, Some(&existing), Some(&attributes))
+            .await?;
         let next = Resource {
             version: existing.version.next(),
             last_modified: now_rfc3339(),
@@ -118,11 +125,11 @@ impl ScimService {
             next.version,
             &next.attributes,
         );
-        match self
-            .store
-            .update_user(&caller.tenant, &existing, &next, &audit)
-            .await
-        {
+        let write = UserWrite::Update {
+            current: &existing,
+            next: &next,
+        };
+        match self.write_user(caller, write, &audit).await {
             Ok(()) => {
                 tracing::info!(rule = "reprovision-deactivated", user_id = %next.id, "restored a deactivated user on create");
                 Ok(next)
@@ -237,6 +244,8 @@ impl ScimService {
                 // Nothing changed (Okta PUTs the whole user on every sync): no write, same ETag.
                 return Ok(current);
             }
+            self.check_user_write(caller, Some(&current), Some(&attributes))
+                .await?;
             let next = Resource {
                 version: current.version.next(),
                 last_modified: now_rfc3339(),
@@ -250,10 +259,11 @@ impl ScimService {
                 next.version,
                 &next.attributes,
             );
-            let written = self
-                .store
-                .update_user(&caller.tenant, &current, &next, &audit)
-                .await;
+            let write = UserWrite::Update {
+                current: &current,
+                next: &next,
+            };
+            let written = self.write_user(caller, write, &audit).await;
             if settle(written, if_match, KIND, id)?.is_some() {
                 return Ok(next);
             }

@@ -10,7 +10,7 @@ use crate::error::ScimError;
 use crate::retry;
 use crate::scim::resource::{ETagCondition, Resource};
 use crate::scim::schema::ResourceKind;
-use crate::store::StoreError;
+use crate::store::{StoreError, UserWrite};
 
 /// How often a read-modify-write without `If-Match` is retried after losing a race.
 pub(super) const MAX_WRITE_ATTEMPTS: u32 = 25;
@@ -67,6 +67,9 @@ impl ScimService {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             let current = self.read_existing(kind, &caller.tenant, id).await?;
             check_if_match(if_match, &current)?;
+            if kind == ResourceKind::User {
+                self.check_user_write(caller, Some(&current), None).await?;
+            }
             let audit = caller
                 .record(
                     kind,
@@ -79,7 +82,10 @@ impl ScimService {
                 .at_version(current.version.next());
             let tenant = &caller.tenant;
             let written = match kind {
-                ResourceKind::User => self.store.delete_user(tenant, &current, &audit).await,
+                ResourceKind::User => {
+                    self.write_user(caller, UserWrite::Delete(&current), &audit)
+                        .await
+                }
                 ResourceKind::Group => self.store.delete_group(tenant, &current, &audit).await,
             };
             if settle(written, if_match, kind, id)?.is_some() {

@@ -43,6 +43,18 @@ impl Profile {
 #[serde(default)]
 pub struct TenantSettings {
     pub profile: Profile,
+    /// `seat_limit`: the most active users the tenant may have (ARCHITECTURE.md, Tenant
+    /// policies). `None`: no limit, and no seats item is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seat_limit: Option<u64>,
+    /// `domains`: the verified email domains, lower-case; `*.example.com` admits subdomains of
+    /// example.com (not example.com itself). Empty: any domain.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
+    /// `protected`: userNames (folded) that SCIM may not deactivate, delete, rename or remove
+    /// from a group.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub protected: Vec<String>,
     /// Fields this build does not know (written by a newer one during a deploy): kept as they
     /// are, so an older `scimctl tenant set` never drops a newer policy.
     #[serde(flatten)]
@@ -67,19 +79,105 @@ pub struct SettingKey {
 }
 
 /// Every key `scimctl tenant set` accepts, in the order `show` prints them.
-pub const KEYS: &[SettingKey] = &[SettingKey {
-    name: "profile",
-    accepts: "tolerant or strict",
-    set: |s, v| {
-        s.profile = match v {
-            "tolerant" => Profile::Tolerant,
-            "strict" => Profile::Strict,
-            _ => return Err(()),
-        };
-        Ok(())
+pub const KEYS: &[SettingKey] = &[
+    SettingKey {
+        name: "profile",
+        accepts: "tolerant or strict",
+        set: |s, v| {
+            s.profile = match v {
+                "tolerant" => Profile::Tolerant,
+                "strict" => Profile::Strict,
+                _ => return Err(()),
+            };
+            Ok(())
+        },
+        get: |s| s.profile.as_str().to_owned(),
     },
-    get: |s| s.profile.as_str().to_owned(),
-}];
+    SettingKey {
+        name: "seat_limit",
+        accepts: "a whole number of active users (0 to 10000000), or none",
+        set: |s, v| {
+            s.seat_limit = match v {
+                "none" | "" => None,
+                n => match n.parse::<u64>() {
+                    Ok(n) if n <= MAX_SEAT_LIMIT => Some(n),
+                    _ => return Err(()),
+                },
+            };
+            Ok(())
+        },
+        get: |s| {
+            s.seat_limit
+                .map_or_else(|| "none".into(), |n| n.to_string())
+        },
+    },
+    SettingKey {
+        name: "domains",
+        accepts: "a comma-separated list of email domains (example.com, *.example.org), or none",
+        set: |s, v| {
+            s.domains = list(v, valid_domain)?;
+            Ok(())
+        },
+        get: |s| shown(&s.domains),
+    },
+    SettingKey {
+        name: "protected",
+        accepts: "a comma-separated list of userNames, or none",
+        set: |s, v| {
+            // Lower-cased as `list` does: the folded form userNames are compared in
+            // (`scim::resource::Folded`).
+            s.protected = list(v, |n| !n.is_empty() && n.len() <= 256)?;
+            Ok(())
+        },
+        get: |s| shown(&s.protected),
+    },
+];
+
+/// The largest `seat_limit` accepted (a typo guard, far above any real contract).
+pub const MAX_SEAT_LIMIT: u64 = 10_000_000;
+
+/// A comma-separated list (`none` or empty: no entries), each entry trimmed and lower-cased,
+/// each accepted by `valid`, no duplicates kept.
+fn list(v: &str, valid: fn(&str) -> bool) -> Result<Vec<String>, ()> {
+    if v == "none" || v.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for entry in v.split(',') {
+        let entry = entry.trim().to_lowercase();
+        if !valid(&entry) {
+            return Err(());
+        }
+        if !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+fn shown(entries: &[String]) -> String {
+    if entries.is_empty() {
+        "none".into()
+    } else {
+        entries.join(",")
+    }
+}
+
+/// A domain as `domains` accepts it: labels of letters, digits and `-` (IDNs in their `xn--`
+/// form), at least two, optionally after `*.`.
+fn valid_domain(d: &str) -> bool {
+    let bare = d.strip_prefix("*.").unwrap_or(d);
+    let labels: Vec<&str> = bare.split('.').collect();
+    bare.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
 
 /// Why a set of `KEY=VALUE` pairs was refused: every problem, one a line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -169,7 +267,7 @@ mod tests {
             .assign(&["profile=strict"])
             .unwrap();
         assert_eq!(s.profile, Profile::Strict);
-        assert_eq!(s.pairs(), vec![("profile", "strict".to_owned())]);
+        assert_eq!(s.pairs()[0], ("profile", "strict".to_owned()));
         let back = s.assign(&[" profile = tolerant "]).unwrap();
         assert_eq!(back.profile, Profile::Tolerant);
     }
@@ -192,12 +290,52 @@ mod tests {
     }
 
     #[test]
+    fn policies_parse_print_and_clear() {
+        let s = TenantSettings::default()
+            .assign(&[
+                "seat_limit=5",
+                "domains=Example.com, *.example.org,example.com",
+                "protected=Owner@Example.com",
+            ])
+            .unwrap();
+        assert_eq!(s.seat_limit, Some(5));
+        assert_eq!(s.domains, vec!["example.com", "*.example.org"]);
+        assert_eq!(s.protected, vec!["owner@example.com"]);
+        assert_eq!(
+            s.pairs()[1..],
+            [
+                ("seat_limit", "5".to_owned()),
+                ("domains", "example.com,*.example.org".to_owned()),
+                ("protected", "owner@example.com".to_owned()),
+            ]
+        );
+        assert_eq!(TenantSettings::from_json(&s.to_json()).unwrap(), s);
+        let cleared = s
+            .assign(&["seat_limit=none", "domains=", "protected=none"])
+            .unwrap();
+        assert_eq!(cleared, TenantSettings::default());
+        assert_eq!(cleared.to_json(), r#"{"profile":"tolerant"}"#);
+        for bad in [
+            "seat_limit=-1",
+            "seat_limit=many",
+            "seat_limit=99999999999",
+            "domains=example",
+            "domains=exa mple.com",
+            "domains=*.*.example.com",
+            "domains=a.com,,b.com",
+            "protected=a,,b",
+        ] {
+            assert!(TenantSettings::default().assign(&[bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn stored_form_round_trips_and_keeps_unknown_fields() {
-        let s = TenantSettings::from_json(r#"{"profile":"strict","seat_limit":10}"#).unwrap();
+        let s = TenantSettings::from_json(r#"{"profile":"strict","role_rules":[]}"#).unwrap();
         assert_eq!(s.profile, Profile::Strict);
         let again = TenantSettings::from_json(&s.to_json()).unwrap();
         assert_eq!(again, s);
-        assert!(s.to_json().contains("seat_limit"));
+        assert!(s.to_json().contains("role_rules"));
     }
 
     #[test]

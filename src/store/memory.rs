@@ -5,6 +5,7 @@
 
 mod admin;
 mod groups;
+mod policies;
 mod settings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -54,6 +55,8 @@ pub struct MemoryStore {
     sink: Option<Arc<dyn AuditSink>>,
     /// Setup-link revocations and health counters (`memory/admin.rs`), apart from the SCIM data.
     admin: Mutex<HashMap<TenantId, admin::AdminData>>,
+    /// The seats of tenants with a `seat_limit` (`memory/policies.rs`).
+    seats: tokio::sync::Mutex<HashMap<TenantId, super::policies::Seats>>,
 }
 
 impl MemoryStore {

@@ -26,6 +26,7 @@ pub mod audit;
 pub mod cursor;
 pub mod dynamo;
 pub mod memory;
+pub mod policies;
 pub mod settings;
 
 use std::collections::{HashMap, HashSet};
@@ -40,6 +41,7 @@ use crate::tenant::TenantId;
 
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
+pub use policies::{PolicyStore, Seats, UserWrite};
 pub use settings::SettingsStore;
 
 /// The largest stored resource: DynamoDB's item size limit (400 KB). The embedded store applies
@@ -87,6 +89,10 @@ pub enum StoreError {
     TooLarge,
     #[error("the paging cursor is not valid")]
     InvalidCursor,
+    /// The write would make more users active than the tenant's `seat_limit`
+    /// (`store::policies`); nothing was written.
+    #[error("no seat is free under the tenant's seat limit")]
+    SeatLimit,
     /// Throttling or a network failure: the client should retry (503).
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
@@ -352,6 +358,6 @@ pub trait GroupStore: Send + Sync {
 /// Everything the service needs from storage: one object (one DynamoDB table) holds Users,
 /// Groups, memberships and the tenant's settings, so membership checks and cascades can see
 /// both types.
-pub trait Store: UserStore + GroupStore + SettingsStore {}
+pub trait Store: UserStore + GroupStore + SettingsStore + PolicyStore {}
 
-impl<T: UserStore + GroupStore + SettingsStore + ?Sized> Store for T {}
+impl<T: UserStore + GroupStore + SettingsStore + PolicyStore + ?Sized> Store for T {}

@@ -212,3 +212,39 @@ impl SettingsStore for CountingStore {
             .await
     }
 }
+
+#[async_trait]
+impl scim_server::store::PolicyStore for CountingStore {
+    async fn record_refusal(
+        &self,
+        tenant: &TenantId,
+        record: &scim_server::audit::AuditRecord,
+    ) -> Result<(), StoreError> {
+        self.hit("record_refusal");
+        self.inner.record_refusal(tenant, record).await
+    }
+    async fn get_seats(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<scim_server::store::Seats>, StoreError> {
+        self.hit("get_seats");
+        self.inner.get_seats(tenant).await
+    }
+    async fn put_seats(
+        &self,
+        tenant: &TenantId,
+        seats: &scim_server::store::Seats,
+    ) -> Result<(), StoreError> {
+        self.hit("put_seats");
+        self.inner.put_seats(tenant, seats).await
+    }
+    async fn write_user_seated(
+        &self,
+        tenant: &TenantId,
+        write: scim_server::store::UserWrite<'_>,
+        audit: &scim_server::audit::AuditRecord,
+    ) -> Result<(), StoreError> {
+        self.hit("write_user_seated");
+        self.inner.write_user_seated(tenant, write, audit).await
+    }
+}

@@ -718,6 +718,34 @@ async fn settings_are_read_and_set_through_the_admin_api(t: &Admin) {
     assert!(rec.token_id.starts_with("link:"), "{}", rec.token_id);
     let other = t.session_of(&t.globex).await;
     assert_401(&t.call(Method::GET, &path, &other, None).await);
+
+    // A seat limit set here counts the tenant's seats first, as `scimctl tenant set` does, so
+    // the limit holds from the first write (globex: no SCIM request has cached its settings).
+    let globex = format!("/admin/s/v1/tenants/{}/settings", t.globex);
+    let limit = json!({"settings": {"seat_limit": "1"}});
+    let r = t.call(Method::PUT, &globex, &other, Some(limit)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let token = t.generate(&other, &t.globex, 0).await;
+    let user =
+        |n: &str| json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": n});
+    let first = t
+        .call(
+            Method::POST,
+            "/scim/v2/Users",
+            &token,
+            Some(user("a@globex.test")),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let second = t
+        .call(
+            Method::POST,
+            "/scim/v2/Users",
+            &token,
+            Some(user("b@globex.test")),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::FORBIDDEN, "{}", second.body);
 }
 
 /// Every scenario runs on both stores: `embedded::<name>` and `dynamodb::<name>`.

@@ -37,6 +37,7 @@ mod local_server;
 mod member_bound;
 mod partial_writes;
 mod patch_properties;
+mod policies;
 mod query_api;
 mod rfc_patch;
 mod scimctl_cli;

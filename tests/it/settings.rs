@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::common::moto::{dynamo_fixture, endpoint};
 use crate::common::requests::tenant;
 use crate::common::{new_app_configured, new_app_with_store};
 use scim_server::settings::{Profile, TenantSettings};
-use scim_server::store::{MemoryStore, SettingsStore, StoreError};
+use scim_server::store::{MemoryStore, PolicyStore, SettingsStore, StoreError};
 
 fn strict() -> TenantSettings {
     TenantSettings::default()
@@ -195,12 +195,13 @@ async fn scimctl_tenant_set_and_show() {
     use crate::common::moto::scimctl;
     let fx = dynamo_fixture().await;
     let table = fx.table.as_str();
+    const NO_POLICY: &str = "seat_limit=none\ndomains=none\nprotected=none\n";
     assert_eq!(
         scimctl(&tenant_args("show", table, &[])),
-        "profile=tolerant\n"
+        format!("profile=tolerant\n{NO_POLICY}")
     );
     let set = scimctl(&tenant_args("set", table, &["profile=strict"]));
-    assert_eq!(set, "profile=strict\n");
+    assert_eq!(set, format!("profile=strict\n{NO_POLICY}"));
     let mut json_args = vec!["--json"];
     json_args.extend(tenant_args("show", table, &[]));
     let v: Value = serde_json::from_str(&scimctl(&json_args)).unwrap();
@@ -231,4 +232,25 @@ async fn scimctl_tenant_set_and_show() {
     );
     // The other tenant is untouched.
     assert_eq!(fx.store.get_settings(&tenant("other")).await.unwrap(), None);
+
+    // seat_limit: the active users are counted when it is set, and `show` reports seats used.
+    use scim_server::store::UserStore;
+    for (name, active) in [("a", true), ("b", true), ("c", false)] {
+        let user = crate::common::requests::resource(json!({"userName": name, "active": active}));
+        fx.store
+            .create_user(&tenant("acme"), &user, &crate::common::sys_audit())
+            .await
+            .unwrap();
+    }
+    let set = scimctl(&tenant_args("set", table, &["seat_limit=5"]));
+    assert!(
+        set.contains("seat_limit=5\n") && set.ends_with("seats_used=2\n"),
+        "{set}"
+    );
+    let seats = fx.store.get_seats(&tenant("acme")).await.unwrap().unwrap();
+    assert_eq!((seats.active, seats.limit), (2, 5));
+    let set = scimctl(&tenant_args("set", table, &["seat_limit=none"]));
+    assert!(!set.contains("seats_used"), "{set}");
+    let seats = fx.store.get_seats(&tenant("acme")).await.unwrap().unwrap();
+    assert_eq!(seats.limit, scim_server::store::policies::NO_LIMIT);
 }

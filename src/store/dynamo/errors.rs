@@ -35,6 +35,8 @@ pub enum Role {
     DeletionRecord,
     /// The audit record of the change, put with `attribute_not_exists` (its key is unique).
     AuditRecord,
+    /// The tenant's seats item (`store::policies`), incremented on condition of a free seat.
+    Seats,
 }
 
 /// Why a transaction did not commit.
@@ -217,6 +219,7 @@ fn condition_failed(role: Option<Role>, old_returned: bool) -> StoreError {
         }
         Some(Role::NewGuard(attr)) => StoreError::Uniqueness(attr),
         Some(Role::NewUser) => StoreError::Internal("user id already exists".into()),
+        Some(Role::Seats) => StoreError::SeatLimit,
         Some(Role::OldGuard) => {
             StoreError::Internal("a guard of the user is missing or held by another user".into())
         }

@@ -35,6 +35,7 @@ mod index;
 pub mod item;
 pub mod keys;
 mod members;
+mod policies;
 mod settings;
 pub mod table;
 pub mod tx;

@@ -52,6 +52,16 @@ impl Condition {
         }
     }
 
+    /// A seats item has a free seat (`store::policies`): false when the item is missing, as
+    /// a comparison with a missing attribute is.
+    pub(super) fn seat_free() -> Self {
+        Condition {
+            expression: "#active < #limit",
+            names: &[("#active", "active"), ("#limit", "limit")],
+            values: Vec::new(),
+        }
+    }
+
     /// The guard belongs to this user.
     pub(super) fn owned_by(user_id: &str) -> Self {
         Condition {
