@@ -52,6 +52,25 @@ pub fn return_preference(headers: &HeaderMap) -> Option<ReturnPreference> {
     }
 }
 
+/// Whether the request asks to be answered before it is done: `Prefer: respond-async`
+/// (RFC 7240 §4.1; RFC 9967 §3 for SCIM). The name compares case-insensitively; a value or
+/// parameters on it mean nothing (§4.1 defines none) and are ignored.
+pub fn respond_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|pref| {
+            let main = pref.split(';').next().unwrap_or_default();
+            let name = main.split_once('=').map_or(main, |(n, _)| n);
+            name.trim().eq_ignore_ascii_case("respond-async")
+        })
+}
+
+/// The `Preference-Applied` value of an answer given before the work is done (RFC 7240 §4.1).
+pub const RESPOND_ASYNC_APPLIED: &str = "respond-async";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +109,22 @@ mod tests {
         assert_eq!(parse(&["return=everything"]), None);
         assert_eq!(parse(&["return"]), None);
         assert_eq!(parse(&["returns=minimal", ",,;", "="]), None);
+    }
+
+    #[test]
+    fn reads_respond_async() {
+        let parse = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append("prefer", HeaderValue::from_str(v).unwrap());
+            }
+            respond_async(&h)
+        };
+        assert!(parse(&["respond-async"]));
+        assert!(parse(&["return=minimal, Respond-Async ; x=1, wait=10"]));
+        assert!(parse(&["wait=5", "respond-async"]));
+        assert!(!parse(&[]));
+        assert!(!parse(&["respond-asynchronously", "return=respond-async"]));
     }
 
     #[test]

@@ -258,3 +258,7 @@ mod tests {
         }
     }
 }
+
+/// The completion event of an asynchronous request (RFC 9967 §2.5.1.3), lower case as
+/// registered.
+pub const EVENT_ASYNCRESP: &str = "urn:ietf:params:scim:event:misc:asyncresp";
