@@ -32,7 +32,7 @@ fn ops() -> Value {
         // Bad: no userName. Its failure is in its completion event, not an HTTP error.
         {"method": "POST", "path": "/Users", "bulkId": "b",
          "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}},
-        {"method": "POST", "path": "/Groups",
+        {"method": "POST", "path": "/Groups", "bulkId": "g",
          "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "async-g",
                   "members": [{"value": "bulkId:a"}]}},
     ]})
@@ -122,7 +122,7 @@ async fn respond_async_answers_202_with_set_txn_and_the_feed_gets_the_completion
     let users = t
         .call(
             Method::GET,
-            "/Users?filter=userName eq \"async-a@example.com\"",
+            "/Users?filter=userName%20eq%20%22async-a@example.com%22",
             None,
         )
         .await;
@@ -214,7 +214,7 @@ async fn on_aws_the_job_travels_through_sqs_and_completions_through_eventbridge(
     let none = t
         .call(
             Method::GET,
-            "/Users?filter=userName eq \"async-a@example.com\"",
+            "/Users?filter=userName%20eq%20%22async-a@example.com%22",
             None,
         )
         .await;
@@ -258,7 +258,7 @@ async fn on_aws_the_job_travels_through_sqs_and_completions_through_eventbridge(
     let users = t
         .call(
             Method::GET,
-            "/Users?filter=userName eq \"async-a@example.com\"",
+            "/Users?filter=userName%20eq%20%22async-a@example.com%22",
             None,
         )
         .await;
@@ -297,7 +297,7 @@ async fn on_aws_the_job_travels_through_sqs_and_completions_through_eventbridge(
     let acme = t
         .call(
             Method::GET,
-            "/Users?filter=userName eq \"async-a@example.com\"",
+            "/Users?filter=userName%20eq%20%22async-a@example.com%22",
             None,
         )
         .await;
