@@ -32,17 +32,10 @@ impl ReturnPreference {
 /// case-insensitively here, and when a preference appears more than once only the first counts.
 /// A value we do not know (`return=everything`) is ignored like an unknown preference.
 pub fn return_preference(headers: &HeaderMap) -> Option<ReturnPreference> {
-    let first_return = headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|pref| {
-            let main = pref.split(';').next().unwrap_or_default();
-            let (name, value) = main.split_once('=').unwrap_or((main, ""));
-            name.trim()
-                .eq_ignore_ascii_case("return")
-                .then(|| value.trim().trim_matches('"').to_ascii_lowercase())
+    let first_return = preferences(headers)
+        .filter_map(|(name, value)| {
+            name.eq_ignore_ascii_case("return")
+                .then(|| value.trim_matches('"').to_ascii_lowercase())
         })
         .next()?;
     match first_return.as_str() {
@@ -56,15 +49,21 @@ pub fn return_preference(headers: &HeaderMap) -> Option<ReturnPreference> {
 /// (RFC 7240 §4.1; RFC 9967 §3 for SCIM). The name compares case-insensitively; a value or
 /// parameters on it mean nothing (§4.1 defines none) and are ignored.
 pub fn respond_async(headers: &HeaderMap) -> bool {
+    preferences(headers).any(|(name, _)| name.eq_ignore_ascii_case("respond-async"))
+}
+
+/// Every preference of every `Prefer` header, in order, as trimmed `(name, value)` (RFC 7240
+/// §2: `token [= word] *(; parameter)`, comma-separated; parameters dropped).
+fn preferences(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all("prefer")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|pref| {
+        .map(|pref| {
             let main = pref.split(';').next().unwrap_or_default();
-            let name = main.split_once('=').map_or(main, |(n, _)| n);
-            name.trim().eq_ignore_ascii_case("respond-async")
+            let (name, value) = main.split_once('=').unwrap_or((main, ""));
+            (name.trim(), value.trim())
         })
 }
 

@@ -64,6 +64,18 @@ fn local_app(path: &Path) -> TestApp {
     new_app_configured(dyn_store, "acme", |s| s.with_bulk_queue(queue))
 }
 
+/// The `totalResults` of the tenant's users named `async-a@example.com`.
+async fn users_named_a(t: &TestApp) -> Value {
+    let a = t
+        .call(
+            Method::GET,
+            "/Users?filter=userName%20eq%20%22async-a@example.com%22",
+            None,
+        )
+        .await;
+    a.body["totalResults"].clone()
+}
+
 fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -119,14 +131,7 @@ async fn respond_async_answers_202_with_set_txn_and_the_feed_gets_the_completion
     let events = completions(&path, 3).await;
     assert_completions(&events, &txn, "acme");
     // The changes were made, each with its own provisioning event in the same feed.
-    let users = t
-        .call(
-            Method::GET,
-            "/Users?filter=userName%20eq%20%22async-a@example.com%22",
-            None,
-        )
-        .await;
-    assert_eq!(users.body["totalResults"], 1);
+    assert_eq!(users_named_a(&t).await, 1);
     let creates = lines(&path)
         .iter()
         .filter(|d| {
@@ -211,14 +216,7 @@ async fn on_aws_the_job_travels_through_sqs_and_completions_through_eventbridge(
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
     let txn = a.header("set-txn").unwrap().to_owned();
     // Nothing changed yet: the job waits on the queue.
-    let none = t
-        .call(
-            Method::GET,
-            "/Users?filter=userName%20eq%20%22async-a@example.com%22",
-            None,
-        )
-        .await;
-    assert_eq!(none.body["totalResults"], 0);
+    assert_eq!(users_named_a(&t).await, 0);
     let got = sqs_client
         .receive_message()
         .queue_url(&jobs_url)
@@ -255,14 +253,7 @@ async fn on_aws_the_job_travels_through_sqs_and_completions_through_eventbridge(
         .collect();
     details.sort_by_key(|d| d["txn"].as_str().unwrap().to_owned());
     assert_completions(&details, &txn, "acme");
-    let users = t
-        .call(
-            Method::GET,
-            "/Users?filter=userName%20eq%20%22async-a@example.com%22",
-            None,
-        )
-        .await;
-    assert_eq!(users.body["totalResults"], 1);
+    assert_eq!(users_named_a(&t).await, 1);
 
     // Tenant isolation: the tenant comes from the message (written by the API from the verified
     // token); another tenant's token never sees or touches acme's resources.
@@ -294,15 +285,9 @@ async fn on_aws_the_job_travels_through_sqs_and_completions_through_eventbridge(
         first["events"][ASYNCRESP]["status"], "201",
         "its own userName space"
     );
-    let acme = t
-        .call(
-            Method::GET,
-            "/Users?filter=userName%20eq%20%22async-a@example.com%22",
-            None,
-        )
-        .await;
     assert_eq!(
-        acme.body["totalResults"], 1,
+        users_named_a(&t).await,
+        1,
         "acme's user untouched and alone"
     );
 
