@@ -33,11 +33,8 @@ impl ReturnPreference {
 /// A value we do not know (`return=everything`) is ignored like an unknown preference.
 pub fn return_preference(headers: &HeaderMap) -> Option<ReturnPreference> {
     let first_return = preferences(headers)
-        .filter_map(|(name, value)| {
-            name.eq_ignore_ascii_case("return")
-                .then(|| value.trim_matches('"').to_ascii_lowercase())
-        })
-        .next()?;
+        .find(|(name, _)| name.eq_ignore_ascii_case("return"))
+        .map(|(_, value)| value.trim_matches('"').to_ascii_lowercase())?;
     match first_return.as_str() {
         "minimal" => Some(ReturnPreference::Minimal),
         "representation" => Some(ReturnPreference::Representation),
