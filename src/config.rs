@@ -87,6 +87,9 @@ pub struct EventsConfig {
     /// `SCIM_EVENTS_DLQ_URL`: the SQS queue that receives events still unpublished after
     /// retries.
     pub dlq_url: Option<String>,
+    /// `SCIM_ASYNC_QUEUE_URL`: the SQS queue of `Prefer: respond-async` bulk requests (with
+    /// DynamoDB; the embedded store runs them on a task). Unset: they run synchronously.
+    pub async_queue_url: Option<String>,
 }
 
 impl EventsConfig {
@@ -105,6 +108,7 @@ impl EventsConfig {
             file: var("SCIM_EVENTS_FILE").map(std::path::PathBuf::from),
             bus_name: var("SCIM_EVENT_BUS_NAME"),
             dlq_url: var("SCIM_EVENTS_DLQ_URL"),
+            async_queue_url: var("SCIM_ASYNC_QUEUE_URL"),
         })
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod admin_api;
+pub mod async_bulk;
 pub mod audit;
 pub mod auth;
 pub mod config;

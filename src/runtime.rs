@@ -8,6 +8,8 @@ use tokio::sync::OnceCell;
 
 use crate::admin_api::health::HealthRecorder;
 use crate::admin_api::AdminApi;
+use crate::async_bulk::local::LocalBulkQueue;
+use crate::async_bulk::sqs::SqsBulkQueue;
 use crate::auth::credentials::CredentialStore;
 use crate::auth::setup_link::SetupLinks;
 use crate::auth::token::PlainToken;
@@ -39,10 +41,13 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
     let aws = OnceCell::new();
     let sdk_config = || aws.get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load());
     // One store object serves SCIM and the admin API (same table, same audit trail).
+    let mut local_sink = None;
     let (store, admin_store, store_kind): (Arc<dyn Store>, Arc<dyn AdminStore>, &'static str) =
         match &config.table_name {
             None => {
-                let s = Arc::new(embedded_store(config)?);
+                let (s, sink) = embedded_store(config)?;
+                local_sink = sink;
+                let s = Arc::new(s);
                 (s.clone(), s, "embedded")
             }
             Some(_) if config.events.file.is_some() => {
@@ -90,8 +95,19 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
         public_base_url: config.public_base_url.clone(),
         default_scheme,
     };
+    let full = config.events.mode == EventMode::Full;
+    let mut service = ScimService::new(store.clone()).with_recorded_values(full);
+    if store_kind == "embedded" {
+        // The worker's own service over the same store: the API's holds the queue to it.
+        let worker = ScimService::new(store).with_recorded_values(full);
+        let iss = crate::events::issuer(config);
+        let queue = LocalBulkQueue::spawn(worker, local_sink, iss);
+        service = service.with_bulk_queue(Arc::new(queue));
+    } else if let Some(url) = &config.events.async_queue_url {
+        service = service.with_bulk_queue(Arc::new(SqsBulkQueue::new(sdk_config().await, url)));
+    }
     let app = App::with_admin(
-        ScimService::new(store).with_recorded_values(config.events.mode == EventMode::Full),
+        service,
         Authenticator::new(tokens),
         settings,
         AdminHttp {
@@ -107,11 +123,12 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
     })
 }
 
-/// The embedded store, telling the local event feed (`SCIM_EVENTS_FILE`) of every change.
-fn embedded_store(config: &Config) -> Result<MemoryStore, ConfigError> {
+/// The embedded store, telling the local event feed (`SCIM_EVENTS_FILE`) of every change, and
+/// that feed (asynchronous bulk completions are written to it too).
+fn embedded_store(config: &Config) -> Result<(MemoryStore, Option<Arc<FileSink>>), ConfigError> {
     let store = MemoryStore::new();
     let Some(path) = &config.events.file else {
-        return Ok(store);
+        return Ok((store, None));
     };
     let iss = crate::events::issuer(config);
     let sink = FileSink::open(path, &iss).map_err(|e| {
@@ -120,7 +137,8 @@ fn embedded_store(config: &Config) -> Result<MemoryStore, ConfigError> {
             path.display()
         ))
     })?;
-    Ok(store.with_sink(Arc::new(sink)))
+    let sink = Arc::new(sink);
+    Ok((store.with_sink(sink.clone()), Some(sink)))
 }
 
 /// Accept exactly `token` for `tenant` in the embedded token source (`SCIM_LOCAL_TOKEN` and

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
-use super::set::events_of;
+use super::set::{events_of, Event};
 use crate::audit::{AuditRecord, AuditSink};
 
 /// Appends events to a file, one JSON line each.
@@ -27,10 +27,16 @@ impl FileSink {
     }
 }
 
-impl AuditSink for FileSink {
-    fn committed(&self, record: &AuditRecord) {
+impl FileSink {
+    /// The issuer the events of this feed carry.
+    pub fn issuer(&self) -> &str {
+        &self.iss
+    }
+
+    /// Append `events` (asynchronous completions, which have no audit record of their own).
+    pub fn write_events(&self, events: &[Event]) {
         let mut out = Vec::new();
-        for event in events_of(record, &self.iss) {
+        for event in events {
             // A `Value` always serialises.
             out.extend(serde_json::to_vec(&event.detail).unwrap_or_default());
             out.push(b'\n');
@@ -41,6 +47,12 @@ impl AuditSink for FileSink {
         if let Err(e) = file.write_all(&out) {
             tracing::warn!(error = %e, "cannot append to SCIM_EVENTS_FILE");
         }
+    }
+}
+
+impl AuditSink for FileSink {
+    fn committed(&self, record: &AuditRecord) {
+        self.write_events(&events_of(record, &self.iss));
     }
 }
 

@@ -6,7 +6,9 @@ use crate::error::ScimError;
 use crate::operation::Operation;
 use crate::scim::discovery;
 use crate::scim::resource::list_response;
+use crate::scim::urn::EVENT_ASYNCRESP as ASYNCRESP;
 use crate::service::bulk::{BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES};
+use crate::service::ScimService;
 use crate::settings::Profile;
 
 /// What `/ServiceProviderConfig` advertises: exactly what the router and service implement.
@@ -21,10 +23,37 @@ pub fn capabilities() -> discovery::Capabilities {
     }
 }
 
-/// What a tenant with `profile` is told (the interoperability profile's flag when strict).
-fn capabilities_for(profile: Profile) -> discovery::Capabilities {
+/// What a tenant with `profile` is told (the interoperability profile's flag when strict), and
+/// the events this deployment delivers (RFC 9967 §4).
+fn capabilities_for(profile: Profile, service: &ScimService) -> discovery::Capabilities {
+    let mode = if service.records_values() {
+        "full"
+    } else {
+        "notice"
+    };
+    let mut event_uris: Vec<String> = ["create", "put", "patch"]
+        .iter()
+        .map(|e| format!("urn:ietf:params:scim:event:prov:{e}:{mode}"))
+        .chain(
+            ["delete", "activate", "deactivate"]
+                .iter()
+                .map(|e| format!("urn:ietf:params:scim:event:prov:{e}")),
+        )
+        .collect();
+    let async_request = if service.accepts_async_bulk() {
+        event_uris.push(ASYNCRESP.to_owned());
+        // Only /Bulk honours `Prefer: respond-async`; other requests answer synchronously, as
+        // RFC 7240 §2 allows.
+        "request"
+    } else {
+        "none"
+    };
     discovery::Capabilities {
         interop_profile_conformant: profile == Profile::Strict,
+        security_events: Some(discovery::SecurityEvents {
+            async_request,
+            event_uris,
+        }),
         ..capabilities()
     }
 }
@@ -45,7 +74,7 @@ pub async fn handle(ctx: &Ctx<'_>, op: Operation, name: Option<&str>) -> Result<
     match op {
         Operation::ServiceProviderConfig => Ok(Reply::ok(discovery::service_provider_config(
             base,
-            &capabilities_for(profile),
+            &capabilities_for(profile, &ctx.app.service),
         ))),
         Operation::ResourceTypes => {
             let all = discovery::resource_types(base);

@@ -32,25 +32,40 @@ impl ReturnPreference {
 /// case-insensitively here, and when a preference appears more than once only the first counts.
 /// A value we do not know (`return=everything`) is ignored like an unknown preference.
 pub fn return_preference(headers: &HeaderMap) -> Option<ReturnPreference> {
-    let first_return = headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|pref| {
-            let main = pref.split(';').next().unwrap_or_default();
-            let (name, value) = main.split_once('=').unwrap_or((main, ""));
-            name.trim()
-                .eq_ignore_ascii_case("return")
-                .then(|| value.trim().trim_matches('"').to_ascii_lowercase())
-        })
-        .next()?;
+    let first_return = preferences(headers)
+        .find(|(name, _)| name.eq_ignore_ascii_case("return"))
+        .map(|(_, value)| value.trim_matches('"').to_ascii_lowercase())?;
     match first_return.as_str() {
         "minimal" => Some(ReturnPreference::Minimal),
         "representation" => Some(ReturnPreference::Representation),
         _ => None,
     }
 }
+
+/// Whether the request asks to be answered before it is done: `Prefer: respond-async`
+/// (RFC 7240 §4.1; RFC 9967 §3 for SCIM). The name compares case-insensitively; a value or
+/// parameters on it mean nothing (§4.1 defines none) and are ignored.
+pub fn respond_async(headers: &HeaderMap) -> bool {
+    preferences(headers).any(|(name, _)| name.eq_ignore_ascii_case("respond-async"))
+}
+
+/// Every preference of every `Prefer` header, in order, as trimmed `(name, value)` (RFC 7240
+/// §2: `token [= word] *(; parameter)`, comma-separated; parameters dropped).
+fn preferences(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|pref| {
+            let main = pref.split(';').next().unwrap_or_default();
+            let (name, value) = main.split_once('=').unwrap_or((main, ""));
+            (name.trim(), value.trim())
+        })
+}
+
+/// The `Preference-Applied` value of an answer given before the work is done (RFC 7240 §4.1).
+pub const RESPOND_ASYNC_APPLIED: &str = "respond-async";
 
 #[cfg(test)]
 mod tests {
@@ -90,6 +105,22 @@ mod tests {
         assert_eq!(parse(&["return=everything"]), None);
         assert_eq!(parse(&["return"]), None);
         assert_eq!(parse(&["returns=minimal", ",,;", "="]), None);
+    }
+
+    #[test]
+    fn reads_respond_async() {
+        let parse = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append("prefer", HeaderValue::from_str(v).unwrap());
+            }
+            respond_async(&h)
+        };
+        assert!(parse(&["respond-async"]));
+        assert!(parse(&["return=minimal, Respond-Async ; x=1, wait=10"]));
+        assert!(parse(&["wait=5", "respond-async"]));
+        assert!(!parse(&[]));
+        assert!(!parse(&["respond-asynchronously", "return=respond-async"]));
     }
 
     #[test]

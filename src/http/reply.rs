@@ -24,6 +24,8 @@ pub struct Reply {
     pub etag: Option<String>,
     /// `Preference-Applied` (RFC 7240 §3): the `Prefer` preference this answer honours.
     pub preference_applied: Option<&'static str>,
+    /// `Set-Txn` (RFC 9967 §3): the transaction id of an asynchronous request's completion events.
+    pub set_txn: Option<String>,
 }
 
 impl Reply {
@@ -34,6 +36,7 @@ impl Reply {
             location: None,
             etag: None,
             preference_applied: None,
+            set_txn: None,
         }
     }
 
@@ -55,6 +58,7 @@ impl Reply {
             location,
             etag: Some(r.etag()),
             preference_applied: None,
+            set_txn: None,
         }
     }
 
@@ -73,6 +77,7 @@ impl Reply {
             location: rendered["meta"]["location"].as_str().map(str::to_owned),
             etag: Some(r.etag()),
             preference_applied: Some(ReturnPreference::Minimal.applied()),
+            set_txn: None,
         }
     }
 
@@ -82,6 +87,19 @@ impl Reply {
         self
     }
 
+    /// `202 Accepted` to `Prefer: respond-async` (RFC 9967 §3): no body, `Set-Txn` naming the
+    /// `txn` the completion events will carry, `Preference-Applied: respond-async`.
+    pub fn accepted(txn: String) -> Self {
+        Reply {
+            status: StatusCode::ACCEPTED,
+            body: None,
+            location: None,
+            etag: None,
+            preference_applied: Some(super::prefer::RESPOND_ASYNC_APPLIED),
+            set_txn: Some(txn),
+        }
+    }
+
     pub fn empty(status: StatusCode) -> Self {
         Reply {
             status,
@@ -89,6 +107,7 @@ impl Reply {
             location: None,
             etag: None,
             preference_applied: None,
+            set_txn: None,
         }
     }
 }
@@ -178,6 +197,7 @@ pub fn lambda_payload_prefix(envelope: &Value, resources: &[Value]) -> usize {
 }
 
 pub fn reply_response(reply: Reply) -> Response<Bytes> {
+    let has_body = reply.body.is_some();
     let body = reply
         .body
         .map(|b| Bytes::from(serde_json::to_vec(&b).unwrap_or_default()))
@@ -185,7 +205,11 @@ pub fn reply_response(reply: Reply) -> Response<Bytes> {
     let mut resp = Response::new(body);
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
-    if reply.status != StatusCode::NO_CONTENT && reply.status != StatusCode::NOT_MODIFIED {
+    if has_body
+        || (reply.status != StatusCode::NO_CONTENT
+            && reply.status != StatusCode::NOT_MODIFIED
+            && reply.status != StatusCode::ACCEPTED)
+    {
         h.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
     }
     if let Some(loc) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
@@ -196,6 +220,9 @@ pub fn reply_response(reply: Reply) -> Response<Bytes> {
     }
     if let Some(applied) = reply.preference_applied {
         h.insert("preference-applied", HeaderValue::from_static(applied));
+    }
+    if let Some(txn) = reply.set_txn.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        h.insert("set-txn", txn);
     }
     resp
 }

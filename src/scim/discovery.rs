@@ -181,6 +181,18 @@ pub struct Capabilities {
     /// Say `interopProfileConformant: true` (draft-zollner-scim-interop-profile): only for a
     /// tenant on the strict profile.
     pub interop_profile_conformant: bool,
+    /// RFC 9967 §4 `securityEvents`: absent when `None`.
+    pub security_events: Option<SecurityEvents>,
+}
+
+/// RFC 9967 §4: what `securityEvents` in `/ServiceProviderConfig` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityEvents {
+    /// `asyncRequest`: `none`, `long` (the provider goes asynchronous at its discretion) or
+    /// `request` (when the client asks with `Prefer: respond-async`).
+    pub async_request: &'static str,
+    /// `eventUris`: the event URIs this provider delivers.
+    pub event_uris: Vec<String>,
 }
 
 impl Default for Capabilities {
@@ -198,6 +210,7 @@ impl Default for Capabilities {
             bulk_max_operations: BULK_MAX_OPERATIONS,
             bulk_max_payload_bytes: BULK_MAX_PAYLOAD_BYTES,
             interop_profile_conformant: false,
+            security_events: None,
         }
     }
 }
@@ -239,6 +252,12 @@ pub fn service_provider_config(base_url: &str, caps: &Capabilities) -> Value {
     });
     if let (Some(uri), Some(obj)) = (&caps.documentation_uri, doc.as_object_mut()) {
         obj.insert("documentationUri".into(), uri.as_str().into());
+    }
+    if let (Some(se), Some(obj)) = (&caps.security_events, doc.as_object_mut()) {
+        obj.insert(
+            "securityEvents".into(),
+            json!({ "asyncRequest": se.async_request, "eventUris": se.event_uris }),
+        );
     }
     if let (true, Some(obj)) = (caps.interop_profile_conformant, doc.as_object_mut()) {
         obj.insert("interopProfileConformant".into(), true.into());

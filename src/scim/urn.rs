@@ -130,6 +130,10 @@ pub fn split_qualified_attribute(s: &str) -> Option<(&'static str, &str)> {
     Some((canonical, rest))
 }
 
+/// The completion event of an asynchronous request (RFC 9967 §2.5.1.3), lower case as
+/// registered.
+pub const EVENT_ASYNCRESP: &str = "urn:ietf:params:scim:event:misc:asyncresp";
+
 #[cfg(test)]
 mod tests {
     use super::*;

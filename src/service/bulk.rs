@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::{Caller, ScimService};
@@ -18,6 +19,7 @@ use crate::error::ScimError;
 use crate::scim::bulk::{self, BulkMethod, BulkRequest, Target};
 use crate::scim::resource::{ETagCondition, Version};
 use crate::scim::schema::ResourceKind;
+use crate::scim::urn;
 
 /// Most operations in one request (`bulk.maxOperations`). Measured on moto (ARCHITECTURE.md,
 /// "/Bulk"): a full request of user creates stays well under the time budget on DynamoDB.
@@ -49,6 +51,46 @@ pub struct BulkOutcome {
     pub path: String,
     pub kind: Option<ResourceKind>,
     pub result: Result<BulkDone, ScimError>,
+}
+
+/// The BulkResponse message (RFC 7644 §3.7.3) of `outcomes`; `base` is the SCIM base URL of the
+/// request (`https://host/scim/v2`) for each operation's `location`. The synchronous answer and
+/// the asynchronous completion events (`service::async_bulk`) are built from it.
+pub fn bulk_response(base: &str, outcomes: &[BulkOutcome]) -> Value {
+    let operations: Vec<Value> = outcomes.iter().map(|o| render(base, o)).collect();
+    json!({
+        "schemas": [urn::BULK_RESPONSE],
+        "Operations": operations,
+    })
+}
+
+/// One BulkResponse operation (RFC 7644 §3.7.3): `status` as a string as in the RFC's examples,
+/// `location` and `version` when the resource is known, the SCIM error as `response` on failure.
+fn render(base: &str, o: &BulkOutcome) -> Value {
+    let mut v = json!({ "method": o.method });
+    let obj = v.as_object_mut().expect("an object");
+    if let Some(b) = &o.bulk_id {
+        obj.insert("bulkId".into(), b.as_str().into());
+    }
+    match &o.result {
+        Ok(done) => {
+            if let Some(kind) = o.kind {
+                obj.insert(
+                    "location".into(),
+                    format!("{base}{}/{}", kind.endpoint(), done.id).into(),
+                );
+            }
+            if let Some(version) = done.version {
+                obj.insert("version".into(), version.etag().into());
+            }
+            obj.insert("status".into(), done.status.to_string().into());
+        }
+        Err(e) => {
+            obj.insert("status".into(), e.status().to_string().into());
+            obj.insert("response".into(), e.body());
+        }
+    }
+    v
 }
 
 impl ScimService {

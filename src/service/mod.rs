@@ -14,9 +14,11 @@
 //! - `write.rs`: the conditional-write loop (`If-Match`, retries, backoff) and deletes.
 //! - `search.rs`: `POST /.search` across both types.
 //! - `bulk.rs`: `POST /Bulk`, each operation through the operations above.
+//! - `async_bulk.rs`: `POST /Bulk` with `Prefer: respond-async` (RFC 9967 §3): queued jobs.
 //! - `settings.rs`: the per-instance cache of the tenants' settings records.
 //! - `policies.rs`: the tenant policies every user and group write goes through.
 
+pub mod async_bulk;
 pub mod bulk;
 pub mod groups;
 mod listing;
@@ -97,6 +99,8 @@ pub struct ScimService {
     record_values: bool,
     /// The tenants' settings records, read at most once a minute per tenant.
     settings: settings::SettingsCache,
+    /// Where `Prefer: respond-async` bulk requests go (`None`: they run synchronously).
+    bulk_queue: Option<Arc<dyn async_bulk::BulkQueue>>,
 }
 
 impl ScimService {
@@ -105,13 +109,25 @@ impl ScimService {
             store,
             record_values: false,
             settings: settings::SettingsCache::default(),
+            bulk_queue: None,
         }
+    }
+
+    /// The same service, queueing `Prefer: respond-async` bulk requests on `queue`.
+    pub fn with_bulk_queue(mut self, queue: Arc<dyn async_bulk::BulkQueue>) -> Self {
+        self.bulk_queue = Some(queue);
+        self
     }
 
     /// The same service, keeping changed values in audit records when `on` (`full` events).
     pub fn with_recorded_values(mut self, on: bool) -> Self {
         self.record_values = on;
         self
+    }
+
+    /// Whether audit records keep changed values (events are `full`, not `notice`).
+    pub fn records_values(&self) -> bool {
+        self.record_values
     }
 
     /// `record` of a change that left the resource at `version` with `after` as its attributes:

@@ -27,15 +27,15 @@ use scim_server::tenant::TenantId;
 const PREFIX: &str = "urn:ietf:params:scim:event:prov:";
 
 /// A bus, a queue a rule on it targets (every event of [`SOURCE`]), and a dead-letter queue.
-struct Feed {
-    bus: String,
-    queue_url: String,
-    dlq_url: String,
-    sqs: aws_sdk_sqs::Client,
-    events: aws_sdk_eventbridge::Client,
+pub(crate) struct Feed {
+    pub(crate) bus: String,
+    pub(crate) queue_url: String,
+    pub(crate) dlq_url: String,
+    pub(crate) sqs: aws_sdk_sqs::Client,
+    pub(crate) events: aws_sdk_eventbridge::Client,
 }
 
-async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+pub(crate) async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
     let url = sqs
         .create_queue()
         .queue_name(name)
@@ -60,7 +60,7 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
     (url, arn)
 }
 
-async fn feed() -> Feed {
+pub(crate) async fn feed() -> Feed {
     let sdk = sdk_config().await;
     let events = aws_sdk_eventbridge::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -103,7 +103,7 @@ async fn feed() -> Feed {
 
 /// Every message now in `url` (polled until `want` arrived, or for a short while when it did,
 /// so an extra message would be seen), as JSON bodies.
-async fn drain(sqs: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<Value> {
+pub(crate) async fn drain(sqs: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<Value> {
     let mut out = Vec::new();
     for _ in 0..20 {
         let got = sqs

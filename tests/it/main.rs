@@ -16,6 +16,7 @@ mod token_support;
 
 mod admin_api;
 mod admin_browser;
+mod async_bulk;
 mod audit_trail;
 mod bad_input;
 mod bootstrap_logs;
