@@ -60,7 +60,7 @@ $(VENV)/.tools-stamp: requirements-tools.txt $(VENV)/.test-stamp
 # --- development ---
 
 run:
-	PORT=$(PORT) cargo run --bin scim-local
+	PORT=$(PORT) cargo run --profile local --bin scim-local
 
 # Fresh machine: only the test venv (no SAM, no cargo-lambda). Doc tests are not run:
 # nextest does not support them and the crate does not rely on them.
