@@ -17,6 +17,7 @@ mod token_support;
 mod audit_trail;
 mod bad_input;
 mod bootstrap_logs;
+mod counter_shards;
 mod dynamo_deadlines;
 mod dynamodb;
 mod event_feed;
