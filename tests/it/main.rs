@@ -40,4 +40,5 @@ mod smoke;
 mod store_contract;
 mod stores_through_router;
 mod tokens_secrets;
+mod unindexed_paging;
 mod users_api;
