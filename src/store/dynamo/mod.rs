@@ -157,21 +157,37 @@ impl DynamoStore {
         tenant: &TenantId,
         partition: Partition,
     ) -> Result<Vec<Item>, StoreError> {
+        self.items_with_prefix(tenant, partition, "").await
+    }
+
+    /// The items of one of a tenant's partitions whose sort key begins with `prefix` (all of
+    /// them for `""`), in sort-key order, strongly consistent, every page.
+    async fn items_with_prefix(
+        &self,
+        tenant: &TenantId,
+        partition: Partition,
+        prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
-            let page = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_values(":pk", AttributeValue::S(partition.pk(tenant)))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
+                .set_exclusive_start_key(start);
+            query = if prefix.is_empty() {
+                query.key_condition_expression("#pk = :pk")
+            } else {
+                query
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            };
+            let page = query.send().await.map_err(|e| sdk_error("Query", e))?;
             out.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -262,39 +278,16 @@ impl DynamoStore {
 
     /// A count (`users`, `groups`): the sum of the tenant's counter shards, read by one strongly
     /// consistent Query (`begins_with(sk, "COUNTS")`), so it is exact as of the read, like the
-    /// single item it replaces. 256 shards of about 40 bytes fit one Query page; the loop is
-    /// there should a later item make them larger.
+    /// single item it replaces. 256 shards of about 40 bytes fit one Query page (3 read units).
     async fn count(&self, tenant: &TenantId, attr: &'static str) -> Result<usize, StoreError> {
+        let shards = self
+            .items_with_prefix(tenant, Partition::Meta, keys::COUNTER_SK_PREFIX)
+            .await?;
         let mut total: i64 = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_names("#n", attr)
-                .expression_attribute_values(":pk", AttributeValue::S(Partition::Meta.pk(tenant)))
-                .expression_attribute_values(
-                    ":prefix",
-                    AttributeValue::S(keys::COUNTER_SK_PREFIX.to_owned()),
-                )
-                .projection_expression("#n")
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
-            for shard in out.items() {
-                total = total.saturating_add(item::counter_value(Some(shard), attr)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(usize::try_from(total).unwrap_or(0)),
-            }
+        for shard in &shards {
+            total = total.saturating_add(item::counter_value(Some(shard), attr)?);
         }
+        Ok(usize::try_from(total).unwrap_or(0))
     }
 
     /// Where a page of `partition` starts: after the resource `after` (from a cursor), or after
