@@ -26,7 +26,7 @@ SAM_VALIDATE := $(SAM) AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 # sam build shells out to cargo-lambda, which needs zig: put the venv's bin first on PATH.
 TOOLS_PATH := PATH=$(VENV_BIN):$$PATH
 
-.PHONY: help venv tools-venv bench-venv run test test-scale build lint deploy invoke bench clean distclean
+.PHONY: help venv tools-venv bench-venv browser run test test-scale build lint deploy invoke bench clean distclean
 
 help:
 	@echo "make venv        virtualenv with test tools (moto, cfn-lint)"
@@ -63,6 +63,19 @@ $(VENV)/.bench-stamp: requirements-bench.txt $(VENV)/.test-stamp
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-bench.txt
 	touch $@
 
+# The admin page's browser test (tests/it/admin_browser.rs) drives Debian's headless Chromium
+# over WebDriver. Installed once, as root, when missing; nothing to stop afterwards (the test
+# starts and ends chromedriver itself).
+browser:
+	@if ! command -v chromedriver >/dev/null 2>&1 || \
+	   ! { command -v chromium || command -v chromium-browser || command -v google-chrome; } >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	  else \
+	    echo "the browser test needs chromium and chromium-driver: run 'sudo apt-get install chromium chromium-driver'" >&2; exit 1; \
+	  fi; \
+	fi
+
 # --- development ---
 
 run:
@@ -72,7 +85,7 @@ run:
 # nextest does not support them and the crate does not rely on them.
 # The whole suite: template lint (cfn-lint and SAM's own validation), the CI workflow's schema,
 # then every Rust test against a private moto server that with_moto.sh starts and stops.
-test: venv tools-venv
+test: venv tools-venv browser
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_VALIDATE) $(VENV)/bin/sam validate --lint
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::scim::resource::now_rfc3339;
+use crate::scim::resource::{now_rfc3339, Version};
 use crate::scim::schema::ResourceKind;
 use crate::tenant::TenantId;
 
@@ -65,9 +65,24 @@ pub enum Action {
     Reactivate,
     Delete,
     MembershipChange,
+    /// Admin API (`admin_api`): a SCIM token generated, or every token revoked; `resource_id`
+    /// is the token id, `token_id` names the admin actor (`iam:<principal>`, `link:<id>`).
+    TokenGenerate,
+    TokenRevoke,
+    /// Admin API: a setup link issued or revoked; `resource_id` is the link id.
+    LinkCreate,
+    LinkRevoke,
 }
 
 impl Action {
+    /// An admin action (tokens, setup links), not a change of a SCIM resource.
+    pub fn is_admin(self) -> bool {
+        matches!(
+            self,
+            Action::TokenGenerate | Action::TokenRevoke | Action::LinkCreate | Action::LinkRevoke
+        )
+    }
+
     /// The action of a change from `before` to `after` (both present) requested as a PUT
     /// (`replace`) or a PATCH: deactivation and reactivation are named as such, since they are
     /// what a product must act on.
@@ -152,11 +167,41 @@ impl AuditRecord {
         action: Action,
         changed: Vec<String>,
     ) -> Self {
+        Self::of(tenant, actor, kind.name(), resource_id, action, changed)
+    }
+
+    /// A record of an admin action (`TokenGenerate`, `LinkCreate`, ...) on something that is not
+    /// a SCIM resource (`resource_type` `Token`, `SetupLink`): no SCIM event comes of it.
+    pub fn admin(
+        tenant: &TenantId,
+        actor: &Actor,
+        resource_type: &str,
+        resource_id: &str,
+        action: Action,
+    ) -> Self {
+        Self::of(
+            tenant,
+            actor,
+            resource_type,
+            resource_id,
+            action,
+            Vec::new(),
+        )
+    }
+
+    fn of(
+        tenant: &TenantId,
+        actor: &Actor,
+        resource_type: &str,
+        resource_id: &str,
+        action: Action,
+        changed: Vec<String>,
+    ) -> Self {
         AuditRecord {
             id: new_id(),
             at: now_rfc3339(),
             tenant: tenant.to_string(),
-            resource_type: kind.name().to_owned(),
+            resource_type: resource_type.to_owned(),
             resource_id: resource_id.to_owned(),
             action,
             changed,
@@ -171,8 +216,8 @@ impl AuditRecord {
     }
 
     /// The same record, naming the resource's version after the change.
-    pub fn at_version(mut self, version: u64) -> Self {
-        self.version = Some(version);
+    pub fn at_version(mut self, version: Version) -> Self {
+        self.version = Some(version.get());
         self
     }
 

@@ -54,6 +54,12 @@ pub struct Config {
     pub local_token: Option<PlainToken>,
     /// The SCIM event feed (`SCIM_EVENTS_*`, `SCIM_EVENT_BUS_NAME`).
     pub events: EventsConfig,
+    /// `SCIM_LINK_KEY_SECRET`: name or ARN of the Secrets Manager secret whose value signs setup
+    /// links (template.yaml creates it). Unset: a random key per process (local runs).
+    pub link_key_secret: Option<String>,
+    /// `SCIM_ADMIN_FRAME_ANCESTORS`: CSP `frame-ancestors` sources that may embed the admin page
+    /// (space-separated origins, e.g. `https://app.example.com`). Unset: no framing.
+    pub admin_frame_ancestors: Option<String>,
 }
 
 /// Whether events carry the changed attributes (RFC 9967 `full`) or only ids (`notice`).
@@ -116,6 +122,8 @@ impl PartialEq for Config {
             && self.local_tenant == other.local_tenant
             && token(self) == token(other)
             && self.events == other.events
+            && self.link_key_secret == other.link_key_secret
+            && self.admin_frame_ancestors == other.admin_frame_ancestors
     }
 }
 
@@ -131,6 +139,8 @@ impl Default for Config {
             local_tenant: DEFAULT_LOCAL_TENANT.to_owned(),
             local_token: None,
             events: EventsConfig::default(),
+            link_key_secret: None,
+            admin_frame_ancestors: None,
         }
     }
 }
@@ -194,7 +204,22 @@ impl Config {
                     ))
                 })?,
         };
+        let admin_frame_ancestors = var("SCIM_ADMIN_FRAME_ANCESTORS");
+        if let Some(a) = &admin_frame_ancestors {
+            // Each source is an origin or a quoted keyword; nothing may end the directive.
+            let ok = a.split_whitespace().all(|src| {
+                (src == "'self'" || src.starts_with("https://") || src.starts_with("http://"))
+                    && !src.contains([';', ',', '"'])
+            });
+            if !ok {
+                return Err(ConfigError(format!(
+                    "SCIM_ADMIN_FRAME_ANCESTORS must be space-separated origins (https://app.example.com) or 'self', not {a:?}"
+                )));
+            }
+        }
         Ok(Config {
+            link_key_secret: var("SCIM_LINK_KEY_SECRET"),
+            admin_frame_ancestors,
             table_name: var("SCIM_TABLE_NAME"),
             secret_prefix: var("SCIM_SECRET_PREFIX"),
             public_base_url,

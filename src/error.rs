@@ -127,6 +127,11 @@ impl ScimError {
     pub fn unauthorized() -> Self {
         Self::new(401, None, "The bearer token is missing, malformed, revoked or not valid for this service. Generate a new SCIM token and update it in your identity provider.")
     }
+    /// A 401 of the admin API (setup link or session refused), with a detail the admin page
+    /// shows as it is ("This setup link has expired ...").
+    pub fn admin_unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(401, None, detail)
+    }
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(404, None, detail)
     }

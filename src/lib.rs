@@ -4,6 +4,7 @@
 //! (protocol, pure) and `store` (port + adapters); `auth` resolves a bearer token to a tenant.
 
 pub mod admin;
+pub mod admin_api;
 pub mod audit;
 pub mod auth;
 pub mod config;

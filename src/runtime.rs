@@ -6,20 +6,28 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 use tokio::sync::OnceCell;
 
+use crate::admin_api::health::HealthRecorder;
+use crate::admin_api::AdminApi;
+use crate::auth::credentials::CredentialStore;
+use crate::auth::setup_link::SetupLinks;
 use crate::auth::token::PlainToken;
 use crate::auth::{
     secrets, Authenticator, CacheSettings, CachedTokenSource, EmbeddedTokenSource, TokenSource,
 };
 use crate::config::{Config, ConfigError, EventMode};
 use crate::events::sink::FileSink;
+use crate::http::admin::AdminHttp;
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
+use crate::store::admin::AdminStore;
 use crate::store::{DynamoStore, MemoryStore, Store, StoreError};
 use crate::tenant::TenantId;
 
 /// What `build` made, with handles the local server needs (to print a token).
 pub struct Built {
     pub app: Arc<App>,
+    /// The admin API behind `/admin` (the local server issues its setup link through it).
+    pub admin: Arc<AdminApi>,
     /// Present when tokens are held in process (no `SCIM_SECRET_PREFIX`).
     pub embedded_tokens: Option<Arc<EmbeddedTokenSource>>,
     pub store_kind: &'static str,
@@ -30,38 +38,69 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
     // at most once, and only if an AWS service is configured.
     let aws = OnceCell::new();
     let sdk_config = || aws.get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load());
-    let (store, store_kind): (Arc<dyn Store>, &'static str) = match &config.table_name {
-        None => (Arc::new(embedded_store(config)?), "embedded"),
-        Some(_) if config.events.file.is_some() => {
-            // DynamoDB's feed is its stream (the stream handler); a file would silently miss
-            // every change made by another process.
-            return Err(ConfigError(
-                "SCIM_EVENTS_FILE applies to the embedded store only; with SCIM_TABLE_NAME events come from the table's stream".into(),
-            ));
-        }
-        Some(table) => (
-            Arc::new(dynamo_store(sdk_config().await, table, config.audit_retention_days).await?),
-            "dynamodb",
-        ),
-    };
-    let (tokens, embedded_tokens): (Arc<dyn TokenSource>, _) = match &config.secret_prefix {
+    // One store object serves SCIM and the admin API (same table, same audit trail).
+    let (store, admin_store, store_kind): (Arc<dyn Store>, Arc<dyn AdminStore>, &'static str) =
+        match &config.table_name {
+            None => {
+                let s = Arc::new(embedded_store(config)?);
+                (s.clone(), s, "embedded")
+            }
+            Some(_) if config.events.file.is_some() => {
+                // DynamoDB's feed is its stream (the stream handler); a file would silently miss
+                // every change made by another process.
+                return Err(ConfigError(
+                    "SCIM_EVENTS_FILE applies to the embedded store only; with SCIM_TABLE_NAME events come from the table's stream".into(),
+                ));
+            }
+            Some(table) => {
+                let s = Arc::new(
+                    dynamo_store(sdk_config().await, table, config.audit_retention_days).await?,
+                );
+                (s.clone(), s, "dynamodb")
+            }
+        };
+    let (tokens, credentials, embedded_tokens): (
+        Arc<dyn TokenSource>,
+        Arc<dyn CredentialStore>,
+        _,
+    ) = match &config.secret_prefix {
         None => {
             let src = Arc::new(EmbeddedTokenSource::new());
-            (src.clone(), Some(src))
+            (src.clone(), src.clone(), Some(src))
         }
-        Some(prefix) => (secrets_manager_tokens(sdk_config().await, prefix)?, None),
+        Some(prefix) => {
+            let (cached, source) = secrets_manager_tokens(sdk_config().await, prefix)?;
+            (cached, source, None)
+        }
     };
+    let links = match &config.link_key_secret {
+        Some(secret) => SetupLinks::from_secret(secrets::client(sdk_config().await), secret),
+        None => SetupLinks::random()
+            .map_err(|e| ConfigError(format!("cannot make a setup-link key: {e}")))?,
+    };
+    let health = Arc::new(HealthRecorder::new(admin_store.clone()));
+    let admin = Arc::new(AdminApi::new(
+        credentials,
+        Arc::new(links),
+        admin_store,
+        health,
+    ));
     let settings = HttpSettings {
         public_base_url: config.public_base_url.clone(),
         default_scheme,
     };
-    let app = App::new(
+    let app = App::with_admin(
         ScimService::new(store).with_recorded_values(config.events.mode == EventMode::Full),
         Authenticator::new(tokens),
         settings,
+        AdminHttp {
+            api: admin.clone(),
+            frame_ancestors: config.admin_frame_ancestors.clone(),
+        },
     );
     Ok(Built {
         app,
+        admin,
         embedded_tokens,
         store_kind,
     })
@@ -106,17 +145,21 @@ pub fn install_fixed_token(
     }
 }
 
-/// The Secrets Manager token source behind the bounded cache.
-fn secrets_manager_tokens(
-    aws: &SdkConfig,
-    prefix: &str,
-) -> Result<Arc<dyn TokenSource>, ConfigError> {
-    let source = secrets::SecretsManagerTokenSource::new(secrets::client(aws), prefix)
-        .map_err(|e| ConfigError(format!("SCIM_SECRET_PREFIX: {e}")))?;
-    Ok(Arc::new(CachedTokenSource::new(
-        Arc::new(source),
+/// Tokens as requests check them, and as the admin API writes them.
+type TokenSources = (Arc<dyn TokenSource>, Arc<dyn CredentialStore>);
+
+/// The Secrets Manager token source behind the bounded cache (for requests), and uncached (for
+/// the admin API's writes).
+fn secrets_manager_tokens(aws: &SdkConfig, prefix: &str) -> Result<TokenSources, ConfigError> {
+    let source = Arc::new(
+        secrets::SecretsManagerTokenSource::new(secrets::client(aws), prefix)
+            .map_err(|e| ConfigError(format!("SCIM_SECRET_PREFIX: {e}")))?,
+    );
+    let cached = Arc::new(CachedTokenSource::new(
+        source.clone(),
         CacheSettings::default(),
-    )))
+    ));
+    Ok((cached, source))
 }
 
 /// The DynamoDB store, checked once at start: a missing table or missing permissions stop the

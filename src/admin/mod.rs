@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod events;
+pub mod setup_link;
 pub mod table;
 pub mod tokens;
 

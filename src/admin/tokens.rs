@@ -82,6 +82,8 @@ pub enum TenantCommand {
         #[command(flatten)]
         secrets: SecretArgs,
     },
+    /// Print a setup link to the tenant's SCIM settings page (or revoke one with --revoke).
+    SetupLink(super::setup_link::SetupLinkArgs),
 }
 
 fn parse_tenant(s: &str) -> Result<TenantId, String> {
@@ -275,6 +277,7 @@ pub async fn run_tenant(cmd: TenantCommand, output: Output) -> Result<(), AdminE
             }
             Ok(())
         }
+        TenantCommand::SetupLink(args) => super::setup_link::run(args, output).await,
     }
 }
 

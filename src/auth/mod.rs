@@ -10,6 +10,7 @@ pub mod cache;
 pub mod credentials;
 pub mod embedded;
 pub mod secrets;
+pub mod setup_link;
 pub mod token;
 
 use std::sync::Arc;

@@ -1,14 +1,20 @@
 //! The local server: the same router as the Lambda, over HTTP on 127.0.0.1.
 //!
-//! Prints the base URL and a bearer token, then serves in the foreground.
+//! Prints the base URL, a bearer token and a setup link to the admin page, then serves in the
+//! foreground.
 
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 
 use clap::Parser;
+use scim_server::admin_api::{AdminActor, AdminCaller};
 use scim_server::auth::token::PlainToken;
 use scim_server::config::{init_tracing, Config, LogFormat};
 use scim_server::tenant::TenantId;
 use scim_server::{http, runtime};
+
+/// How long the printed setup link works.
+const LOCAL_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 use secrecy::ExposeSecret;
 
 #[derive(Parser, Debug)]
@@ -68,6 +74,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("Bearer token: (tokens are in Secrets Manager: create one with `scimctl token generate --tenant {tenant}`)")
         }
+    }
+    // A setup link for the local tenant: open it, press Generate (the token above works until
+    // then). The credential is in the fragment, as in production.
+    let operator = AdminCaller {
+        actor: AdminActor::Operator("scim-local".into()),
+        request_id: "-".into(),
+    };
+    match built
+        .admin
+        .create_link(&operator, &tenant, LOCAL_LINK_TTL)
+        .await
+    {
+        // Tools that read only the first two lines may have closed the pipe already: a failed
+        // write of this line must not stop the server (println! would panic).
+        Ok(link) => {
+            let _ = writeln!(
+                std::io::stdout(),
+                "Admin page: {}",
+                http::admin::link_url(&format!("http://{addr}"), link.credential.expose_secret())
+            );
+        }
+        Err(e) => eprintln!("note: no setup link: {}", e.detail()),
     }
     tracing::info!(store = built.store_kind, %addr, "serving");
     http::local::serve(built.app, listener).await?;

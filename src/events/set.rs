@@ -19,7 +19,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::audit::{Action, AuditRecord};
-use crate::scim::resource::etag_for;
+use crate::scim::resource::Version;
 
 /// The EventBridge `source` of every event: fixed, so a rule can select the feed by it.
 pub const SOURCE: &str = "scim-server";
@@ -49,6 +49,10 @@ pub fn event_uri(record: &AuditRecord, full: bool) -> String {
         Action::Delete => "delete".to_owned(),
         Action::Deactivate => "deactivate".to_owned(),
         Action::Reactivate | Action::Restore => "activate".to_owned(),
+        // Never asked: `events_of` gives admin actions no event.
+        Action::TokenGenerate | Action::TokenRevoke | Action::LinkCreate | Action::LinkRevoke => {
+            "admin".to_owned()
+        }
     };
     format!("{PREFIX}{name}")
 }
@@ -58,6 +62,10 @@ pub fn event_uri(record: &AuditRecord, full: bool) -> String {
 /// event whose values alone would not fit falls back to its `notice` form. `iss` names the
 /// issuer (the public base URL, or [`SOURCE`]).
 pub fn events_of(record: &AuditRecord, iss: &str) -> Vec<Event> {
+    if record.action.is_admin() {
+        // Tokens and setup links are not SCIM resources: the trail keeps them, the feed does not.
+        return Vec::new();
+    }
     let full = record.values.is_some();
     let one = build(
         record,
@@ -124,7 +132,7 @@ fn build(
     let uri = event_uri(record, full);
     let mut payload = Map::new();
     if let Some(v) = record.version {
-        payload.insert("version".into(), json!(etag_for(v)));
+        payload.insert("version".into(), json!(Version::new(v).etag()));
     }
     let (is_create_or_put, is_patch) = match record.action {
         Action::Create | Action::Replace => (true, false),
@@ -242,7 +250,7 @@ mod tests {
             action,
             vec!["active".into(), "title".into()],
         )
-        .at_version(3)
+        .at_version(crate::scim::resource::Version::new(3))
     }
 
     #[test]

@@ -8,9 +8,10 @@
 use http::StatusCode;
 use serde_json::Value;
 
+use super::prefer::ReturnPreference;
 use super::query::{list_query, projection, Params};
 use super::reply::{fits_lambda_payload, json_body, list_body, Reply};
-use super::users::not_modified;
+use super::users::{answer, not_modified, write_answer};
 use super::Ctx;
 use crate::error::ScimError;
 use crate::operation::Operation;
@@ -39,10 +40,10 @@ pub async fn handle(
         }
         Operation::GroupsCreate => {
             let body = json_body(ctx.req)?;
-            let proj = projection(KIND, &ctx.params)?;
+            let (proj, prefer) = write_answer(ctx, KIND)?;
             let view = service.create_group(caller, &body).await?;
             ctx.log.resource_id = Some(view.group.id.clone());
-            Ok(after_write(ctx, StatusCode::CREATED, view, &proj))
+            Ok(after_write(ctx, StatusCode::CREATED, view, &proj, prefer))
         }
         Operation::GroupsGet => {
             let proj = projection(KIND, &ctx.params)?;
@@ -68,25 +69,34 @@ pub async fn handle(
         }
         Operation::GroupsReplace => {
             let body = json_body(ctx.req)?;
-            let proj = projection(KIND, &ctx.params)?;
+            let (proj, prefer) = write_answer(ctx, KIND)?;
             let view = service
-                .replace_group(caller, id, &body, if_match.as_ref(), Some(&proj))
+                .replace_group(caller, id, &body, if_match.as_ref(), answer(&proj, prefer))
                 .await?;
-            Ok(after_write(ctx, StatusCode::OK, view, &proj))
+            Ok(after_write(ctx, StatusCode::OK, view, &proj, prefer))
         }
         Operation::GroupsPatch => {
             let body = json_body(ctx.req)?;
-            let proj = projection(KIND, &ctx.params)?;
-            let answer = wants_representation(&ctx.params).then_some(&proj);
+            let (proj, prefer) = write_answer(ctx, KIND)?;
+            // Default 204 (Entra's preference); `attributes`/`excludedAttributes` or
+            // `Prefer: return=representation` ask for the group, `return=minimal` never.
+            let wanted = match prefer {
+                Some(ReturnPreference::Minimal) => None,
+                Some(ReturnPreference::Representation) => Some(&proj),
+                None => wants_representation(&ctx.params).then_some(&proj),
+            };
             let view = service
-                .patch_group(caller, id, &body, if_match.as_ref(), answer)
+                .patch_group(caller, id, &body, if_match.as_ref(), wanted)
                 .await?;
-            if answer.is_none() {
+            if wanted.is_none() {
                 let mut reply = Reply::empty(StatusCode::NO_CONTENT);
                 reply.etag = Some(view.group.etag());
-                return Ok(reply);
+                reply.location = view.render(&ctx.base)["meta"]["location"]
+                    .as_str()
+                    .map(str::to_owned);
+                return Ok(reply.applied(prefer));
             }
-            Ok(after_write(ctx, StatusCode::OK, view, &proj))
+            Ok(after_write(ctx, StatusCode::OK, view, &proj, prefer))
         }
         Operation::GroupsDelete => {
             service.delete(caller, KIND, id, if_match.as_ref()).await?;
@@ -102,8 +112,18 @@ fn wants_representation(params: &Params) -> bool {
 
 /// The answer to a write that succeeded: past Lambda's response limit, `members` is left out
 /// rather than the write turned into an error.
-fn after_write(ctx: &Ctx<'_>, status: StatusCode, view: GroupView, proj: &Projection) -> Reply {
-    let mut reply = Reply::rendered(status, KIND, &view.group, view.render(&ctx.base), proj);
+fn after_write(
+    ctx: &Ctx<'_>,
+    status: StatusCode,
+    view: GroupView,
+    proj: &Projection,
+    prefer: Option<ReturnPreference>,
+) -> Reply {
+    if prefer == Some(ReturnPreference::Minimal) {
+        return Reply::minimal(status, &view.group, &view.render(&ctx.base));
+    }
+    let mut reply =
+        Reply::rendered(status, KIND, &view.group, view.render(&ctx.base), proj).applied(prefer);
     if !reply.body.as_ref().is_some_and(fits_lambda_payload) {
         tracing::warn!(group_id = %view.group.id, "group response too large; members left out");
         if let Some(Value::Object(body)) = &mut reply.body {

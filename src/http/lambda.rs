@@ -6,8 +6,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 
+use super::admin::IamPrincipal;
 use super::{error_response, App};
 use crate::error::ScimError;
+use lambda_http::request::RequestContext;
 
 /// The longest a request may take before it is answered 503 with `Retry-After`: the function's
 /// timeout is 10 s (template.yaml), after which API Gateway answers an opaque 503 without a SCIM
@@ -39,7 +41,13 @@ pub async fn handle_within(app: &App, req: Request, deadline: Duration) -> Respo
 
 async fn handle_unbounded(app: &App, req: Request) -> Response<Body> {
     let lambda_request_id = req.lambda_context_ref().map(|c| c.request_id.clone());
+    let iam = iam_principal(&req);
     let (mut parts, body) = req.into_parts();
+    // Only API Gateway can have put this in the request context (an IAM-authorized route):
+    // the admin API trusts it, and nothing a client sends can produce it.
+    if let Some(p) = iam {
+        parts.extensions.insert(p);
+    }
     let bytes = match body {
         Body::Empty => Bytes::new(),
         Body::Text(s) => Bytes::from(s),
@@ -50,6 +58,19 @@ async fn handle_unbounded(app: &App, req: Request) -> Response<Body> {
         parts.headers.insert("x-request-id", id);
     }
     to_lambda(app.handle(http::Request::from_parts(parts, bytes)).await)
+}
+
+/// The caller API Gateway verified with IAM authorization (SigV4), if the route has it.
+fn iam_principal(req: &Request) -> Option<IamPrincipal> {
+    let RequestContext::ApiGatewayV2(ctx) = req.request_context_ref()? else {
+        return None;
+    };
+    let iam = ctx.authorizer.as_ref()?.iam.as_ref()?;
+    iam.user_arn
+        .clone()
+        .or_else(|| iam.caller_id.clone())
+        .filter(|a| !a.is_empty())
+        .map(IamPrincipal)
 }
 
 fn to_lambda(resp: http::Response<Bytes>) -> Response<Body> {

@@ -2,11 +2,13 @@
 //! lambda_http, or the local server). It parses HTTP (paths, query, headers, bodies), calls the
 //! service, and renders SCIM JSON. Business rules live in `service` and `scim`, not here.
 
+pub mod admin;
 mod discovery;
 mod groups;
 mod idp;
 pub mod lambda;
 pub mod local;
+mod prefer;
 mod query;
 mod reply;
 mod search;
@@ -49,6 +51,8 @@ pub struct App {
     service: ScimService,
     auth: Authenticator,
     settings: HttpSettings,
+    /// The admin API and setup page (`/admin`), when built by `runtime::build`.
+    admin: Option<admin::AdminHttp>,
 }
 
 /// What the request log line says about a request.
@@ -84,6 +88,23 @@ impl App {
             service,
             auth,
             settings,
+            admin: None,
+        })
+    }
+
+    /// [`App::new`] with the admin API and setup page under `/admin`, and SCIM requests counted
+    /// into its connection health.
+    pub fn with_admin(
+        service: ScimService,
+        auth: Authenticator,
+        settings: HttpSettings,
+        admin: admin::AdminHttp,
+    ) -> Arc<Self> {
+        Arc::new(App {
+            service,
+            auth,
+            settings,
+            admin: Some(admin),
         })
     }
 
@@ -100,19 +121,39 @@ impl App {
     ) -> (Response<Bytes>, Arc<RequestStats>) {
         let started = Instant::now();
         let request_id = request_id(req.headers());
+        if admin::is_admin_path(req.uri().path()) {
+            return (
+                self.admin_logged(&req, &request_id, started).await,
+                Arc::new(RequestStats::default()),
+            );
+        }
         let mut log = LogContext::default();
         let stats = Arc::new(RequestStats::default());
         let idp = idp::detect(header_str(req.headers(), "user-agent"));
         let routed = self.route(&req, &request_id, idp, &mut log);
         let outcome = metrics::scope(stats.clone(), routed).await;
-        let (response, scim_type) = match outcome {
-            Ok(reply) => (reply::reply_response(reply), ""),
+        let (response, scim_type, detail) = match outcome {
+            Ok(reply) => (reply::reply_response(reply), "", String::new()),
             Err(e) => (
                 error_response(&e),
                 e.scim_type().map(|t| t.as_str()).unwrap_or(""),
+                e.detail().to_owned(),
             ),
         };
         let status = response.status().as_u16();
+        if let (Some(admin), Some(p)) = (&self.admin, &log.principal) {
+            admin
+                .api
+                .health_recorder()
+                .record(&crate::admin_api::health::Observed {
+                    tenant: &p.tenant,
+                    idp,
+                    token_id: &p.token_id,
+                    status,
+                    scim_type,
+                    detail: &detail,
+                });
+        }
         tracing::info!(
             target: "scim::request",
             request_id = %request_id,
@@ -130,6 +171,30 @@ impl App {
             "request"
         );
         (with_request_id(response, &request_id), stats)
+    }
+
+    /// An admin request (`http/admin`), with its own log line: the route and the actor, never a
+    /// credential.
+    async fn admin_logged(
+        &self,
+        req: &Request<Bytes>,
+        request_id: &str,
+        started: Instant,
+    ) -> Response<Bytes> {
+        let mut log = admin::AdminLog::default();
+        let response = self.handle_admin(req, request_id, &mut log).await;
+        tracing::info!(
+            target: "scim::admin",
+            request_id = %request_id,
+            method = %req.method(),
+            route = log.route,
+            actor = log.actor.as_deref().unwrap_or("-"),
+            tenant = log.tenant.as_deref().unwrap_or("-"),
+            status = response.status().as_u16(),
+            latency_us = started.elapsed().as_micros() as u64,
+            "admin request"
+        );
+        with_request_id(response, request_id)
     }
 
     async fn route(
@@ -229,6 +294,11 @@ fn resolve<'p>(
         return Err(ScimError::not_found(
             "No SCIM endpoint at the root; see /ServiceProviderConfig.",
         ));
+    };
+    // Microsoft's SCIM test collection asks `/serviceConfiguration`: the same document.
+    let first = match *first {
+        f if f.eq_ignore_ascii_case("serviceConfiguration") => "ServiceProviderConfig",
+        f => f,
     };
     let endpoint = [
         "ServiceProviderConfig",

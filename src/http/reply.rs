@@ -7,6 +7,7 @@ use http::header::{
 use http::{Request, Response, StatusCode};
 use serde_json::Value;
 
+use super::prefer::ReturnPreference;
 use crate::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{list_response, Resource};
@@ -21,6 +22,8 @@ pub struct Reply {
     pub body: Option<Value>,
     pub location: Option<String>,
     pub etag: Option<String>,
+    /// `Preference-Applied` (RFC 7240 §3): the `Prefer` preference this answer honours.
+    pub preference_applied: Option<&'static str>,
 }
 
 impl Reply {
@@ -30,6 +33,7 @@ impl Reply {
             body: Some(body),
             location: None,
             etag: None,
+            preference_applied: None,
         }
     }
 
@@ -50,7 +54,32 @@ impl Reply {
             body: Some(projection.apply(kind, body)),
             location,
             etag: Some(r.etag()),
+            preference_applied: None,
         }
+    }
+
+    /// The answer to a write under `Prefer: return=minimal` (RFC 7240 §4.2): no body; 201 for a
+    /// create, else 204; `ETag` and `Location` (taken from the rendered `meta.location`) so the
+    /// client can address and version the resource without a read.
+    pub fn minimal(status: StatusCode, r: &Resource, rendered: &Value) -> Self {
+        let status = if status == StatusCode::CREATED {
+            status
+        } else {
+            StatusCode::NO_CONTENT
+        };
+        Reply {
+            status,
+            body: None,
+            location: rendered["meta"]["location"].as_str().map(str::to_owned),
+            etag: Some(r.etag()),
+            preference_applied: Some(ReturnPreference::Minimal.applied()),
+        }
+    }
+
+    /// Names the preference this answer honours in `Preference-Applied`.
+    pub fn applied(mut self, preference: Option<ReturnPreference>) -> Self {
+        self.preference_applied = preference.map(ReturnPreference::applied);
+        self
     }
 
     pub fn empty(status: StatusCode) -> Self {
@@ -59,6 +88,7 @@ impl Reply {
             body: None,
             location: None,
             etag: None,
+            preference_applied: None,
         }
     }
 }
@@ -163,6 +193,9 @@ pub fn reply_response(reply: Reply) -> Response<Bytes> {
     }
     if let Some(tag) = reply.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
         h.insert(ETAG, tag);
+    }
+    if let Some(applied) = reply.preference_applied {
+        h.insert("preference-applied", HeaderValue::from_static(applied));
     }
     resp
 }

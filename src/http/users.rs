@@ -4,13 +4,14 @@
 use http::StatusCode;
 use serde_json::Value;
 
+use super::prefer::{return_preference, ReturnPreference};
 use super::query::{list_query, projection, Params};
 use super::reply::{json_body, lambda_payload_prefix, list_body, Reply};
 use super::Ctx;
 use crate::error::ScimError;
 use crate::operation::Operation;
 use crate::scim::projection::Projection;
-use crate::scim::resource::etag_for;
+use crate::scim::resource::Version;
 use crate::scim::schema::ResourceKind;
 use crate::service::paging::MAX_CURSOR_CHARS;
 use crate::service::{Fetched, UserList, UserView};
@@ -35,10 +36,12 @@ pub async fn handle(
         }
         Operation::UsersCreate => {
             let body = json_body(ctx.req)?;
-            let proj = projection(KIND, &ctx.params)?;
-            let view = service.create_user(caller, &body, &proj).await?;
+            let (proj, prefer) = write_answer(ctx, KIND)?;
+            let view = service
+                .create_user(caller, &body, answer(&proj, prefer))
+                .await?;
             ctx.log.resource_id = Some(view.user.id.clone());
-            Ok(user_reply(ctx, StatusCode::CREATED, &view, &proj))
+            Ok(written(ctx, StatusCode::CREATED, &view, &proj, prefer))
         }
         Operation::UsersGet => {
             let proj = projection(KIND, &ctx.params)?;
@@ -53,19 +56,19 @@ pub async fn handle(
         }
         Operation::UsersReplace => {
             let body = json_body(ctx.req)?;
-            let proj = projection(KIND, &ctx.params)?;
+            let (proj, prefer) = write_answer(ctx, KIND)?;
             let view = service
-                .replace_user(caller, id, &body, if_match.as_ref(), &proj)
+                .replace_user(caller, id, &body, if_match.as_ref(), answer(&proj, prefer))
                 .await?;
-            Ok(user_reply(ctx, StatusCode::OK, &view, &proj))
+            Ok(written(ctx, StatusCode::OK, &view, &proj, prefer))
         }
         Operation::UsersPatch => {
             let body = json_body(ctx.req)?;
-            let proj = projection(KIND, &ctx.params)?;
+            let (proj, prefer) = write_answer(ctx, KIND)?;
             let view = service
-                .patch_user(caller, id, &body, if_match.as_ref(), &proj)
+                .patch_user(caller, id, &body, if_match.as_ref(), answer(&proj, prefer))
                 .await?;
-            Ok(user_reply(ctx, StatusCode::OK, &view, &proj))
+            Ok(written(ctx, StatusCode::OK, &view, &proj, prefer))
         }
         Operation::UsersDelete => {
             service.delete(caller, KIND, id, if_match.as_ref()).await?;
@@ -76,14 +79,46 @@ pub async fn handle(
 }
 
 /// 304: the client's copy (this version) is current.
-pub(super) fn not_modified(version: u64) -> Reply {
+pub(super) fn not_modified(version: Version) -> Reply {
     let mut reply = Reply::empty(StatusCode::NOT_MODIFIED);
-    reply.etag = Some(etag_for(version));
+    reply.etag = Some(version.etag());
     reply
 }
 
 fn user_reply(ctx: &Ctx<'_>, status: StatusCode, view: &UserView, proj: &Projection) -> Reply {
     Reply::rendered(status, KIND, &view.user, view.render(&ctx.base), proj)
+}
+
+/// The projection of a write's answer, and the request's `Prefer: return=` (RFC 7240 §4.2).
+pub(super) fn write_answer(
+    ctx: &Ctx<'_>,
+    kind: ResourceKind,
+) -> Result<(Projection, Option<ReturnPreference>), ScimError> {
+    Ok((
+        projection(kind, &ctx.params)?,
+        return_preference(ctx.req.headers()),
+    ))
+}
+
+/// What the service is asked to read for the answer: nothing under `return=minimal`.
+pub(super) fn answer(proj: &Projection, prefer: Option<ReturnPreference>) -> Option<&Projection> {
+    (prefer != Some(ReturnPreference::Minimal)).then_some(proj)
+}
+
+/// A user write's answer: the projected user (users' default), or none under `return=minimal`.
+fn written(
+    ctx: &Ctx<'_>,
+    status: StatusCode,
+    view: &UserView,
+    proj: &Projection,
+    prefer: Option<ReturnPreference>,
+) -> Reply {
+    match prefer {
+        Some(ReturnPreference::Minimal) => {
+            Reply::minimal(status, &view.user, &view.render(&ctx.base))
+        }
+        _ => user_reply(ctx, status, view, proj).applied(prefer),
+    }
 }
 
 /// A list or search answer: a ListResponse with projected users (and `nextCursor` when the

@@ -317,7 +317,7 @@ mod tests {
         );
         let user = Resource {
             id: "u1".into(),
-            version: 1,
+            version: crate::scim::resource::Version::new(1),
             created: "2024-01-01T00:00:00Z".into(),
             last_modified: "2024-01-01T00:00:00Z".into(),
             attributes: json!({"userName": "a"}).as_object().cloned().unwrap(),

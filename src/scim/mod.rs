@@ -6,6 +6,7 @@ pub mod group_patch;
 pub(crate) mod json;
 pub mod members;
 pub mod patch;
+mod patch_extension;
 pub mod path;
 pub mod projection;
 pub mod resource;

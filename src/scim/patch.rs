@@ -15,6 +15,10 @@ use serde_json::{Map, Value};
 
 use super::filter::{self, CompValue, CompareOp, Filter};
 use super::json::{get_ci, get_ci_mut, take_ci};
+use super::patch_extension::{
+    change_extension, extension_object, extension_urn, merge_extension, whole_extension,
+    ExtensionChange,
+};
 use super::path::{parse_patch_path, PatchPath};
 use super::resource::Resource;
 use super::schema::{AttrType, AttributeDef, Mutability, ResourceKind};
@@ -159,7 +163,17 @@ fn apply_one(
     op: &Operation,
 ) -> Result<(), ScimError> {
     match (&op.path, &op.value) {
-        (Some(path), value) => apply_at(kind, current, doc, op.op, path, value.as_ref()),
+        (Some(path), value) => match whole_extension(kind, path) {
+            Some(ext) => {
+                let change = match op.op {
+                    Op::Add => ExtensionChange::Merge,
+                    Op::Replace => ExtensionChange::Replace,
+                    Op::Remove => ExtensionChange::Remove,
+                };
+                change_extension(doc, ext, change, value.as_ref())
+            }
+            None => apply_at(kind, current, doc, op.op, path, value.as_ref()),
+        },
         (None, Some(Value::Object(values))) => apply_no_path(kind, current, doc, op.op, values),
         (None, _) => Err(ScimError::invalid_value(
             "Without a \"path\", \"value\" must be an object of attribute names and values.",
@@ -180,7 +194,7 @@ fn apply_no_path(
     for (key, value) in values {
         let key: &str = key;
         if let Some(ext) = extension_urn(kind, key) {
-            merge_extension(doc, ext, op, value)?;
+            merge_extension(doc, ext, value)?;
             continue;
         }
         if urn::canonical_schema_urn(key) == Some(kind.core_schema().id) {
@@ -280,59 +294,6 @@ fn resolve<'p>(
     let mut qualified = path.clone();
     qualified.attr.urn = Some(ext.to_owned());
     Some((def, Cow::Owned(qualified)))
-}
-
-/// The canonical URN if `key` names one of `kind`'s extension schemas.
-fn extension_urn(kind: ResourceKind, key: &str) -> Option<&'static str> {
-    let canonical = urn::canonical_schema_urn(key)?;
-    kind.extensions()
-        .iter()
-        .find(|e| e.id == canonical)
-        .map(|e| e.id)
-}
-
-fn merge_extension(
-    doc: &mut Map<String, Value>,
-    ext: &'static str,
-    op: Op,
-    value: &Value,
-) -> Result<(), ScimError> {
-    let Value::Object(values) = value else {
-        return Err(ScimError::invalid_value(format!(
-            "The value of {ext} must be an object."
-        )));
-    };
-    let target = extension_object(doc, ext)?;
-    for (k, v) in values {
-        let key = take_ci(target, k)
-            .map(|_| k.clone())
-            .unwrap_or_else(|| k.clone());
-        if v.is_null() {
-            continue;
-        }
-        if op == Op::Add || op == Op::Replace {
-            target.insert(key, v.clone());
-        }
-    }
-    Ok(())
-}
-
-fn extension_object<'a>(
-    doc: &'a mut Map<String, Value>,
-    ext: &str,
-) -> Result<&'a mut Map<String, Value>, ScimError> {
-    let existing = take_ci(doc, ext).unwrap_or_else(|| Value::Object(Map::new()));
-    let slot = doc.entry(ext.to_owned()).or_insert(existing);
-    match slot {
-        Value::Object(m) => Ok(m),
-        _ => {
-            *slot = Value::Object(Map::new());
-            match slot {
-                Value::Object(m) => Ok(m),
-                _ => Err(ScimError::internal()),
-            }
-        }
-    }
 }
 
 /// The object holding the attribute a path names: the resource itself, or an extension object.
@@ -765,7 +726,7 @@ mod tests {
     fn user(attributes: Value) -> Resource {
         Resource {
             id: "u1".into(),
-            version: 1,
+            version: crate::scim::resource::Version::new(1),
             created: "2024-01-01T00:00:00Z".into(),
             last_modified: "2024-01-01T00:00:00Z".into(),
             attributes: attributes.as_object().cloned().unwrap_or_default(),

@@ -4,18 +4,20 @@
 
 use serde_json::{Map, Value};
 
-use super::filter::AttrPath;
+use super::filter::{matches, AttrPath, Filter};
 use super::json::{get_ci, get_ci_entry, get_ci_mut};
 use super::path::parse_patch_path;
-use super::schema::{AttributeDef, ResourceKind, Returned};
-use super::{attribute_def, urn};
+use super::schema::{AttrType, AttributeDef, ResourceKind, Returned};
+use super::{attribute_def, urn, ElementAttrInfo};
 use crate::error::ScimError;
 
 /// Most attribute names one projection may list.
 const MAX_NAMES: usize = 100;
 
-/// One requested attribute: a whole extension object, or an attribute with an optional
-/// sub-attribute.
+/// One requested attribute: a whole extension object, an attribute with an optional
+/// sub-attribute, or the values of a multi-valued complex attribute that match a value filter
+/// (`emails[type eq "work"]`, as Microsoft's SCIM test collection asks: ARCHITECTURE.md, IdP
+/// shapes row 23).
 #[derive(Debug, Clone, PartialEq)]
 enum Target {
     Extension(&'static str),
@@ -24,6 +26,26 @@ enum Target {
         name: String,
         sub: Option<String>,
     },
+    Values {
+        ext: Option<&'static str>,
+        name: String,
+        filter: Filter,
+    },
+}
+
+impl Target {
+    /// The name of a core attribute this target is about, whatever part of it it selects.
+    fn core_name(&self) -> Option<&str> {
+        match self {
+            Target::Attribute {
+                ext: None, name, ..
+            }
+            | Target::Values {
+                ext: None, name, ..
+            } => Some(name),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,9 +63,9 @@ fn parse_target(kind: ResourceKind, raw: &str, param: &str) -> Result<Target, Sc
     }
     let invalid = |why: String| ScimError::invalid_value(format!("{param}: {why}"));
     let path = parse_patch_path(raw).map_err(|e| invalid(e.detail().to_owned()))?;
-    if path.filter.is_some() || path.sub_attr.is_some() {
+    if path.sub_attr.is_some() {
         return Err(invalid(format!(
-            "{raw:?} is not an attribute name (filters are not allowed here)."
+            "{raw:?}: a value filter '[...]' here cannot be followed by a sub-attribute."
         )));
     }
     let ext = match &path.attr.urn {
@@ -59,11 +81,47 @@ fn parse_target(kind: ResourceKind, raw: &str, param: &str) -> Result<Target, Sc
             }
         },
     };
+    if let Some(filter) = path.filter {
+        let def = attribute_def(kind, &path.attr);
+        if !def.is_some_and(|d| d.multi_valued && d.ty == AttrType::Complex) {
+            return Err(invalid(format!(
+                "{raw:?}: a value filter '[...]' selects values of a multi-valued complex attribute (emails, addresses, ...)."
+            )));
+        }
+        return Ok(Target::Values {
+            ext,
+            name: path.attr.name,
+            filter,
+        });
+    }
     Ok(Target::Attribute {
         ext,
         name: path.attr.name,
         sub: path.attr.sub_attr,
     })
+}
+
+/// Split a comma-separated list of names, keeping commas inside `[...]` and quoted strings
+/// (`emails[type eq "a,b"]`) with their name.
+fn split_names(s: &str) -> Vec<&str> {
+    let (mut out, mut start, mut depth, mut quoted, mut escaped) =
+        (Vec::new(), 0, 0usize, false, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
 }
 
 fn parse_list(kind: ResourceKind, names: &[&str], param: &str) -> Result<Vec<Target>, ScimError> {
@@ -88,7 +146,7 @@ impl Projection {
         excluded: Option<&str>,
     ) -> Result<Self, ScimError> {
         fn split(s: Option<&str>) -> Vec<&str> {
-            s.map(|s| s.split(',').collect()).unwrap_or_default()
+            s.map(split_names).unwrap_or_default()
         }
         Ok(Projection {
             include: parse_list(kind, &split(attributes), "attributes")?,
@@ -99,7 +157,7 @@ impl Projection {
     /// Does this projection leave out the top-level core attribute `name` entirely? (A group's
     /// members are only read when they will be returned.)
     pub fn omits(&self, name: &str) -> bool {
-        let named = |t: &Target| matches!(t, Target::Attribute { ext: None, name: n, .. } if n.eq_ignore_ascii_case(name));
+        let named = |t: &Target| t.core_name().is_some_and(|n| n.eq_ignore_ascii_case(name));
         let whole = |t: &Target| matches!(t, Target::Attribute { ext: None, name: n, sub: None } if n.eq_ignore_ascii_case(name));
         if !self.include.is_empty() {
             return !self.include.iter().any(named);
@@ -112,7 +170,7 @@ impl Projection {
     pub fn asks_for(&self, name: &str) -> bool {
         self.include
             .iter()
-            .any(|t| matches!(t, Target::Attribute { ext: None, name: n, .. } if n.eq_ignore_ascii_case(name)))
+            .any(|t| t.core_name().is_some_and(|n| n.eq_ignore_ascii_case(name)))
     }
 
     /// Project a rendered resource.
@@ -128,13 +186,13 @@ impl Projection {
                 }
             }
             for t in &self.include {
-                copy_target(&src, &mut out, t);
+                copy_target(kind, &src, &mut out, t);
             }
             out
         };
         for t in &self.exclude {
             if !is_always(kind, t) {
-                remove_target(&mut out, t);
+                remove_target(kind, &mut out, t);
             }
         }
         drop_unrequested(kind, &mut out, &self.include);
@@ -149,6 +207,11 @@ fn top_level_returned(kind: ResourceKind, key: &str) -> Option<Returned> {
 fn target_def(kind: ResourceKind, t: &Target) -> Option<&'static AttributeDef> {
     match t {
         Target::Extension(_) => None,
+        Target::Values { ext, name, .. } => {
+            let mut p = AttrPath::new(name.clone());
+            p.urn = ext.map(str::to_owned);
+            attribute_def(kind, &p)
+        }
         Target::Attribute { ext, name, sub } => {
             let mut p = AttrPath::new(name.clone());
             p.urn = ext.map(str::to_owned);
@@ -169,9 +232,9 @@ fn is_always(kind: ResourceKind, t: &Target) -> bool {
 fn drop_unrequested(kind: ResourceKind, out: &mut Map<String, Value>, include: &[Target]) {
     out.retain(|k, _| match top_level_returned(kind, k) {
         Some(Returned::Never) => false,
-        Some(Returned::Request) => {
-            include.iter().any(|t| matches!(t, Target::Attribute { ext: None, name, .. } if name.eq_ignore_ascii_case(k)))
-        }
+        Some(Returned::Request) => include
+            .iter()
+            .any(|t| t.core_name().is_some_and(|n| n.eq_ignore_ascii_case(k))),
         _ => true,
     });
 }
@@ -184,8 +247,38 @@ fn container<'a>(m: &'a Map<String, Value>, ext: Option<&str>) -> Option<&'a Map
     }
 }
 
-fn copy_target(src: &Map<String, Value>, out: &mut Map<String, Value>, t: &Target) {
+fn copy_target(
+    kind: ResourceKind,
+    src: &Map<String, Value>,
+    out: &mut Map<String, Value>,
+    t: &Target,
+) {
+    if let Target::Values { ext, name, filter } = t {
+        let (Some(def), Some((key, Value::Array(items)))) = (
+            target_def(kind, t),
+            container(src, *ext).and_then(|c| get_ci_entry(c, name)),
+        ) else {
+            return;
+        };
+        let kept = matching_values(items, filter, def, true);
+        let dst = match ext {
+            None => out,
+            Some(e) => match out
+                .entry((*e).to_owned())
+                .or_insert_with(|| Value::Object(Map::new()))
+            {
+                Value::Object(m) => m,
+                _ => return,
+            },
+        };
+        // A broader request for the same attribute (`emails`, `emails.value`) keeps its answer.
+        if !kept.is_empty() && !dst.contains_key(key) {
+            dst.insert(key.clone(), Value::Array(kept));
+        }
+        return;
+    }
     let (ext, name, sub) = match t {
+        Target::Values { .. } => return,
         Target::Extension(e) => {
             if let Some((k, v)) = get_ci_entry(src, e) {
                 out.insert(k.clone(), v.clone());
@@ -240,8 +333,44 @@ fn copy_target(src: &Map<String, Value>, out: &mut Map<String, Value>, t: &Targe
     }
 }
 
-fn remove_target(out: &mut Map<String, Value>, t: &Target) {
+/// The elements of `items` that match (`keep`) or do not match `filter`, evaluated per element
+/// with the sub-attributes' characteristics.
+fn matching_values(
+    items: &[Value],
+    filter: &Filter,
+    def: &'static AttributeDef,
+    keep: bool,
+) -> Vec<Value> {
+    let info = ElementAttrInfo(def);
+    items
+        .iter()
+        .filter(|v| (v.is_object() && matches(filter, v, &info)) == keep)
+        .cloned()
+        .collect()
+}
+
+fn remove_target(kind: ResourceKind, out: &mut Map<String, Value>, t: &Target) {
+    if let Target::Values { ext, name, filter } = t {
+        let Some(def) = target_def(kind, t) else {
+            return;
+        };
+        let holder = match ext {
+            None => out,
+            Some(e) => match get_ci_mut(out, e) {
+                Some(Value::Object(m)) => m,
+                _ => return,
+            },
+        };
+        if let Some(Value::Array(items)) = get_ci_mut(holder, name) {
+            *items = matching_values(items, filter, def, false);
+            if items.is_empty() {
+                holder.retain(|k, _| !k.eq_ignore_ascii_case(name));
+            }
+        }
+        return;
+    }
     let (ext, name, sub) = match t {
+        Target::Values { .. } => return,
         Target::Extension(e) => {
             out.retain(|k, _| !k.eq_ignore_ascii_case(e));
             return;
@@ -348,7 +477,10 @@ mod tests {
         let p = project(Some("USERNAME"), None);
         assert_eq!(p["userName"], "bjensen@example.com");
         for bad in [
-            "emails[type eq \"work\"]",
+            "emails[type eq \"work\"].value",
+            "userName[type eq \"work\"]",
+            "name[givenName pr]",
+            "emails[type eq ]",
             "urn:nope:Thing:x",
             "a b",
             "9abc",
@@ -360,6 +492,52 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// IdP shapes row 23: `attributes=emails[type eq "work"]` keeps only the matching values;
+    /// `excludedAttributes` drops them.
+    #[test]
+    fn value_filters_select_values_of_multi_valued_attributes() {
+        let p = project(Some(r#"emails[type eq "work"]"#), None);
+        assert_eq!(
+            p,
+            json!({
+                "schemas": [urn::USER, urn::ENTERPRISE_USER],
+                "id": "2819c223",
+                "emails": [{"value": "b@example.com", "type": "work", "primary": true}]
+            })
+        );
+        // Bare values, case-insensitive names and values, and other names beside it.
+        let p = project(
+            Some("userName,EMAILS[TYPE eq HOME or value ew \"x,y\"]"),
+            None,
+        );
+        assert_eq!(
+            p["emails"],
+            json!([{"value": "b@home.org", "type": "home"}])
+        );
+        assert_eq!(p["userName"], "bjensen@example.com");
+        // Nothing matches: the attribute is unassigned, so left out.
+        let p = project(Some(r#"emails[type eq "other"]"#), None);
+        assert!(p.get("emails").is_none());
+        // A broader request for the same attribute wins.
+        let p = project(Some(r#"emails,emails[type eq "work"]"#), None);
+        assert_eq!(p["emails"].as_array().map(Vec::len), Some(2));
+
+        let p = project(None, Some(r#"emails[type eq "work"]"#));
+        assert_eq!(
+            p["emails"],
+            json!([{"value": "b@home.org", "type": "home"}])
+        );
+        assert_eq!(p["userName"], "bjensen@example.com");
+        let p = project(None, Some(r#"emails[value pr]"#));
+        assert!(p.get("emails").is_none());
+        let g = ResourceKind::Group;
+        assert!(
+            !Projection::parse(g, Some(r#"members[type eq "User"]"#), None)
+                .unwrap()
+                .omits("members")
+        );
     }
 
     #[test]

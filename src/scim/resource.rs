@@ -16,7 +16,7 @@ use super::urn;
 pub struct Resource {
     pub id: String,
     /// Incremented on every write; the ETag is `W/"<version>"` (RFC 7644 §3.14).
-    pub version: u64,
+    pub version: Version,
     /// RFC 3339 timestamps (RFC 7643 §3.1 `meta.created`, `meta.lastModified`).
     pub created: String,
     pub last_modified: String,
@@ -47,7 +47,7 @@ impl Resource {
     }
 
     pub fn etag(&self) -> String {
-        etag_for(self.version)
+        self.version.etag()
     }
 
     fn str_attr(&self, name: &str) -> Option<&str> {
@@ -55,9 +55,51 @@ impl Resource {
     }
 }
 
-/// The weak ETag of a version: `W/"7"`.
-pub fn etag_for(version: u64) -> String {
-    format!("W/\"{version}\"")
+/// A resource's version (`meta.version`, RFC 7643 §3.1): 1 when created, one more on every
+/// write. It owns the ETag form (RFC 7644 §3.14), so no other code spells `W/"n"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Version(u64);
+
+impl Version {
+    /// The version of a resource just created.
+    pub const FIRST: Version = Version(1);
+
+    pub const fn new(n: u64) -> Self {
+        Version(n)
+    }
+
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The version a write leaves.
+    pub const fn next(self) -> Self {
+        Version(self.0.saturating_add(1))
+    }
+
+    /// The weak ETag of this version: `W/"7"`.
+    pub fn etag(self) -> String {
+        format!("W/\"{}\"", self.0)
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<u64> for Version {
+    fn from(n: u64) -> Self {
+        Version(n)
+    }
+}
+
+impl PartialEq<u64> for Version {
+    fn eq(&self, other: &u64) -> bool {
+        self.0 == *other
+    }
 }
 
 /// A parsed `If-Match` or `If-None-Match` header (RFC 7232 §3.1, §3.2; RFC 7644 §3.14): parsed
@@ -68,7 +110,7 @@ pub enum ETagCondition {
     Any,
     /// A list of entity tags. Weak and strong forms of one tag are the same version (clients
     /// often drop the `W/`); a tag that is not one of our versions matches nothing.
-    Versions(Vec<u64>),
+    Versions(Vec<Version>),
 }
 
 impl ETagCondition {
@@ -81,14 +123,14 @@ impl ETagCondition {
             let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
             // Only the canonical decimal form is one of our tags (`"07"` is not `W/"7"`).
             if let Some(v) = tag.parse::<u64>().ok().filter(|v| v.to_string() == tag) {
-                versions.push(v);
+                versions.push(Version(v));
             }
         }
         ETagCondition::Versions(versions)
     }
 
     /// Does the condition name this version?
-    pub fn matches(&self, version: u64) -> bool {
+    pub fn matches(&self, version: Version) -> bool {
         match self {
             ETagCondition::Any => true,
             ETagCondition::Versions(vs) => vs.contains(&version),
@@ -96,10 +138,25 @@ impl ETagCondition {
     }
 }
 
-/// The case-folded form of a `userName`, used for uniqueness (RFC 7643 §4.1.1: userName is
-/// caseExact false, uniqueness server).
-pub fn fold_user_name(user_name: &str) -> String {
-    user_name.to_lowercase()
+/// The case-folded form of a name that is compared case-insensitively: a `userName` (RFC 7643
+/// §4.1.1: caseExact false, uniqueness server) or a group's `displayName`. Uniqueness and
+/// look-ups go by this form only, so a folded name cannot be mixed up with one as written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Folded(String);
+
+impl Folded {
+    pub fn of(name: &str) -> Self {
+        Folded(name.to_lowercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The case-folded form of a `userName` (or `displayName`): see [`Folded`].
+pub fn fold_user_name(user_name: &str) -> Folded {
+    Folded::of(user_name)
 }
 
 /// The current time as an RFC 3339 string with millisecond precision.
@@ -165,7 +222,7 @@ mod tests {
 
     #[test]
     fn etag_matching_accepts_weak_strong_star_and_lists() {
-        let m = |h: &str, v| ETagCondition::parse(h).matches(v);
+        let m = |h: &str, v| ETagCondition::parse(h).matches(Version(v));
         assert!(m("W/\"3\"", 3));
         assert!(m("\"3\"", 3));
         assert!(m("*", 3));

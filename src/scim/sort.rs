@@ -131,7 +131,7 @@ mod tests {
     fn user(id: &str, attrs: Value) -> Resource {
         Resource {
             id: id.into(),
-            version: 1,
+            version: crate::scim::resource::Version::new(1),
             created: format!("2024-01-0{}T00:00:00Z", id.len()),
             last_modified: "2024-01-01T00:00:00Z".into(),
             attributes: attrs.as_object().unwrap().clone(),

@@ -15,7 +15,7 @@ use crate::error::ScimError;
 use crate::scim::group_patch::{self, MemberPlan};
 use crate::scim::members::{render_group, take_members, Member};
 use crate::scim::projection::Projection;
-use crate::scim::resource::{now_rfc3339, ETagCondition, Resource};
+use crate::scim::resource::{now_rfc3339, ETagCondition, Resource, Version};
 use crate::scim::schema::ResourceKind;
 use crate::scim::{patch, validate};
 use crate::store::GroupUpdate;
@@ -74,7 +74,7 @@ impl ScimService {
         let now = now_rfc3339();
         let group = Resource {
             id,
-            version: 1,
+            version: Version::FIRST,
             created: now.clone(),
             last_modified: now,
             attributes,
@@ -355,10 +355,10 @@ impl ScimService {
                 let action = Action::of_update(replace, &current.attributes, &next_attributes);
                 let changed = changed_attributes(Some(&current.attributes), Some(&next_attributes));
                 let record = caller.record(KIND, id, action, changed);
-                self.versioned(record, current.version + 1, &next_attributes)
+                self.versioned(record, current.version.next(), &next_attributes)
             } else {
                 let record = caller.record(KIND, id, Action::MembershipChange, Vec::new());
-                self.versioned(record, current.version + 1, &serde_json::Map::new())
+                self.versioned(record, current.version.next(), &serde_json::Map::new())
             }
             .with_members(!diff.is_empty())
             .with_member_ids(

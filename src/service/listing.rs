@@ -204,12 +204,7 @@ impl ScimService {
                     .await?
                     .into_iter()
                     .collect(),
-                (User, A::ExternalId) => self
-                    .store
-                    .find_user_by_external_id(tenant, &value)
-                    .await?
-                    .into_iter()
-                    .collect(),
+                (User, A::ExternalId) => self.users_with_external_id(tenant, &value).await?,
                 (User, A::Groups) => self.group_user_candidates(tenant, &value).await?,
                 (Group, A::DisplayName) => self.groups_named(tenant, &value).await?,
                 (Group, A::Members) => self.groups_with_member(tenant, &value).await?,
@@ -223,6 +218,20 @@ impl ScimService {
         Ok(None)
     }
 
+    /// Users whose externalId is `value` (case-sensitive, not unique: RFC 7643 §3.1), bounded
+    /// like any other evaluation.
+    async fn users_with_external_id(
+        &self,
+        tenant: &TenantId,
+        value: &str,
+    ) -> Result<Vec<Resource>, ScimError> {
+        let found = self
+            .store
+            .find_users_by_external_id(tenant, value, FILTER_EVALUATION_LIMIT + 1)
+            .await?;
+        within_limit(found, "users have this externalId", "id or userName")
+    }
+
     /// Groups whose displayName is `name` (case-insensitive, not unique), bounded.
     async fn groups_named(
         &self,
@@ -233,12 +242,7 @@ impl ScimService {
             .store
             .find_groups_by_display_name(tenant, name, FILTER_EVALUATION_LIMIT + 1)
             .await?;
-        if found.len() > FILTER_EVALUATION_LIMIT {
-            return Err(ScimError::too_many(format!(
-                "More than {FILTER_EVALUATION_LIMIT} groups have this displayName. Filter on id instead."
-            )));
-        }
-        Ok(found)
+        within_limit(found, "groups have this displayName", "id")
     }
 
     /// Evaluate `f` over `candidates` as the client would see them: with a user's `groups` or a
@@ -266,6 +270,21 @@ impl ScimService {
                 .collect()),
         }
     }
+}
+
+/// The resources a non-unique look-up found (asked for one more than the limit), or `tooMany`
+/// naming the look-ups that stay unique.
+fn within_limit(
+    found: Vec<Resource>,
+    what: &str,
+    instead: &str,
+) -> Result<Vec<Resource>, ScimError> {
+    if found.len() > FILTER_EVALUATION_LIMIT {
+        return Err(ScimError::too_many(format!(
+            "More than {FILTER_EVALUATION_LIMIT} {what}. Filter on {instead} instead."
+        )));
+    }
+    Ok(found)
 }
 
 /// Whether evaluating `f` needs more than the stored record: a user's `groups` or a group's

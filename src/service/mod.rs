@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use crate::audit::{Action, Actor, AuditRecord};
 use crate::error::ScimError;
+use crate::scim::resource::Version;
 use crate::scim::schema::ResourceKind;
 use crate::store::{Store, StoreError};
 use crate::tenant::TenantId;
@@ -74,7 +75,7 @@ impl Caller {
 pub enum Fetched<T> {
     Found(T),
     /// The client's copy is current: this is its version (for the `ETag`).
-    NotModified(u64),
+    NotModified(Version),
 }
 
 pub struct ScimService {
@@ -104,7 +105,7 @@ impl ScimService {
     fn versioned(
         &self,
         record: AuditRecord,
-        version: u64,
+        version: Version,
         after: &serde_json::Map<String, serde_json::Value>,
     ) -> AuditRecord {
         let record = record.at_version(version);

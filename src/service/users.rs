@@ -11,7 +11,7 @@ use crate::audit::{changed_attributes, Action};
 use crate::error::ScimError;
 use crate::scim::members::{render_user, GroupRef};
 use crate::scim::projection::Projection;
-use crate::scim::resource::{now_rfc3339, ETagCondition, Resource};
+use crate::scim::resource::{now_rfc3339, ETagCondition, Resource, Version};
 use crate::scim::schema::ResourceKind;
 use crate::scim::{patch, validate};
 use crate::store::StoreError;
@@ -44,14 +44,14 @@ impl ScimService {
         &self,
         caller: &Caller,
         body: &Value,
-        proj: &Projection,
+        answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
         let mut attributes = validate::normalize_resource(KIND, body)?;
         attributes.entry("active").or_insert(Value::Bool(true));
         let now = now_rfc3339();
         let user = Resource {
             id: uuid::Uuid::new_v4().to_string(),
-            version: 1,
+            version: Version::FIRST,
             created: now.clone(),
             last_modified: now,
             attributes,
@@ -74,7 +74,7 @@ impl ScimService {
                 match self.find_deactivated_owner(&caller.tenant, &user).await? {
                     Some(existing) => {
                         let restored = self.restore_user(caller, existing, user.attributes).await?;
-                        self.user_view(&caller.tenant, restored, proj).await
+                        self.user_view(&caller.tenant, restored, answer).await
                     }
                     None => Err(StoreError::Uniqueness(attr).into()),
                 }
@@ -83,21 +83,19 @@ impl ScimService {
         }
     }
 
-    /// The deactivated user that holds `user`'s userName or externalId, if that is who blocks it.
+    /// The deactivated user that holds `user`'s userName, if that is who blocks it. Only
+    /// userName is unique, so only it can block a create: a POST whose externalId alone matches
+    /// one or several users (deactivated or not) creates a new user, since externalId is not
+    /// unique (RFC 7643 §3.1; ARCHITECTURE.md, IdP shapes rows 20 and 25).
     async fn find_deactivated_owner(
         &self,
         tenant: &TenantId,
         user: &Resource,
     ) -> Result<Option<Resource>, ScimError> {
-        let by_name = self
+        let owner = self
             .store
             .find_user_by_user_name(tenant, user.user_name())
             .await?;
-        let owner = match (by_name, user.external_id()) {
-            (Some(u), _) => Some(u),
-            (None, Some(ext)) => self.store.find_user_by_external_id(tenant, ext).await?,
-            (None, None) => None,
-        };
         Ok(owner.filter(|u| !u.active()))
     }
 
@@ -108,7 +106,7 @@ impl ScimService {
         attributes: Map<String, Value>,
     ) -> Result<Resource, ScimError> {
         let next = Resource {
-            version: existing.version + 1,
+            version: existing.version.next(),
             last_modified: now_rfc3339(),
             attributes,
             ..existing.clone()
@@ -149,21 +147,22 @@ impl ScimService {
         if if_none_match.is_some_and(|c| c.matches(user.version)) {
             return Ok(Fetched::NotModified(user.version));
         }
-        Ok(Fetched::Found(self.user_view(tenant, user, proj).await?))
+        Ok(Fetched::Found(
+            self.user_view(tenant, user, Some(proj)).await?,
+        ))
     }
 
     /// A single user's answer: its `groups` (one more store read) unless the projection leaves
-    /// them out.
+    /// them out, or no representation is wanted (`None`: `Prefer: return=minimal`).
     async fn user_view(
         &self,
         tenant: &TenantId,
         user: Resource,
-        proj: &Projection,
+        answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
-        let groups = if proj.omits("groups") {
-            None
-        } else {
-            Some(self.user_groups(tenant, &user.id).await?)
+        let groups = match answer {
+            Some(proj) if !proj.omits("groups") => Some(self.user_groups(tenant, &user.id).await?),
+            _ => None,
         };
         Ok(UserView { user, groups })
     }
@@ -177,7 +176,7 @@ impl ScimService {
         id: &str,
         body: &Value,
         if_match: Option<&ETagCondition>,
-        proj: &Projection,
+        answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
         let attributes = validate::normalize_resource(KIND, body)?;
         let user = self
@@ -193,7 +192,7 @@ impl ScimService {
                 Ok(next)
             })
             .await?;
-        self.user_view(&caller.tenant, user, proj).await
+        self.user_view(&caller.tenant, user, answer).await
     }
 
     /// PATCH (RFC 7644 §3.5.2): all operations apply, or none.
@@ -203,7 +202,7 @@ impl ScimService {
         id: &str,
         body: &Value,
         if_match: Option<&ETagCondition>,
-        proj: &Projection,
+        answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
         let ops = patch::parse_request(body)?;
         let user = self
@@ -211,7 +210,7 @@ impl ScimService {
                 patch::apply(KIND, current, &ops)
             })
             .await?;
-        self.user_view(&caller.tenant, user, proj).await
+        self.user_view(&caller.tenant, user, answer).await
     }
 
     /// Read, compute, and write conditionally on the version read (see `write.rs`). `replace`
@@ -236,7 +235,7 @@ impl ScimService {
                 return Ok(current);
             }
             let next = Resource {
-                version: current.version + 1,
+                version: current.version.next(),
                 last_modified: now_rfc3339(),
                 attributes,
                 ..current.clone()

@@ -76,7 +76,7 @@ impl ScimService {
                 )
                 // One past the last version: a consumer drops any event of this resource that
                 // arrives after its delete.
-                .at_version(current.version + 1);
+                .at_version(current.version.next());
             let tenant = &caller.tenant;
             let written = match kind {
                 ResourceKind::User => self.store.delete_user(tenant, &current, &audit).await,

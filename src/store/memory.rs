@@ -3,6 +3,7 @@
 //! It serves `make run` and fast tests, and passes the same contract suite as DynamoDB. Every
 //! operation takes the lock once and never awaits while holding it, so each is atomic.
 
+mod admin;
 mod groups;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -18,15 +19,16 @@ use crate::store::audit::{selected, AuditLog, AuditQuery};
 use super::cursor::{decode as decode_cursor, encode as encode_cursor};
 use super::{Deletion, Page, PageRequest, StoreError, UniqueAttr, UserStore, MAX_RESOURCE_BYTES};
 use crate::scim::members::Member;
-use crate::scim::resource::{fold_user_name, Resource};
+use crate::scim::resource::{fold_user_name, Folded, Resource};
 use crate::tenant::TenantId;
 
 #[derive(Default)]
 struct TenantData {
     /// Ordered by id: the stable list order.
     users: BTreeMap<String, Resource>,
-    by_user_name: HashMap<String, String>,
-    by_external_id: HashMap<String, String>,
+    by_user_name: HashMap<Folded, String>,
+    /// externalId -> ids of the users that have it (not unique, RFC 7643 §3.1).
+    by_external_id: HashMap<String, BTreeSet<String>>,
     /// Users and groups, oldest first.
     deletions: Vec<(String, Deletion)>,
     /// The audit trail, oldest first, appended under the same lock as each change.
@@ -34,7 +36,7 @@ struct TenantData {
     /// Group records (never with members), ordered by id.
     groups: BTreeMap<String, Resource>,
     /// Case-folded displayName -> ids of the groups that have it (not unique, RFC 7643 §4.2).
-    groups_by_name: HashMap<String, BTreeSet<String>>,
+    groups_by_name: HashMap<Folded, BTreeSet<String>>,
     /// Group id -> its members by member id: the group->member membership items.
     members: HashMap<String, BTreeMap<String, Member>>,
     /// Member id -> the groups it is in: the member->group membership items.
@@ -47,6 +49,8 @@ pub struct MemoryStore {
     tenants: Mutex<HashMap<TenantId, TenantData>>,
     /// Told of each audit record as it commits (the local event feed).
     sink: Option<Arc<dyn AuditSink>>,
+    /// Setup-link revocations and health counters (`memory/admin.rs`), apart from the SCIM data.
+    admin: Mutex<HashMap<TenantId, admin::AdminData>>,
 }
 
 impl MemoryStore {
@@ -102,18 +106,18 @@ impl TenantData {
                 return Err(StoreError::Uniqueness(UniqueAttr::UserName));
             }
         }
-        if let Some(owner) = user.external_id().and_then(|e| self.by_external_id.get(e)) {
-            if owner != &user.id {
-                return Err(StoreError::Uniqueness(UniqueAttr::ExternalId));
-            }
-        }
         Ok(())
     }
 
     fn unindex(&mut self, user: &Resource) {
         self.by_user_name.remove(&fold_user_name(user.user_name()));
         if let Some(e) = user.external_id() {
-            self.by_external_id.remove(e);
+            if let Some(ids) = self.by_external_id.get_mut(e) {
+                ids.remove(&user.id);
+                if ids.is_empty() {
+                    self.by_external_id.remove(e);
+                }
+            }
         }
     }
 
@@ -121,7 +125,10 @@ impl TenantData {
         self.by_user_name
             .insert(fold_user_name(user.user_name()), user.id.clone());
         if let Some(e) = user.external_id() {
-            self.by_external_id.insert(e.to_owned(), user.id.clone());
+            self.by_external_id
+                .entry(e.to_owned())
+                .or_default()
+                .insert(user.id.clone());
         }
     }
 
@@ -178,16 +185,21 @@ impl UserStore for MemoryStore {
         }))
     }
 
-    async fn find_user_by_external_id(
+    async fn find_users_by_external_id(
         &self,
         tenant: &TenantId,
         external_id: &str,
-    ) -> Result<Option<Resource>, StoreError> {
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
         let tenants = self.lock();
-        Ok(tenants.get(tenant).and_then(|t| {
-            let id = t.by_external_id.get(external_id)?;
-            t.users.get(id).cloned()
-        }))
+        let Some(t) = tenants.get(tenant) else {
+            return Ok(Vec::new());
+        };
+        let ids = t.by_external_id.get(external_id).into_iter().flatten();
+        Ok(ids
+            .filter_map(|id| t.users.get(id).cloned())
+            .take(limit)
+            .collect())
     }
 
     async fn update_user(
@@ -243,18 +255,30 @@ impl AuditLog for MemoryStore {
         tenant: &TenantId,
         query: &AuditQuery,
     ) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(self.audit_where(tenant, false, query.limit, |r| selected(r, query)))
+    }
+}
+
+impl MemoryStore {
+    /// Up to `limit` of the tenant's audit records that `keep` selects, oldest first (or newest
+    /// first with `newest_first`).
+    fn audit_where(
+        &self,
+        tenant: &TenantId,
+        newest_first: bool,
+        limit: usize,
+        keep: impl Fn(&AuditRecord) -> bool,
+    ) -> Vec<AuditRecord> {
         let tenants = self.lock();
-        Ok(tenants
-            .get(tenant)
-            .map(|t| {
-                t.audit
-                    .iter()
-                    .filter(|r| selected(r, query))
-                    .take(query.limit)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
+        let Some(t) = tenants.get(tenant) else {
+            return Vec::new();
+        };
+        let all: Box<dyn Iterator<Item = &AuditRecord>> = if newest_first {
+            Box::new(t.audit.iter().rev())
+        } else {
+            Box::new(t.audit.iter())
+        };
+        all.filter(|r| keep(r)).take(limit).cloned().collect()
     }
 }
 

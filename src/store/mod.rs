@@ -11,7 +11,8 @@
 //!   lock): a change without its record cannot exist, and a write that fails or changes nothing
 //!   leaves none.
 //! - Writes are atomic and conditional. `create_user` fails with [`StoreError::Uniqueness`] when
-//!   the case-folded `userName` or the `externalId` is held by another user of the tenant; updates
+//!   the case-folded `userName` is held by another user of the tenant (`externalId` is not unique,
+//!   RFC 7643 §3.1: any number of users may share one, and a look-up returns them all); updates
 //!   and deletes fail with [`StoreError::VersionConflict`] when the stored version is no longer the
 //!   `current.version` the caller read, and with [`StoreError::NotFound`] when the resource is gone.
 //!   A failed write changes nothing.
@@ -20,6 +21,7 @@
 //!   [`StoreError::TooLarge`]; a cursor that this store did not issue to this tenant is refused
 //!   with [`StoreError::InvalidCursor`].
 
+pub mod admin;
 pub mod audit;
 pub mod cursor;
 pub mod dynamo;
@@ -32,7 +34,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::AuditRecord;
 use crate::scim::members::{GroupRef, Member, MemberKind};
-use crate::scim::resource::Resource;
+use crate::scim::resource::{Resource, Version};
 use crate::tenant::TenantId;
 
 pub use dynamo::DynamoStore;
@@ -55,18 +57,17 @@ pub fn check_group_attributes(attributes: &Map<String, Value>) -> Result<(), Sto
     Ok(())
 }
 
-/// Which unique attribute a write collided on.
+/// Which unique attribute a write collided on. Only `userName` is unique: `externalId` is not
+/// (RFC 7643 §3.1; ARCHITECTURE.md, IdP shapes row 25).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UniqueAttr {
     UserName,
-    ExternalId,
 }
 
 impl UniqueAttr {
     pub fn scim_name(self) -> &'static str {
         match self {
             UniqueAttr::UserName => "userName",
-            UniqueAttr::ExternalId => "externalId",
         }
     }
 }
@@ -135,7 +136,7 @@ impl Deletion {
 /// Storage of Users. See the module documentation for the contract.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Insert a new user. Fails with `Uniqueness` if its folded userName or externalId is taken.
+    /// Insert a new user. Fails with `Uniqueness` if its folded userName is taken.
     async fn create_user(
         &self,
         tenant: &TenantId,
@@ -152,15 +153,17 @@ pub trait UserStore: Send + Sync {
         user_name: &str,
     ) -> Result<Option<Resource>, StoreError>;
 
-    /// Look up by externalId, case-sensitively (RFC 7643 §3.1: externalId is caseExact).
-    async fn find_user_by_external_id(
+    /// Every user whose externalId is `external_id` (case-sensitively: RFC 7643 §3.1 makes it
+    /// caseExact and not unique), at most `limit`, in id order. A look-up, never a scan.
+    async fn find_users_by_external_id(
         &self,
         tenant: &TenantId,
         external_id: &str,
-    ) -> Result<Option<Resource>, StoreError>;
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError>;
 
     /// Replace `current` (as the caller read it) by `next` (same id, version `current.version + 1`),
-    /// moving uniqueness claims if userName or externalId changed.
+    /// moving the userName claim and the externalId entry if they changed.
     async fn update_user(
         &self,
         tenant: &TenantId,
@@ -199,7 +202,7 @@ pub struct GroupUpdate<'a> {
     /// `Some(v)`: the write happens only if the stored version is `v` (else `VersionConflict`).
     /// `None`: only for membership changes that are correct whatever the group holds (adding or
     /// removing given ids); `attributes` must then be `None`.
-    pub expected_version: Option<u64>,
+    pub expected_version: Option<Version>,
     /// The group's new attributes (never `members`), or `None` to keep them.
     pub attributes: Option<&'a Map<String, Value>>,
     /// Members to add. Their `kind` is the kind of the resource that holds the id.
@@ -267,7 +270,7 @@ pub trait GroupStore: Send + Sync {
         group: &Resource,
         members: &[Member],
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<Version, StoreError>;
 
     /// The group record (attributes without members), one read whatever the group's size.
     async fn get_group(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError>;
@@ -292,7 +295,7 @@ pub trait GroupStore: Send + Sync {
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<Version, StoreError>;
 
     /// Delete `current` (as the caller read it, conditional on its version) and its
     /// memberships, and keep a deletion record ([`Deletion::of`] the audit record). From then on

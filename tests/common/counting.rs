@@ -65,14 +65,15 @@ impl UserStore for CountingStore {
         self.hit("find_user_by_user_name");
         self.inner.find_user_by_user_name(tenant, user_name).await
     }
-    async fn find_user_by_external_id(
+    async fn find_users_by_external_id(
         &self,
         tenant: &TenantId,
         external_id: &str,
-    ) -> Result<Option<Resource>, StoreError> {
-        self.hit("find_user_by_external_id");
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.hit("find_users_by_external_id");
         self.inner
-            .find_user_by_external_id(tenant, external_id)
+            .find_users_by_external_id(tenant, external_id, limit)
             .await
     }
     async fn update_user(
@@ -108,7 +109,7 @@ impl GroupStore for CountingStore {
         group: &Resource,
         members: &[Member],
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<scim_server::scim::resource::Version, StoreError> {
         self.hit("create_group");
         self.inner.create_group(tenant, group, members, audit).await
     }
@@ -132,7 +133,7 @@ impl GroupStore for CountingStore {
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<scim_server::scim::resource::Version, StoreError> {
         self.hit("update_group");
         self.inner.update_group(tenant, update, audit).await
     }

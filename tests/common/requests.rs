@@ -127,7 +127,7 @@ pub fn resource(attributes: Value) -> Resource {
 pub fn resource_at(attributes: Value, at: &str) -> Resource {
     Resource {
         id: uuid::Uuid::new_v4().to_string(),
-        version: 1,
+        version: scim_server::scim::resource::Version::new(1),
         created: at.to_owned(),
         last_modified: at.to_owned(),
         attributes: attributes.as_object().cloned().unwrap(),

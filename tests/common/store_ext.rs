@@ -20,7 +20,7 @@ pub trait GroupStoreTestExt: GroupStore {
         group_id: &str,
         members: &[Member],
         last_modified: &str,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<scim_server::scim::resource::Version, StoreError> {
         let update = GroupUpdate {
             id: group_id,
             expected_version: None,
@@ -42,7 +42,7 @@ pub trait GroupStoreTestExt: GroupStore {
         group_id: &str,
         member_ids: &[String],
         last_modified: &str,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<scim_server::scim::resource::Version, StoreError> {
         let update = GroupUpdate {
             id: group_id,
             expected_version: None,
@@ -64,7 +64,7 @@ pub trait GroupStoreTestExt: GroupStore {
         current: &Resource,
         members: &[Member],
         last_modified: &str,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<scim_server::scim::resource::Version, StoreError> {
         let mut existing = HashSet::new();
         let mut cursor: Option<String> = None;
         loop {

@@ -417,7 +417,7 @@ fn record(id: &str, version: u64) -> AuditRecord {
         Action::Deactivate,
         vec!["active".into()],
     )
-    .at_version(version)
+    .at_version(scim_server::scim::resource::Version::new(version))
 }
 
 #[tokio::test]

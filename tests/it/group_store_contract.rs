@@ -12,6 +12,7 @@ use common::requests::{resource_at, tenant, user_member};
 use common::store_ext::GroupStoreTestExt;
 use scim_server::scim::members::{Member, MemberKind};
 use scim_server::scim::resource::Resource;
+use scim_server::scim::resource::Version;
 use scim_server::store::{Deletion, GroupUpdate, MemoryStore, PageRequest, Store, StoreError};
 use scim_server::tenant::TenantId;
 
@@ -48,8 +49,7 @@ async fn version(s: &dyn Store, t: &TenantId, gid: &str) -> u64 {
     s.get_group(t, gid)
         .await
         .unwrap()
-        .map(|g| g.version)
-        .unwrap_or(0)
+        .map_or(0, |g| g.version.get())
 }
 
 fn deletion() -> Deletion {
@@ -119,7 +119,7 @@ pub async fn updates_are_versioned_and_conditional(s: &dyn Store) {
     let renamed = json!({"displayName": "New"}).as_object().cloned().unwrap();
     let update = GroupUpdate {
         id: &g.id,
-        expected_version: Some(1),
+        expected_version: Some(Version::new(1)),
         attributes: Some(&renamed),
         add: &[],
         remove: &[],
@@ -128,10 +128,10 @@ pub async fn updates_are_versioned_and_conditional(s: &dyn Store) {
     };
     assert_eq!(
         s.update_group(&t, &update, &common::sys_audit()).await,
-        Ok(2)
+        Ok(Version::new(2))
     );
     let got = s.get_group(&t, &g.id).await.unwrap().unwrap();
-    assert_eq!((got.version, got.last_modified.as_str()), (2, T1));
+    assert_eq!((got.version.get(), got.last_modified.as_str()), (2, T1));
     assert_eq!(got.display_name(), Some("New"));
     // The name index moved.
     assert!(s
@@ -160,7 +160,7 @@ pub async fn updates_are_versioned_and_conditional(s: &dyn Store) {
     };
     assert_eq!(
         s.update_group(&t, &empty, &common::sys_audit()).await,
-        Ok(2)
+        Ok(Version::new(2))
     );
     let missing = GroupUpdate {
         id: "00000000-0000-4000-8000-000000000000",
@@ -206,17 +206,23 @@ pub async fn memberships_are_idempotent_items(s: &dyn Store) {
         "{kinds:?}"
     );
     // Adding again, or removing what is not there, changes nothing (not even the version).
-    assert_eq!(s.add_members(&t, &g.id, &add, T1).await, Ok(2));
+    assert_eq!(
+        s.add_members(&t, &g.id, &add, T1).await,
+        Ok(Version::new(2))
+    );
     assert_eq!(
         s.remove_members(&t, &g.id, &[users[4].clone()], T1).await,
-        Ok(2)
+        Ok(Version::new(2))
     );
     // Missing resources and the group itself are never added.
     let bogus = [
         user_member("00000000-0000-4000-8000-000000000000"),
         user_member(&g.id),
     ];
-    assert_eq!(s.add_members(&t, &g.id, &bogus, T1).await, Ok(2));
+    assert_eq!(
+        s.add_members(&t, &g.id, &bogus, T1).await,
+        Ok(Version::new(2))
+    );
     assert_eq!(member_ids(s, &t, &g.id).await.len(), 4);
     // members_among reads just the ids asked about.
     let asked = vec![users[0].clone(), users[3].clone(), nested.id.clone()];
@@ -247,7 +253,7 @@ pub async fn memberships_are_idempotent_items(s: &dyn Store) {
     // Removal, and the reverse direction.
     assert_eq!(
         s.remove_members(&t, &g.id, &[users[0].clone()], T1).await,
-        Ok(3)
+        Ok(Version::new(3))
     );
     assert!(s.groups_of(&t, &users[0]).await.unwrap().is_empty());
     let of = s.groups_of(&t, &users[1]).await.unwrap();

@@ -644,7 +644,8 @@ async fn row20_post_restores_a_deactivated_user() {
         "attributes come from the POST"
     );
     assert_eq!(a.header("etag"), a.body["meta"]["version"].as_str());
-    // Same externalId, new userName.
+    // Same externalId, new userName: externalId is not unique (row 25), so only userName decides
+    // (ARCHITECTURE.md, row 20): a new user, and the deactivated one stays as it is.
     ok(&patch_user(
         &t,
         &id,
@@ -659,8 +660,18 @@ async fn row20_post_restores_a_deactivated_user() {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    assert_eq!(a.body["id"], id.as_str());
-    assert_eq!(a.body["userName"], "renamed20@example.com");
+    assert_ne!(a.body["id"], id.as_str());
+    assert_eq!(a.body["active"], true);
+    let old = t.call(Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(old.body["active"], false);
+    let both = t
+        .call(
+            Method::GET,
+            "/Users?filter=externalId%20eq%20%22ext-20%22",
+            None,
+        )
+        .await;
+    assert_eq!(both.body["totalResults"], 2, "{}", both.body);
     // Active now: a further POST is a conflict, not a restore.
     t.call(
         Method::POST,

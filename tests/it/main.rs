@@ -14,6 +14,8 @@ mod event_support;
 #[path = "../token_support/mod.rs"]
 mod token_support;
 
+mod admin_api;
+mod admin_browser;
 mod audit_trail;
 mod bad_input;
 mod bootstrap_logs;
@@ -29,6 +31,7 @@ mod hardening;
 mod idp_groups_replay;
 mod idp_replay;
 mod idp_rows;
+mod interop;
 mod local_server;
 mod member_bound;
 mod partial_writes;

@@ -184,7 +184,26 @@ pub async fn projection_applies_everywhere(t: &TestApp) {
             None,
         )
         .await;
-    a.assert_error(400, Some("invalidValue"));
+    // IdP shapes row 23: only the matching values (was 400 before the rule existed).
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let emails = a.body["emails"].as_array().unwrap();
+    assert!(
+        !emails.is_empty() && emails.iter().all(|e| e["type"] == "work"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.get("userName").is_none());
+    // A value filter on an attribute that is not multi-valued and complex is still refused.
+    t.call(
+        Method::GET,
+        &format!(
+            "/Users/{}?attributes=userName[type%20eq%20%22work%22]",
+            ids[0]
+        ),
+        None,
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
 }
 
 pub async fn sorting_and_paging(t: &TestApp) {

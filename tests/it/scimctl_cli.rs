@@ -245,7 +245,7 @@ async fn table_cleanup_finishes_an_interrupted_membership_clean_up() {
     let t = tenant("acme");
     let resource = |attrs: Value| Resource {
         id: uuid::Uuid::new_v4().to_string(),
-        version: 1,
+        version: scim_server::scim::resource::Version::FIRST,
         created: now_rfc3339(),
         last_modified: now_rfc3339(),
         attributes: attrs.as_object().cloned().unwrap(),

@@ -100,7 +100,7 @@ fn changed(current: &Resource, changes: Value) -> Resource {
             next.attributes.insert(k.clone(), v.clone());
         }
     }
-    next.version += 1;
+    next.version = next.version.next();
     next.last_modified = now_rfc3339();
     next
 }
@@ -133,6 +133,13 @@ async fn all_users(fx: &Fx, t: &TenantId) -> Vec<Resource> {
     }
 }
 
+/// Every user with this externalId (not unique: RFC 7643 §3.1).
+async fn by_ext(s: &Arc<dyn UserStore>, t: &TenantId, external_id: &str) -> Vec<Resource> {
+    s.find_users_by_external_id(t, external_id, 100)
+        .await
+        .unwrap()
+}
+
 async fn total(fx: &Fx, t: &TenantId) -> usize {
     fx.store
         .list_users(t, &page(1, 0, None))
@@ -156,12 +163,9 @@ async fn create_get_and_find(fx: Fx) {
         let found = s.find_user_by_user_name(&t, name).await.unwrap();
         assert_eq!(found.as_ref(), Some(&u), "{name}");
     }
-    assert_eq!(
-        s.find_user_by_external_id(&t, "Ext-1").await.unwrap(),
-        Some(u.clone())
-    );
+    assert_eq!(by_ext(s, &t, "Ext-1").await, vec![u.clone()]);
     // externalId is caseExact (RFC 7643 §3.1).
-    assert_eq!(s.find_user_by_external_id(&t, "ext-1").await.unwrap(), None);
+    assert!(by_ext(s, &t, "ext-1").await.is_empty());
     assert_eq!(s.find_user_by_user_name(&t, "nobody").await.unwrap(), None);
     let long = "x".repeat(5_000);
     for id in ["", "no-such-id", long.as_str(), "a\u{0}b", "T#acme#USER"] {
@@ -171,56 +175,80 @@ async fn create_get_and_find(fx: Fx) {
     assert_eq!(total(&fx, &t).await, 1);
 }
 
-async fn uniqueness_of_user_name_and_external_id(fx: Fx) {
+async fn user_name_is_unique_and_external_id_is_not(fx: Fx) {
     let s = &fx.store;
     let t = tenant("acme");
-    s.create_user(
-        &t,
-        &user("alice@example.com", Some("e-1")),
-        &common::sys_audit(),
-    )
-    .await
-    .unwrap();
+    let alice = user("alice@example.com", Some("e-1"));
+    s.create_user(&t, &alice, &common::sys_audit())
+        .await
+        .unwrap();
 
     let same_name = user("ALICE@example.com", Some("e-2"));
     assert_eq!(
         s.create_user(&t, &same_name, &common::sys_audit()).await,
         Err(StoreError::Uniqueness(UniqueAttr::UserName))
     );
+    // IdP shapes row 25: several users may share an externalId; a look-up returns each, in id
+    // order, and `limit` bounds it.
     let same_ext = user("alice2@example.com", Some("e-1"));
+    s.create_user(&t, &same_ext, &common::sys_audit())
+        .await
+        .unwrap();
+    let third = user("alice3@example.com", Some("e-1"));
+    s.create_user(&t, &third, &common::sys_audit())
+        .await
+        .unwrap();
+    let mut sharing = vec![alice.clone(), same_ext.clone(), third.clone()];
+    sharing.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(by_ext(s, &t, "e-1").await, sharing);
     assert_eq!(
-        s.create_user(&t, &same_ext, &common::sys_audit()).await,
-        Err(StoreError::Uniqueness(UniqueAttr::ExternalId))
+        s.find_users_by_external_id(&t, "e-1", 2).await.unwrap(),
+        sharing[..2].to_vec()
     );
-    // Both taken: userName is reported.
+    assert!(s
+        .find_users_by_external_id(&t, "e-1", 0)
+        .await
+        .unwrap()
+        .is_empty());
+    // Both userName and a shared externalId: userName is reported.
     let both = user("Alice@Example.com", Some("e-1"));
     assert_eq!(
         s.create_user(&t, &both, &common::sys_audit()).await,
         Err(StoreError::Uniqueness(UniqueAttr::UserName))
     );
-    // externalId compares case-sensitively; users without externalId do not collide.
-    s.create_user(
-        &t,
-        &user("carol@example.com", Some("E-1")),
-        &common::sys_audit(),
-    )
-    .await
-    .unwrap();
+    // externalId compares case-sensitively; users without externalId are not listed.
+    let carol = user("carol@example.com", Some("E-1"));
+    s.create_user(&t, &carol, &common::sys_audit())
+        .await
+        .unwrap();
+    assert_eq!(by_ext(s, &t, "E-1").await, vec![carol]);
     s.create_user(&t, &user("dave@example.com", None), &common::sys_audit())
         .await
         .unwrap();
     s.create_user(&t, &user("erin@example.com", None), &common::sys_audit())
         .await
         .unwrap();
-    assert_eq!(total(&fx, &t).await, 4);
+    assert_eq!(total(&fx, &t).await, 6);
     // The refused creates claimed nothing.
     assert_eq!(
         s.find_user_by_user_name(&t, "alice2@example.com")
             .await
             .unwrap(),
-        None
+        Some(same_ext.clone())
     );
-    assert_eq!(s.find_user_by_external_id(&t, "e-2").await.unwrap(), None);
+    assert!(by_ext(s, &t, "e-2").await.is_empty());
+    assert_eq!(by_ext(s, &t, "e-1").await, sharing);
+
+    // Deleting or moving one of them leaves the others listed.
+    s.delete_user(&t, &alice, &common::deleting(&deletion("r-1")))
+        .await
+        .unwrap();
+    let moved = changed(&third, json!({"externalId": "e-9"}));
+    s.update_user(&t, &third, &moved, &common::sys_audit())
+        .await
+        .unwrap();
+    assert_eq!(by_ext(s, &t, "e-1").await, vec![same_ext]);
+    assert_eq!(by_ext(s, &t, "e-9").await, vec![moved]);
 }
 
 async fn updates_move_guards(fx: Fx) {
@@ -245,31 +273,21 @@ async fn updates_move_guards(fx: Fx) {
             .unwrap(),
         Some(a2.clone())
     );
-    assert_eq!(
-        s.find_user_by_external_id(&t, "ext-a2").await.unwrap(),
-        Some(a2.clone())
-    );
+    assert_eq!(by_ext(s, &t, "ext-a2").await, vec![a2.clone()]);
     // The old values are free again...
     assert_eq!(
         s.find_user_by_user_name(&t, "a@example.com").await.unwrap(),
         None
     );
-    assert_eq!(s.find_user_by_external_id(&t, "ext-a").await.unwrap(), None);
+    assert!(by_ext(s, &t, "ext-a").await.is_empty());
     // ...and the new ones are taken.
     assert_eq!(
         s.create_user(&t, &user("A2@EXAMPLE.COM", None), &common::sys_audit())
             .await,
         Err(StoreError::Uniqueness(UniqueAttr::UserName))
     );
-    assert_eq!(
-        s.create_user(
-            &t,
-            &user("z@example.com", Some("ext-a2")),
-            &common::sys_audit()
-        )
-        .await,
-        Err(StoreError::Uniqueness(UniqueAttr::ExternalId))
-    );
+    let z = user("z@example.com", Some("ext-a2"));
+    s.create_user(&t, &z, &common::sys_audit()).await.unwrap();
     let reuse = user("a@example.com", Some("ext-a"));
     s.create_user(&t, &reuse, &common::sys_audit())
         .await
@@ -281,14 +299,9 @@ async fn updates_move_guards(fx: Fx) {
         s.update_user(&t, &b, &b_clash, &common::sys_audit()).await,
         Err(StoreError::Uniqueness(UniqueAttr::UserName))
     );
-    let b_clash = changed(&b, json!({"externalId": "ext-a2"}));
-    assert_eq!(
-        s.update_user(&t, &b, &b_clash, &common::sys_audit()).await,
-        Err(StoreError::Uniqueness(UniqueAttr::ExternalId))
-    );
     assert_eq!(s.get_user(&t, &b.id).await.unwrap(), Some(b.clone()));
 
-    // A change of case only keeps the same claim; removing externalId frees it.
+    // A change of case only keeps the same claim; removing externalId unlists the user.
     let a3 = changed(
         &a2,
         json!({"userName": "A2@Example.COM", "externalId": null}),
@@ -302,15 +315,15 @@ async fn updates_move_guards(fx: Fx) {
             .unwrap(),
         Some(a3.clone())
     );
-    assert_eq!(
-        s.find_user_by_external_id(&t, "ext-a2").await.unwrap(),
-        None
-    );
+    assert_eq!(by_ext(s, &t, "ext-a2").await, vec![z.clone()]);
     let b2 = changed(&b, json!({"externalId": "ext-a2"}));
     s.update_user(&t, &b, &b2, &common::sys_audit())
         .await
         .unwrap();
-    assert_eq!(total(&fx, &t).await, 3);
+    let mut sharing = vec![z, b2];
+    sharing.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(by_ext(s, &t, "ext-a2").await, sharing);
+    assert_eq!(total(&fx, &t).await, 4);
 }
 
 async fn version_conflicts_and_not_found(fx: Fx) {
@@ -381,10 +394,7 @@ async fn delete_frees_guards_counts_down_and_keeps_a_record(fx: Fx) {
             .unwrap(),
         None
     );
-    assert_eq!(
-        s.find_user_by_external_id(&t, "ext-gone").await.unwrap(),
-        None
-    );
+    assert!(by_ext(s, &t, "ext-gone").await.is_empty());
     assert_eq!(total(&fx, &t).await, 1);
     assert_eq!(fx.deletions(&t).await, vec![(gone.id.clone(), d)]);
 
@@ -534,10 +544,7 @@ async fn tenants_are_isolated(fx: Fx) {
             .unwrap(),
         None
     );
-    assert_eq!(
-        s.find_user_by_external_id(&b, "shared-ext").await.unwrap(),
-        None
-    );
+    assert!(by_ext(s, &b, "shared-ext").await.is_empty());
     let p = s.list_users(&b, &page(1, 10, None)).await.unwrap();
     assert_eq!((p.items.len(), p.total_results), (0, 0));
     // ...cannot change or delete A's user...
@@ -585,9 +592,9 @@ async fn a_failed_write_leaves_no_partial_state(fx: Fx) {
     s.create_user(&t, &b, &common::sys_audit()).await.unwrap();
     let before = fx.snapshot(&t).await;
 
-    // A create whose userName is free but whose externalId is taken: the free userName must not
-    // be left claimed, the counter must not move.
-    let c = user("c@example.com", Some("ext-a"));
+    // A create whose externalId is free but whose userName is taken: the externalId must not be
+    // left listed, the counter must not move.
+    let c = user("A@example.com", Some("ext-new"));
     assert!(s.create_user(&t, &c, &common::sys_audit()).await.is_err());
     // A rename that takes a new externalId but collides on userName.
     let b_bad = changed(
@@ -625,7 +632,7 @@ async fn a_failed_write_leaves_no_partial_state(fx: Fx) {
         assert_eq!(s.find_user_by_user_name(&t, name).await.unwrap(), None);
     }
     for ext in ["ext-new", "ext-fresh"] {
-        assert_eq!(s.find_user_by_external_id(&t, ext).await.unwrap(), None);
+        assert!(by_ext(s, &t, ext).await.is_empty());
     }
     s.create_user(
         &t,
@@ -693,7 +700,7 @@ macro_rules! contract {
 
 contract!(
     create_get_and_find,
-    uniqueness_of_user_name_and_external_id,
+    user_name_is_unique_and_external_id_is_not,
     updates_move_guards,
     version_conflicts_and_not_found,
     delete_frees_guards_counts_down_and_keeps_a_record,

@@ -7,10 +7,24 @@
 //! FILTER    = andExp *( SP "or" SP andExp )
 //! andExp    = term *( SP "and" SP term )
 //! term      = "(" FILTER ")" / "not" *SP "(" FILTER ")" / valuePath / attrExp
-//! valuePath = attrPath "[" FILTER "]"          ; not nested; attrPath has no subAttr
+//! valuePath = attrPath "[" FILTER "]" [subExp]  ; not nested; attrPath has no subAttr
+//! subExp    = "." ATTRNAME SP ( "pr" / compareOp SP compValue )   ; extension, see below
 //! attrExp   = attrPath SP "pr" / attrPath SP compareOp SP compValue
 //! compareOp = "eq" / "ne" / "co" / "sw" / "ew" / "gt" / "lt" / "ge" / "le"
-//! compValue = "false" / "null" / "true" / number / string   ; JSON, RFC 8259
+//! compValue = "false" / "null" / "true" / number / string / bareWord   ; JSON, RFC 8259
+//! bareWord  = 1*( any character but whitespace, "(", ")", "[", "]", '"' )  ; extension
+//! ```
+//!
+//! Two extensions beyond RFC 7644's grammar, for what identity providers send
+//! (ARCHITECTURE.md, IdP shapes rows 21 and 22):
+//! - `emails[type eq "work"].value eq "x"` (Entra ID, matching on an email) is read as
+//!   `emails[type eq "work" and value eq "x"]`: the tree holds only the latter, so the printer,
+//!   the evaluator and list planning see one form.
+//! - a bare word that is not `true`, `false`, `null` or a JSON number is a string
+//!   (`userName sw O`, `meta.created gt 2015-10-10T14:38:21.8617979-07:00`); the canonical
+//!   printer still quotes it.
+//!
+//! ```text
 //! attrPath  = [URI ":"] ATTRNAME ["." ATTRNAME]
 //! ATTRNAME  = ALPHA *( "-" / "_" / DIGIT / ALPHA ) / "$ref"
 //! ```
@@ -69,6 +83,7 @@ const EXPECTED_OPERATOR: &str = "a comparison operator (eq, ne, co, sw, ew, gt, 
 const NOT_WITH_BOOL_OR_NULL: &str = "it cannot be used with true, false or null";
 const INVALID_STRING: &str =
     "invalid string: use JSON escapes (\\\" \\\\ \\uXXXX) and no raw control characters";
+const EXPECTED_VALUE: &str = "a value: a quoted string, a number, true, false, null or a word";
 const EXPECTED_NAME: &str = "an attribute name (a letter, then letters, digits, '-' or '_')";
 
 type PResult<T> = Result<T, ScimError>;
@@ -230,7 +245,12 @@ impl<'a> Parser<'a> {
                 }
                 let path = self.attr_path()?;
                 if self.peek() == Some(b'[') {
-                    let filter = self.value_filter(&path)?;
+                    let mut filter = self.value_filter(&path)?;
+                    // `path[f].sub op v` means `path[f and sub op v]` (IdP shapes row 21).
+                    if let Some(sub) = self.sub_attr_after_bracket()? {
+                        let condition = self.attr_exp(AttrPath::new(sub))?;
+                        filter = Filter::And(Box::new(filter), Box::new(condition));
+                    }
                     return Ok(Filter::ValuePath {
                         path,
                         filter: Box::new(filter),
@@ -419,37 +439,38 @@ impl<'a> Parser<'a> {
         let at = self.pos;
         match self.peek() {
             Some(b'"') => self.string().map(CompValue::Str),
-            Some(b'-' | b'0'..=b'9') => {
-                let bytes = self.src.as_bytes();
-                let mut end = at;
-                while end < bytes.len()
-                    && matches!(bytes[end], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-                {
-                    end += 1;
+            Some(_) => {
+                // A JSON literal, a JSON number, or else a bare word read as a string
+                // (IdP shapes row 22): `userName sw O`, `meta.created gt 2015-10-10T14:38:21Z`.
+                let end = self.bare_end(at);
+                let word = &self.src[at..end];
+                // `'x'` is a mistaken quote, not a word: comparing with the quotes would match
+                // nothing, silently.
+                if word.is_empty() || word.starts_with('\'') {
+                    return Err(self.expected(at, EXPECTED_VALUE));
                 }
-                let number = serde_json::from_str::<Number>(&self.src[at..end]).map_err(|_| {
-                    self.expected(at, "a JSON number (for example 42, -1.5 or 2e3)")
-                })?;
-                self.pos = end;
-                Ok(CompValue::Num(number))
-            }
-            _ => {
-                let word = self.word_at(at);
                 let value = match word.to_ascii_lowercase().as_str() {
                     "true" => CompValue::Bool(true),
                     "false" => CompValue::Bool(false),
                     "null" => CompValue::Null,
-                    _ => {
-                        return Err(self.expected(
-                            at,
-                            "a value: a quoted string, a number, true, false or null",
-                        ))
-                    }
+                    _ => match serde_json::from_str::<Number>(word) {
+                        Ok(number) => CompValue::Num(number),
+                        Err(_) => CompValue::Str(word.to_owned()),
+                    },
                 };
-                self.pos += word.len();
+                self.pos = end;
                 Ok(value)
             }
+            None => Err(self.expected(at, EXPECTED_VALUE)),
         }
+    }
+
+    /// End of the bare word starting at `from`: up to whitespace, a bracket, a parenthesis or a
+    /// quote, so `(emails.value co example.com)` ends the word at `)`.
+    fn bare_end(&self, from: usize) -> usize {
+        self.src[from..]
+            .find(|c: char| c.is_whitespace() || "()[]\"".contains(c))
+            .map_or(self.src.len(), |i| from + i)
     }
 
     /// A JSON string literal (RFC 8259 §7), decoded by serde_json.

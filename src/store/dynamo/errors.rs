@@ -27,6 +27,8 @@ pub enum Role {
     NewGuard(UniqueAttr),
     /// A guard deleted on condition that it belongs to the user.
     OldGuard,
+    /// A non-unique look-up entry (a user's externalId), put or deleted without a condition.
+    IndexEntry,
     /// The counter item (unconditional `ADD`).
     Counter,
     /// A deletion record put with `attribute_not_exists`.
@@ -221,21 +223,20 @@ fn condition_failed(role: Option<Role>, old_returned: bool) -> StoreError {
         Some(Role::DeletionRecord) => {
             StoreError::Internal("a deletion record with this key exists".into())
         }
-        Some(Role::Counter | Role::AuditRecord) | None => {
+        Some(Role::Counter | Role::AuditRecord | Role::IndexEntry) | None => {
             StoreError::Internal(format!("unexpected condition failure on {role:?}"))
         }
     }
 }
 
 /// Which failed condition explains the outcome best: the caller's stale view first (retrying
-/// from a fresh read may resolve everything else), then the uniqueness of userName, externalId.
+/// from a fresh read may resolve everything else), then the uniqueness of userName.
 fn rank(e: &StoreError) -> u8 {
     match e {
         StoreError::NotFound => 0,
         StoreError::VersionConflict => 1,
         StoreError::Uniqueness(UniqueAttr::UserName) => 2,
-        StoreError::Uniqueness(UniqueAttr::ExternalId) => 3,
-        _ => 4,
+        _ => 3,
     }
 }
 
@@ -257,26 +258,26 @@ mod tests {
     const CREATE: [Role; 4] = [
         Role::NewUser,
         Role::NewGuard(UniqueAttr::UserName),
-        Role::NewGuard(UniqueAttr::ExternalId),
+        Role::IndexEntry,
         Role::Counter,
     ];
 
     #[test]
-    fn a_taken_guard_is_uniqueness_with_user_name_first() {
+    fn a_taken_guard_is_uniqueness_before_other_failures() {
         let r = [
             reason("None"),
-            reason("None"),
             reason("ConditionalCheckFailed"),
+            reason("None"),
             reason("None"),
         ];
         assert_eq!(
             cancellation(&CREATE, &r),
-            failed(StoreError::Uniqueness(UniqueAttr::ExternalId))
+            failed(StoreError::Uniqueness(UniqueAttr::UserName))
         );
         let r = [
+            reason("ConditionalCheckFailed"),
+            reason("ConditionalCheckFailed"),
             reason("None"),
-            reason("ConditionalCheckFailed"),
-            reason("ConditionalCheckFailed"),
             reason("None"),
         ];
         assert_eq!(

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::item::{corrupt, item_size, unserialisable, Item};
 use super::keys::{self, Key};
 use crate::scim::members::{Member, MemberKind};
-use crate::scim::resource::Resource;
+use crate::scim::resource::{Resource, Version};
 use crate::store::{StoreError, MAX_RESOURCE_BYTES};
 use crate::tenant::TenantId;
 
@@ -34,7 +34,7 @@ struct GroupItem {
     #[serde(rename = "type")]
     kind: String,
     id: String,
-    version: u64,
+    version: Version,
     created: String,
     last_modified: String,
     /// The SCIM attributes as a JSON object, without `members`.
@@ -138,9 +138,9 @@ pub fn group_from_item(item: Item) -> Result<Resource, StoreError> {
 }
 
 /// The version held by a group item (as returned with a failed condition).
-pub fn group_version(item: &Item) -> Result<u64, StoreError> {
+pub fn group_version(item: &Item) -> Result<Version, StoreError> {
     match item.get(super::item::VERSION) {
-        Some(AttributeValue::N(n)) => n.parse().map_err(|e| corrupt("group", e)),
+        Some(AttributeValue::N(n)) => n.parse().map(Version::new).map_err(|e| corrupt("group", e)),
         _ => Err(corrupt("group", "no version")),
     }
 }
@@ -241,7 +241,7 @@ mod tests {
     fn group(attrs: Value) -> Resource {
         Resource {
             id: "g1".into(),
-            version: 4,
+            version: crate::scim::resource::Version::new(4),
             created: "2024-01-01T00:00:00Z".into(),
             last_modified: "2024-01-02T00:00:00Z".into(),
             attributes: attrs.as_object().cloned().unwrap_or_default(),
@@ -253,7 +253,7 @@ mod tests {
         let g = group(json!({"displayName": "Admins", "externalId": "x"}));
         let item = group_item(&acme(), &g, 7).unwrap();
         assert_eq!(item.get(MEMBER_COUNT), Some(&AttributeValue::N("7".into())));
-        assert_eq!(group_version(&item), Ok(4));
+        assert_eq!(group_version(&item), Ok(Version::new(4)));
         assert_eq!(group_from_item(item).unwrap(), g);
     }
 

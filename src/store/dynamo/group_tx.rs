@@ -21,7 +21,7 @@ use super::keys::{self, Key};
 use super::tx::{Condition, Tx, UpdateExpr};
 use crate::audit::AuditRecord;
 use crate::scim::members::{Member, MemberKind};
-use crate::scim::resource::{fold_user_name, Resource};
+use crate::scim::resource::{fold_user_name, Resource, Version};
 use crate::store::StoreError;
 use crate::tenant::TenantId;
 
@@ -95,7 +95,7 @@ pub enum Head<'a> {
     /// Update the group from `version` to `version + 1`; with `attributes`, replace them too
     /// (moving the displayName entry from `old`'s name when the folded name changes).
     Update {
-        version: u64,
+        version: Version,
         last_modified: &'a str,
         attributes: Option<Attributes<'a>>,
     },
@@ -230,7 +230,7 @@ pub fn head_items(head: &Head<'_>) -> usize {
 
 /// `SET version = :next, last_modified = :lm [, attrs = :attrs] [ADD member_count :delta]`.
 fn bump(
-    version: u64,
+    version: Version,
     last_modified: &str,
     attrs: Option<AttributeValue>,
     delta: i64,
@@ -238,10 +238,7 @@ fn bump(
     let mut expression = "SET #version = :next, #lm = :lm".to_owned();
     let mut names = vec![("#version", VERSION), ("#lm", LAST_MODIFIED)];
     let mut values = vec![
-        (
-            ":next",
-            AttributeValue::N(version.saturating_add(1).to_string()),
-        ),
+        (":next", AttributeValue::N(version.next().to_string())),
         (":lm", AttributeValue::S(last_modified.to_owned())),
     ];
     if let Some(a) = attrs {
@@ -369,7 +366,7 @@ mod tests {
     fn group(name: &str) -> Resource {
         Resource {
             id: "g1".into(),
-            version: 3,
+            version: crate::scim::resource::Version::new(3),
             created: "c".into(),
             last_modified: "m".into(),
             attributes: json!({"displayName": name}).as_object().cloned().unwrap(),
@@ -420,7 +417,7 @@ mod tests {
             ]
         );
         let head = Head::Update {
-            version: 3,
+            version: crate::scim::resource::Version::new(3),
             last_modified: "now",
             attributes: None,
         };
@@ -442,7 +439,7 @@ mod tests {
         // A rename moves the look-up entry; a change of case does not.
         let renamed = group("Sales");
         let head = Head::Update {
-            version: 3,
+            version: crate::scim::resource::Version::new(3),
             last_modified: "now",
             attributes: Some(Attributes {
                 old: &g,
@@ -456,7 +453,7 @@ mod tests {
         assert_eq!(head_items(&head), 4);
         let recased = group("ADMINS");
         let head = Head::Update {
-            version: 3,
+            version: crate::scim::resource::Version::new(3),
             last_modified: "now",
             attributes: Some(Attributes {
                 old: &g,

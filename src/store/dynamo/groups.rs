@@ -21,11 +21,11 @@ use super::errors::{classify, sdk_error, Cancelled};
 use super::group_item::{self, group_from_item, member_from_item, sort_key, GROUPS};
 use super::group_tx::{self, Part};
 use super::item;
-use super::keys::{self, Key, Partition, PK, SK};
+use super::keys::{self, Key, Partition, PK};
 use super::{epoch_seconds_after, DynamoStore, Rejected, DELETION_RECORD_RETENTION};
 use crate::audit::AuditRecord;
 use crate::scim::members::{GroupRef, Member, MemberKind};
-use crate::scim::resource::{fold_user_name, Resource};
+use crate::scim::resource::{fold_user_name, Resource, Version};
 use crate::store::cursor::{self, plausible_id};
 use crate::store::{Deletion, GroupStore, GroupUpdate, MemberPage, Page, PageRequest, StoreError};
 use crate::tenant::TenantId;
@@ -101,39 +101,13 @@ impl DynamoStore {
         display_name: &str,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let mut ids = Vec::new();
-        let mut start = None;
-        while ids.len() < limit {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(Partition::DisplayNames.pk(tenant)),
-                )
-                .expression_attribute_values(
-                    ":prefix",
-                    AttributeValue::S(keys::display_name_prefix(display_name)),
-                )
-                .consistent_read(true)
-                .limit(i32::try_from(limit - ids.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
-            for entry in page.items.unwrap_or_default() {
-                ids.push(group_item::group_id_of(&entry)?.to_owned());
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(ids)
+        let pk = Partition::DisplayNames.pk(tenant);
+        let prefix = keys::display_name_prefix(display_name);
+        self.index_entries(pk, prefix, limit)
+            .await?
+            .iter()
+            .map(|entry| group_item::group_id_of(entry).map(str::to_owned))
+            .collect()
     }
 }
 
@@ -145,7 +119,7 @@ impl GroupStore for DynamoStore {
         group: &Resource,
         members: &[Member],
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Version, StoreError> {
         self.create_group_chunks(tenant, group, members, audit)
             .await
     }
@@ -188,7 +162,7 @@ impl GroupStore for DynamoStore {
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Version, StoreError> {
         if !plausible_id(update.id) {
             return Err(StoreError::NotFound);
         }

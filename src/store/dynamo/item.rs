@@ -237,7 +237,7 @@ mod tests {
     fn user(attrs: Value) -> Resource {
         Resource {
             id: "u1".into(),
-            version: 3,
+            version: crate::scim::resource::Version::new(3),
             created: "2024-01-01T00:00:00Z".into(),
             last_modified: "2024-01-02T00:00:00Z".into(),
             attributes: attrs.as_object().cloned().unwrap_or_default(),

@@ -57,7 +57,8 @@ pub enum Partition {
     Users,
     /// userName guards; sk = digest of the folded userName.
     UserNames,
-    /// externalId guards; sk = digest of the externalId (case-sensitive).
+    /// externalId look-up entries of users; sk = `<digest of the externalId>#<user id>`
+    /// (case-sensitive, not unique: RFC 7643 §3.1).
     ExternalIds,
     /// The counter shards (sk `COUNTS#<n>`, [`counter_shard`]).
     Meta,
@@ -69,12 +70,15 @@ pub enum Partition {
     DisplayNames,
     /// The audit trail; sk = `<at>#<unique>`, so it reads oldest first and `--since` is a range.
     Audit,
+    /// Admin-API state: setup-link revocations (sk `LINKREV#<link id>`) and connection-health
+    /// buckets (sk `HEALTH#<idp>#<hour>`), all with a TTL (`dynamo/admin.rs`).
+    Admin,
 }
 
 impl Partition {
     /// Every fixed partition of a tenant (the per-group and per-member membership partitions
     /// come on top: [`members_pk`], [`member_of_pk`]).
-    pub const ALL: [Partition; 8] = [
+    pub const ALL: [Partition; 9] = [
         Partition::Users,
         Partition::UserNames,
         Partition::ExternalIds,
@@ -83,6 +87,7 @@ impl Partition {
         Partition::Groups,
         Partition::DisplayNames,
         Partition::Audit,
+        Partition::Admin,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -95,6 +100,7 @@ impl Partition {
             Partition::Groups => "GROUP",
             Partition::DisplayNames => "DISPLAYNAME",
             Partition::Audit => "AUDIT",
+            Partition::Admin => "ADMIN",
         }
     }
 
@@ -137,13 +143,25 @@ pub fn user_name_guard(tenant: &TenantId, user_name: &str) -> Key {
     Key::new(
         Partition::UserNames,
         tenant,
-        digest(&fold_user_name(user_name)),
+        digest(fold_user_name(user_name).as_str()),
     )
 }
 
-/// The guard that reserves an externalId, compared case-sensitively (RFC 7643 §3.1).
-pub fn external_id_guard(tenant: &TenantId, external_id: &str) -> Key {
-    Key::new(Partition::ExternalIds, tenant, digest(external_id))
+/// The sort-key prefix of every look-up entry of one externalId, compared case-sensitively
+/// (RFC 7643 §3.1: caseExact, and not unique). It has no `#`, so it is also the whole sort key
+/// of a guard item written while externalId was unique (`<digest>`): a look-up finds those too,
+/// and the user it names decides, so tables written before need no migration.
+pub fn external_id_prefix(external_id: &str) -> String {
+    digest(external_id)
+}
+
+/// The look-up entry that lists user `user_id` under its externalId.
+pub fn external_id_entry(tenant: &TenantId, external_id: &str, user_id: &str) -> Key {
+    Key::new(
+        Partition::ExternalIds,
+        tenant,
+        format!("{}#{user_id}", external_id_prefix(external_id)),
+    )
 }
 
 /// Counter shard `shard` (taken modulo [`COUNTER_SHARDS`]).
@@ -172,7 +190,7 @@ pub fn group(tenant: &TenantId, id: &str) -> Key {
 /// (RFC 7643 §4.2: displayName is not caseExact). The digest has a fixed length and no `#`, so
 /// the prefix matches exactly that name's entries.
 pub fn display_name_prefix(display_name: &str) -> String {
-    format!("{}#", digest(&fold_user_name(display_name)))
+    format!("{}#", digest(fold_user_name(display_name).as_str()))
 }
 
 /// The look-up entry that lists group `group_id` under its displayName.
@@ -231,7 +249,7 @@ mod tests {
         let keys = [
             user(&acme, "u1"),
             user_name_guard(&acme, "Bob"),
-            external_id_guard(&acme, "x"),
+            external_id_entry(&acme, "x", "u1"),
             counter_shard(&acme, 7),
             deletion(&acme, "2024-01-01T00:00:00Z", "u1"),
             group(&acme, "g1"),
@@ -249,16 +267,29 @@ mod tests {
     }
 
     #[test]
-    fn user_name_guards_fold_case_and_external_id_guards_do_not() {
+    fn user_name_guards_fold_case_and_external_id_entries_do_not() {
         let acme = t("acme");
         assert_eq!(
             user_name_guard(&acme, "BJensen@Example.com"),
             user_name_guard(&acme, "bjensen@example.com")
         );
         assert_ne!(
-            external_id_guard(&acme, "ABC"),
-            external_id_guard(&acme, "abc")
+            external_id_entry(&acme, "ABC", "u1"),
+            external_id_entry(&acme, "abc", "u1")
         );
+        // Several users share one externalId: one entry each, under one prefix.
+        let (a, b) = (
+            external_id_entry(&acme, "x", "u1"),
+            external_id_entry(&acme, "x", "u2"),
+        );
+        assert_ne!(a, b);
+        assert!(
+            a.sk.starts_with(&external_id_prefix("x"))
+                && b.sk.starts_with(&external_id_prefix("x"))
+        );
+        assert!(!external_id_entry(&acme, "y", "u1")
+            .sk
+            .starts_with(&external_id_prefix("x")));
         assert_ne!(
             user_name_guard(&acme, "bob"),
             user_name_guard(&t("other"), "bob")

@@ -26,7 +26,7 @@ use super::{DynamoStore, Rejected};
 use crate::audit::AuditRecord;
 use crate::retry;
 use crate::scim::members::Member;
-use crate::scim::resource::Resource;
+use crate::scim::resource::{Resource, Version};
 use crate::store::cursor::plausible_id;
 use crate::store::{GroupUpdate, StoreError};
 use crate::tenant::TenantId;
@@ -95,7 +95,7 @@ fn partly(e: StoreError, wrote: bool) -> StoreError {
 fn chunk_record(record: &AuditRecord, head: &Head<'_>, changes: &[Change]) -> AuditRecord {
     let version = match head {
         Head::Create { group } => group.version,
-        Head::Update { version, .. } => version + 1,
+        Head::Update { version, .. } => version.next(),
     };
     let (mut added, mut removed) = (Vec::new(), Vec::new());
     for c in changes {
@@ -125,7 +125,7 @@ impl DynamoStore {
         group: &Resource,
         members: &[Member],
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Version, StoreError> {
         let mut pending = plan(&group.id, members, &[]);
         let head = Head::Create { group };
         let mut first = take(&mut pending, MAX_TX_ITEMS - head_items(&head));
@@ -170,7 +170,7 @@ impl DynamoStore {
         tenant: &TenantId,
         u: &GroupUpdate<'_>,
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Version, StoreError> {
         let mut pending = plan(u.id, u.add, u.remove);
         if pending.is_empty() && u.attributes.is_none() {
             return self.stored_version(tenant, u.id, u.expected_version).await;
@@ -235,7 +235,7 @@ impl DynamoStore {
                 .map_err(|e| partly(e, wrote))?;
             match sent {
                 Sent::Written => {
-                    version += 1;
+                    version = version.next();
                     wrote = true;
                     attributes = None;
                     if let Some(k) = known.as_mut() {
@@ -390,8 +390,8 @@ impl DynamoStore {
         &self,
         tenant: &TenantId,
         id: &str,
-        expected: Option<u64>,
-    ) -> Result<u64, StoreError> {
+        expected: Option<Version>,
+    ) -> Result<Version, StoreError> {
         let g = self.read_group(tenant, id).await?;
         match expected {
             Some(e) if e != g.version => Err(StoreError::VersionConflict),

@@ -22,6 +22,7 @@
 //! `startIndex` > 1 when no cursor is given. Groups: see `groups.rs`. Every read is strongly
 //! consistent. There is no Scan.
 
+mod admin;
 mod audit_log;
 mod batch;
 pub mod calls;
@@ -33,6 +34,7 @@ pub mod errors;
 pub mod group_item;
 pub mod group_tx;
 mod groups;
+mod index;
 pub mod item;
 pub mod keys;
 mod members;

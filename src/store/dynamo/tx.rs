@@ -12,6 +12,7 @@ use super::errors::Role;
 use super::item::{self, Item, USER_ID, VERSION};
 use super::keys::{self, Key, PK};
 use crate::audit::{self, AuditRecord};
+use crate::scim::resource::Version;
 use crate::store::StoreError;
 use crate::tenant::TenantId;
 
@@ -43,7 +44,7 @@ impl Condition {
     }
 
     /// The stored item is still at the version the caller read (fails too if it is gone).
-    pub fn at_version(version: u64) -> Self {
+    pub fn at_version(version: Version) -> Self {
         Condition {
             expression: "#version = :version",
             names: &[("#version", VERSION)],

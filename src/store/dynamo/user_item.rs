@@ -15,13 +15,13 @@ use serde_json::{Map, Value};
 
 use super::item::{corrupt, item_size, unserialisable, Item, USER_ID};
 use super::keys::{self, Key};
-use crate::scim::resource::Resource;
+use crate::scim::resource::{Resource, Version};
 use crate::store::{StoreError, MAX_RESOURCE_BYTES};
 use crate::tenant::TenantId;
 
 const USER_TYPE: &str = "User";
 const USER_NAME_GUARD_TYPE: &str = "UserNameGuard";
-const EXTERNAL_ID_GUARD_TYPE: &str = "ExternalIdGuard";
+const EXTERNAL_ID_ENTRY_TYPE: &str = "ExternalIdEntry";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct UserItem {
@@ -30,7 +30,7 @@ struct UserItem {
     #[serde(rename = "type")]
     kind: String,
     id: String,
-    version: u64,
+    version: Version,
     created: String,
     last_modified: String,
     /// The SCIM attributes as a JSON object (see the module documentation).
@@ -80,11 +80,12 @@ pub fn user_from_item(item: Item) -> Result<Resource, StoreError> {
     })
 }
 
-/// Which unique value a guard item reserves.
+/// What a guard-shaped item (a key and the `user_id` it points to) is: the guard that reserves
+/// a userName, or a (non-unique) externalId look-up entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuardKind {
     UserName,
-    ExternalId,
+    ExternalIdEntry,
 }
 
 pub fn guard_item(kind: GuardKind, key: &Key, user_id: &str) -> Result<Item, StoreError> {
@@ -93,7 +94,7 @@ pub fn guard_item(kind: GuardKind, key: &Key, user_id: &str) -> Result<Item, Sto
         sk: &key.sk,
         kind: match kind {
             GuardKind::UserName => USER_NAME_GUARD_TYPE,
-            GuardKind::ExternalId => EXTERNAL_ID_GUARD_TYPE,
+            GuardKind::ExternalIdEntry => EXTERNAL_ID_ENTRY_TYPE,
         },
         user_id,
     })

@@ -1,7 +1,8 @@
 //! The user write transactions: which items each write of a user touches, on which conditions.
 //!
 //! Every write of a user is one `TransactWriteItems` (never check-then-act): the user item, the
-//! guard items of its unique values and the tenant's counter commit together or not at all. Each
+//! userName guard, its externalId look-up entry and the tenant's counter commit together or not
+//! at all. Each
 //! item is recorded with its [`Role`] so that a cancellation can be read item by item. The
 //! transaction builder itself is in `tx.rs`; group writes are in `group_tx.rs`.
 
@@ -30,26 +31,35 @@ impl Tx<Role> {
         self.count(Role::Counter, tenant, USERS, delta)
     }
 
-    fn claim(
-        &mut self,
-        attr: UniqueAttr,
-        key: &Key,
-        user_id: &str,
-        c: Condition,
-    ) -> Result<(), StoreError> {
-        let kind = match attr {
-            UniqueAttr::UserName => GuardKind::UserName,
-            UniqueAttr::ExternalId => GuardKind::ExternalId,
-        };
+    fn claim(&mut self, key: &Key, user_id: &str, c: Condition) -> Result<(), StoreError> {
         self.put_user(
-            Role::NewGuard(attr),
-            user_item::guard_item(kind, key, user_id)?,
+            Role::NewGuard(UniqueAttr::UserName),
+            user_item::guard_item(GuardKind::UserName, key, user_id)?,
             c,
         )
     }
+
+    /// List (`true`) or unlist the externalId look-up entry of user `id`: not unique (RFC 7643
+    /// §3.1), so written and removed without a condition, like a group's displayName entry.
+    fn external_id_entry(
+        &mut self,
+        tenant: &TenantId,
+        ext: &str,
+        id: &str,
+        list: bool,
+    ) -> Result<(), StoreError> {
+        let key = keys::external_id_entry(tenant, ext, id);
+        if list {
+            let entry = user_item::guard_item(GuardKind::ExternalIdEntry, &key, id)?;
+            self.put(Role::IndexEntry, entry, None, false)
+        } else {
+            self.delete(Role::IndexEntry, &key, None, false)
+        }
+    }
 }
 
-/// Create: the user and its guards must not exist; the count goes up. (`audit_days`: how long
+/// Create: the user and its userName guard must not exist; its externalId entry is listed; the
+/// count goes up. (`audit_days`: how long
 /// the audit record is kept, here and below.)
 pub fn create(
     table: &str,
@@ -65,18 +75,17 @@ pub fn create(
         Condition::absent(),
     )?;
     let name = keys::user_name_guard(tenant, user.user_name());
-    tx.claim(UniqueAttr::UserName, &name, &user.id, Condition::absent())?;
+    tx.claim(&name, &user.id, Condition::absent())?;
     if let Some(ext) = user.external_id() {
-        let key = keys::external_id_guard(tenant, ext);
-        tx.claim(UniqueAttr::ExternalId, &key, &user.id, Condition::absent())?;
+        tx.external_id_entry(tenant, ext, &user.id, true)?;
     }
     tx.count_users(tenant, 1)?;
     tx.audit(Role::AuditRecord, tenant, audit, audit_days)?;
     Ok(tx)
 }
 
-/// Update: the user must still be at `current.version`; guards move only when the (folded)
-/// userName or the externalId changed.
+/// Update: the user must still be at `current.version`; the guard moves only when the (folded)
+/// userName changed, the externalId entry only when the externalId did.
 pub fn update(
     table: &str,
     tenant: &TenantId,
@@ -94,28 +103,16 @@ pub fn update(
     )?;
     if fold_user_name(current.user_name()) != fold_user_name(next.user_name()) {
         let new = keys::user_name_guard(tenant, next.user_name());
-        tx.claim(
-            UniqueAttr::UserName,
-            &new,
-            id,
-            Condition::free_or_owned_by(id),
-        )?;
+        tx.claim(&new, id, Condition::free_or_owned_by(id))?;
         let old = keys::user_name_guard(tenant, current.user_name());
         tx.delete_user_item(Role::OldGuard, &old, Condition::owned_by(id))?;
     }
     if current.external_id() != next.external_id() {
         if let Some(new) = next.external_id() {
-            let key = keys::external_id_guard(tenant, new);
-            tx.claim(
-                UniqueAttr::ExternalId,
-                &key,
-                id,
-                Condition::free_or_owned_by(id),
-            )?;
+            tx.external_id_entry(tenant, new, id, true)?;
         }
         if let Some(old) = current.external_id() {
-            let key = keys::external_id_guard(tenant, old);
-            tx.delete_user_item(Role::OldGuard, &key, Condition::owned_by(id))?;
+            tx.external_id_entry(tenant, old, id, false)?;
         }
     }
     tx.audit(Role::AuditRecord, tenant, audit, audit_days)?;
@@ -142,8 +139,7 @@ pub fn delete(
     let name = keys::user_name_guard(tenant, current.user_name());
     tx.delete_user_item(Role::OldGuard, &name, Condition::owned_by(id))?;
     if let Some(ext) = current.external_id() {
-        let key = keys::external_id_guard(tenant, ext);
-        tx.delete_user_item(Role::OldGuard, &key, Condition::owned_by(id))?;
+        tx.external_id_entry(tenant, ext, id, false)?;
     }
     tx.count_users(tenant, -1)?;
     let record = item::deletion_item(tenant, current, &Deletion::of(audit), expires_at)?;
@@ -164,7 +160,7 @@ mod tests {
         }
         Resource {
             id: "u1".into(),
-            version,
+            version: crate::scim::resource::Version::new(version),
             created: "c".into(),
             last_modified: "m".into(),
             attributes: attrs.as_object().cloned().unwrap_or_default(),
@@ -186,7 +182,7 @@ mod tests {
         let tx = create("tbl", &t, &a, &rec, 400).unwrap();
         use Role::*;
         let un = NewGuard(UniqueAttr::UserName);
-        let ex = NewGuard(UniqueAttr::ExternalId);
+        let ex = IndexEntry;
         assert_eq!(tx.roles, vec![NewUser, un, ex, Counter, AuditRecord]);
 
         // Only the case changed: same folded guard, nothing moves.
@@ -198,19 +194,19 @@ mod tests {
         let c = user("carol", None, 2);
         assert_eq!(
             update("tbl", &t, &a, &c, &rec, 400).unwrap().roles,
-            vec![StoredUser, un, OldGuard, OldGuard, AuditRecord]
+            vec![StoredUser, un, OldGuard, IndexEntry, AuditRecord]
         );
         let d = user("Bob", Some("y"), 2);
         assert_eq!(
             update("tbl", &t, &a, &d, &rec, 400).unwrap().roles,
-            vec![StoredUser, ex, OldGuard, AuditRecord]
+            vec![StoredUser, ex, IndexEntry, AuditRecord]
         );
         assert_eq!(
             delete("tbl", &t, &a, &rec, 1, 400).unwrap().roles,
             vec![
                 StoredUser,
                 OldGuard,
-                OldGuard,
+                IndexEntry,
                 Counter,
                 DeletionRecord,
                 AuditRecord

@@ -1,10 +1,11 @@
-//! The DynamoDB adapter of [`UserStore`]: reads, look-ups through guard items, and the user
-//! transactions of `user_tx.rs`.
+//! The DynamoDB adapter of [`UserStore`]: reads, look-ups through the userName guard and the
+//! externalId entries (`index.rs`), and the user transactions of `user_tx.rs`.
 
 use async_trait::async_trait;
 
+use super::batch::Projection;
 use super::item::USERS;
-use super::keys::{self, Partition};
+use super::keys::{self, Key, Partition};
 use super::{
     cursor, epoch_seconds_after, user_item, user_tx, DynamoStore, DELETION_RECORD_RETENTION,
 };
@@ -47,14 +48,45 @@ impl UserStore for DynamoStore {
             .await
     }
 
-    async fn find_user_by_external_id(
+    /// One Query of the look-up entries, then one BatchGetItem per 100 users found (none when
+    /// nothing matches).
+    async fn find_users_by_external_id(
         &self,
         tenant: &TenantId,
         external_id: &str,
-    ) -> Result<Option<Resource>, StoreError> {
-        let guard = keys::external_id_guard(tenant, external_id);
-        self.follow_guard(tenant, guard, |u| u.external_id() == Some(external_id))
-            .await
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let pk = Partition::ExternalIds.pk(tenant);
+        let prefix = keys::external_id_prefix(external_id);
+        let entries = self.index_entries(pk, prefix, limit).await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut ids = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let id = user_item::guard_owner(entry)?;
+            if cursor::plausible_id(id) && seen.insert(id) {
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<Key> = ids.iter().map(|id| keys::user(tenant, id)).collect();
+        // An entry read just before a change of externalId or a delete committed (or a guard
+        // from before externalId was non-unique) may name a user that no longer has this
+        // externalId: the user decides.
+        let mut found = self
+            .batch_get(&keys, Projection::All)
+            .await?
+            .into_iter()
+            .map(user_item::user_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        found.retain(|u| u.external_id() == Some(external_id));
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.truncate(limit);
+        Ok(found)
     }
 
     async fn update_user(

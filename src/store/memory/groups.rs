@@ -11,11 +11,11 @@ use crate::audit::AuditRecord;
 
 use super::{decode_cursor, encode_cursor, page_of, MemoryStore, TenantData};
 use crate::scim::members::{GroupRef, Member, MemberKind};
-use crate::scim::resource::{fold_user_name, Resource};
+use crate::scim::resource::{fold_user_name, Folded, Resource, Version};
 use crate::store::{Deletion, GroupStore, GroupUpdate, MemberPage, Page, PageRequest, StoreError};
 use crate::tenant::TenantId;
 
-fn name_key(group: &Resource) -> String {
+fn name_key(group: &Resource) -> Folded {
     // Same folding as userName: displayName is caseExact false (RFC 7643 §4.2).
     fold_user_name(group.display_name().unwrap_or_default())
 }
@@ -86,9 +86,9 @@ impl TenantData {
         removed
     }
 
-    fn bump(&mut self, group_id: &str, last_modified: &str) -> Option<u64> {
+    fn bump(&mut self, group_id: &str, last_modified: &str) -> Option<Version> {
         let g = self.groups.get_mut(group_id)?;
-        g.version += 1;
+        g.version = g.version.next();
         g.last_modified = last_modified.to_owned();
         Some(g.version)
     }
@@ -114,7 +114,7 @@ impl GroupStore for MemoryStore {
         group: &Resource,
         members: &[Member],
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Version, StoreError> {
         super::check_size(group)?;
         crate::store::check_group_attributes(&group.attributes)?;
         let mut tenants = self.lock();
@@ -165,7 +165,7 @@ impl GroupStore for MemoryStore {
         tenant: &TenantId,
         update: &GroupUpdate<'_>,
         audit: &AuditRecord,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Version, StoreError> {
         let mut tenants = self.lock();
         let t = tenants.get_mut(tenant).ok_or(StoreError::NotFound)?;
         let stored = t.groups.get(update.id).ok_or(StoreError::NotFound)?.clone();
