@@ -139,26 +139,37 @@ impl Conn {
             stream: None,
             buf: Vec::with_capacity(16 * 1024),
         };
-        conn.connect().await;
+        conn.connect().await.expect("connect");
         conn
     }
 
-    async fn connect(&mut self) -> &mut TcpStream {
+    async fn connect(&mut self) -> std::io::Result<&mut TcpStream> {
         if self.stream.is_none() {
-            let stream = TcpStream::connect(&self.addr).await.expect("connect");
-            stream.set_nodelay(true).expect("nodelay");
+            let stream = TcpStream::connect(&self.addr).await?;
+            stream.set_nodelay(true)?;
             self.stream = Some(stream);
         }
-        self.stream.as_mut().expect("connected")
+        Ok(self.stream.as_mut().expect("connected"))
     }
 
-    /// Send one request and read its answer; returns the status.
+    /// Send one request and read its answer; returns the status, 0 when the connection failed
+    /// or the answer took over 5 s (counted as an error; the next request connects again: under
+    /// 64 connections the peer's accept queue of 5 drops or resets some).
     async fn exchange(&mut self, request: &[u8]) -> u16 {
-        self.connect()
-            .await
-            .write_all(request)
-            .await
-            .expect("write");
+        // Bounded: a connection the peer's full accept queue left hanging must not stall the
+        // run past its deadline.
+        match tokio::time::timeout(Duration::from_secs(5), self.try_exchange(request)).await {
+            Ok(Ok(status)) => status,
+            _ => {
+                self.stream = None;
+                0
+            }
+        }
+    }
+
+    async fn try_exchange(&mut self, request: &[u8]) -> std::io::Result<u16> {
+        let closed = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        self.connect().await?.write_all(request).await?;
         self.buf.clear();
         let mut chunk = [0u8; 16 * 1024];
         let stream = self.stream.as_mut().expect("connected");
@@ -176,14 +187,16 @@ impl Conn {
                 match len {
                     Some(len) => {
                         while self.buf.len() < end + 4 + len {
-                            let n = stream.read(&mut chunk).await.expect("read");
-                            assert!(n > 0, "connection closed mid-answer");
+                            let n = stream.read(&mut chunk).await?;
+                            if n == 0 {
+                                return Err(closed());
+                            }
                             self.buf.extend_from_slice(&chunk[..n]);
                         }
                     }
                     // No length: the body ends when the server closes.
                     None => loop {
-                        let n = stream.read(&mut chunk).await.expect("read");
+                        let n = stream.read(&mut chunk).await?;
                         if n == 0 {
                             break;
                         }
@@ -193,14 +206,16 @@ impl Conn {
                 if closes || len.is_none() {
                     self.stream = None;
                 }
-                return head
+                return Ok(head
                     .split_whitespace()
                     .nth(1)
                     .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+                    .unwrap_or(0));
             }
-            let n = stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "connection closed");
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(closed());
+            }
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
