@@ -26,7 +26,7 @@ SAM_VALIDATE := $(SAM) AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 # sam build shells out to cargo-lambda, which needs zig: put the venv's bin first on PATH.
 TOOLS_PATH := PATH=$(VENV_BIN):$$PATH
 
-.PHONY: help venv tools-venv browser run test test-scale build lint deploy invoke bench clean distclean
+.PHONY: help venv tools-venv bench-venv browser run test test-scale build lint deploy invoke bench clean distclean
 
 help:
 	@echo "make venv        virtualenv with test tools (moto, cfn-lint)"
@@ -46,6 +46,7 @@ help:
 
 venv: $(VENV)/.test-stamp
 tools-venv: $(VENV)/.tools-stamp
+bench-venv: $(VENV)/.bench-stamp
 
 $(VENV)/.test-stamp: requirements-test.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +56,11 @@ $(VENV)/.test-stamp: requirements-test.txt
 # Same virtualenv, installed after the test tools so pip resolves one consistent set.
 $(VENV)/.tools-stamp: requirements-tools.txt $(VENV)/.test-stamp
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-tools.txt
+	touch $@
+
+# The peer server of `make bench` (scim2-server from PyPI).
+$(VENV)/.bench-stamp: requirements-bench.txt $(VENV)/.test-stamp
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-bench.txt
 	touch $@
 
 # The admin page's browser test (tests/it/admin_browser.rs) drives Debian's headless Chromium
@@ -73,7 +79,7 @@ browser:
 # --- development ---
 
 run:
-	PORT=$(PORT) cargo run --bin scim-local
+	PORT=$(PORT) cargo run --profile local --bin scim-local
 
 # Fresh machine: only the test venv (no SAM, no cargo-lambda). Doc tests are not run:
 # nextest does not support them and the crate does not rely on them.
@@ -105,11 +111,11 @@ lint: venv tools-venv
 
 # Everything on this machine, no AWS; reports only, never fails on a time (BENCHMARKS.md).
 # cold start and size need cargo-lambda (+ zig) in $(VENV) and say "skipped" without them.
-bench: venv tools-venv
+bench: venv tools-venv bench-venv
 	@echo "== handler cost (criterion, embedded store) =="
 	cargo bench --bench handler
-	@echo "== local server under load =="
-	cargo bench --bench load
+	@echo "== local server under load (make run's build: --profile local), and the peer side by side =="
+	LOAD_PEER=$(VENV_BIN)/scim2-server cargo bench --profile local --bench load
 	@echo "== cold start and Lambda RSS (cargo lambda watch) =="
 	cargo build --release --bin bootstrap --example hello_lambda
 	CARGO_LAMBDA=$(VENV_BIN)/cargo-lambda cargo bench --bench coldstart

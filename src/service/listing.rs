@@ -2,7 +2,7 @@
 //! and answering a list request. One path for both resource types; what differs is a `match` on
 //! the [`ResourceKind`].
 
-use super::paging::{page_in_memory, ListQuery, ListResult};
+use super::paging::{offset, page_in_memory, ListQuery, ListResult};
 use super::plan::{indexed_equalities, mentions, IndexedAttr};
 use super::{not_found, ScimService, FILTER_EVALUATION_LIMIT};
 use crate::error::ScimError;
@@ -77,6 +77,9 @@ impl ScimService {
             Some(f) => {
                 let candidates = match self.indexed(kind, tenant, f).await? {
                     Some(c) => c,
+                    None if q.sort.is_none() && !needs_relations(kind, f) => {
+                        return self.page_of_matches(kind, tenant, f, q).await;
+                    }
                     None => self.all_bounded(kind, tenant).await?,
                 };
                 self.matching(kind, tenant, f, candidates).await?
@@ -97,6 +100,60 @@ impl ScimService {
         tenant: &TenantId,
     ) -> Result<Vec<Resource>, ScimError> {
         let mut out = Vec::new();
+        self.scan_bounded(kind, tenant, |batch| out.extend(batch))
+            .await?;
+        Ok(out)
+    }
+
+    /// An unindexed filter without a sort, answered in one pass over the store's pages: each
+    /// resource is evaluated, every match is counted (`totalResults`, RFC 7644 §3.4.2) and only
+    /// the requested page is kept. Nothing else outlives its store page of [`SCAN_BATCH`], so a
+    /// `count=5` over 10,000 matches holds 5 of them, not 10,000 (BENCHMARKS.md, "unindexed
+    /// filter"). A sort needs every match first and keeps the [`page_in_memory`] path.
+    async fn page_of_matches(
+        &self,
+        kind: ResourceKind,
+        tenant: &TenantId,
+        f: &Filter,
+        q: &ListQuery,
+    ) -> Result<ListResult<Resource>, ScimError> {
+        let offset = offset(tenant, q)?;
+        let info = crate::scim::SchemaAttrInfo(kind);
+        let mut total = 0usize;
+        let mut page = Vec::with_capacity(q.count.min(SCAN_BATCH));
+        self.scan_bounded(kind, tenant, |batch| {
+            for r in batch {
+                let doc = crate::scim::resource::render(kind, &r, "");
+                if !filter::matches(f, &doc, &info) {
+                    continue;
+                }
+                if total >= offset && page.len() < q.count {
+                    page.push(r);
+                }
+                total += 1;
+            }
+        })
+        .await?;
+        let kept = page.len();
+        Ok(ListResult::at_offset(
+            tenant,
+            q,
+            (page, kept),
+            offset,
+            total,
+        ))
+    }
+
+    /// Hand every resource of the kind in the tenant to `visit`, one store page of
+    /// [`SCAN_BATCH`] at a time, refusing with `tooMany` (before any is visited) when there are
+    /// more than [`FILTER_EVALUATION_LIMIT`].
+    async fn scan_bounded(
+        &self,
+        kind: ResourceKind,
+        tenant: &TenantId,
+        mut visit: impl FnMut(Vec<Resource>),
+    ) -> Result<(), ScimError> {
+        let mut seen = 0usize;
         let mut cursor = None;
         loop {
             let request = PageRequest {
@@ -115,10 +172,11 @@ impl ScimService {
                     kind.name().to_lowercase()
                 )));
             }
-            out.extend(page.items);
+            seen += page.items.len();
+            visit(page.items);
             match page.next_cursor {
-                Some(c) if out.len() < FILTER_EVALUATION_LIMIT => cursor = Some(c),
-                _ => return Ok(out),
+                Some(c) if seen < FILTER_EVALUATION_LIMIT => cursor = Some(c),
+                _ => return Ok(()),
             }
         }
     }
@@ -227,4 +285,13 @@ fn within_limit(
         )));
     }
     Ok(found)
+}
+
+/// Whether evaluating `f` needs more than the stored record: a user's `groups` or a group's
+/// `members`, read by [`ScimService::matching`] in batches.
+fn needs_relations(kind: ResourceKind, f: &Filter) -> bool {
+    match kind {
+        ResourceKind::User => mentions(f, "groups"),
+        ResourceKind::Group => mentions(f, "members"),
+    }
 }

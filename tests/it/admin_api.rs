@@ -801,10 +801,12 @@ async fn health_costs_one_write_per_tenant_per_minute_not_per_request() {
         ops.len()
     );
     assert_eq!(health_writes, 1, "{ops:?}");
+    // A list request reads its page and the counter shards (two Queries, concurrently).
     assert_eq!(
-        reads, 500,
-        "one list Query per request, nothing else per request"
+        reads, 1000,
+        "two list Queries per request, nothing else per request"
     );
+    assert_eq!(ops.len(), 1001, "{ops:?}");
 }
 
 /// Production wiring: the link key comes from Secrets Manager (moto), read on first use.

@@ -184,19 +184,17 @@ pub fn deletion_from_item(item: Item) -> Result<(String, Deletion), StoreError> 
     ))
 }
 
-/// The user count held by a counter item (0 when the tenant has none yet).
-pub fn counter_users(item: Option<&Item>) -> Result<usize, StoreError> {
+/// The user count held by one counter shard (0 when the tenant has none yet; may be negative).
+pub fn counter_users(item: Option<&Item>) -> Result<i64, StoreError> {
     counter_value(item, USERS)
 }
 
-/// The count `attr` (`users`, `groups`) held by a counter item (0 when not counted yet).
-pub fn counter_value(item: Option<&Item>, attr: &str) -> Result<usize, StoreError> {
+/// What one counter shard adds to the count `attr` (`users`, `groups`): 0 when not counted yet,
+/// below zero when it counted more deletes than creates (only the sum of the shards is a count).
+pub fn counter_value(item: Option<&Item>, attr: &str) -> Result<i64, StoreError> {
     match item.and_then(|i| i.get(attr)) {
         None => Ok(0),
-        Some(AttributeValue::N(n)) => n
-            .parse::<i64>()
-            .map(|n| usize::try_from(n).unwrap_or(0))
-            .map_err(|e| corrupt("counter", e)),
+        Some(AttributeValue::N(n)) => n.parse::<i64>().map_err(|e| corrupt("counter", e)),
         Some(_) => Err(corrupt("counter", format!("{attr} is not a number"))),
     }
 }

@@ -3,7 +3,8 @@
 //! - `keys.rs`: where each item lives (the key design, also in ARCHITECTURE.md).
 //! - `user_item.rs`: what each user and guard item holds; `group_item.rs` the same for groups,
 //!   look-up entries and memberships; `item.rs` what they share (sizes against DynamoDB's 400 KB
-//!   limit, deletion and audit records, the counter).
+//!   limit, deletion and audit records, the counter shards); `counter_model.rs` (tests only) the
+//!   simulation that sizes the shards.
 //! - `tx.rs`: the transaction builder and its conditions; `user_tx.rs` the user transactions,
 //!   `group_tx.rs` the group ones.
 //! - `members.rs`: group writes in chunks of at most 100 items; `cascade.rs`: the memberships a
@@ -17,7 +18,7 @@
 //! Round trips per store call: `get_user` 1 GetItem; `find_user_by_*` 2 GetItems (guard, then
 //! user); `create_user`, `update_user` 1 TransactWriteItems; `delete_user` 1 TransactWriteItems
 //! and 1 Query for its memberships (plus one transaction per 33 groups it was in); `list_users`
-//! 1 Query and 1 GetItem (the counter) issued concurrently, plus keys-only Queries to skip to a
+//! 1 Query and 1 Query of the counter shards issued concurrently, plus keys-only Queries to skip to a
 //! `startIndex` > 1 when no cursor is given. Groups: see `groups.rs`. Every read is strongly
 //! consistent. There is no Scan.
 
@@ -27,6 +28,8 @@ mod batch;
 pub mod calls;
 mod cascade;
 pub mod client;
+#[cfg(test)]
+mod counter_model;
 pub mod errors;
 pub mod group_item;
 pub mod group_tx;
@@ -64,8 +67,9 @@ use crate::tenant::TenantId;
 pub const DELETION_RECORD_RETENTION: Duration = Duration::from_secs(400 * 24 * 60 * 60);
 
 /// How often a transaction is sent again after DynamoDB cancelled it for a `TransactionConflict`
-/// alone (another transaction held one of its items; nothing was written). Every write of a
-/// tenant's users updates the tenant's counter item, so concurrent creates can conflict there.
+/// alone (another transaction held one of its items; nothing was written). Every create and
+/// delete adds to one of the tenant's counter shards, so two of them can still meet on a shard
+/// (rarely: [`keys::COUNTER_SHARDS`]).
 const CONFLICT_ATTEMPTS: u32 = 4;
 
 /// Why [`DynamoStore::send_tx`] did not commit.
@@ -157,21 +161,37 @@ impl DynamoStore {
         tenant: &TenantId,
         partition: Partition,
     ) -> Result<Vec<Item>, StoreError> {
+        self.items_with_prefix(tenant, partition, "").await
+    }
+
+    /// The items of one of a tenant's partitions whose sort key begins with `prefix` (all of
+    /// them for `""`), in sort-key order, strongly consistent, every page.
+    async fn items_with_prefix(
+        &self,
+        tenant: &TenantId,
+        partition: Partition,
+        prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
-            let page = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_values(":pk", AttributeValue::S(partition.pk(tenant)))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
+                .set_exclusive_start_key(start);
+            query = if prefix.is_empty() {
+                query.key_condition_expression("#pk = :pk")
+            } else {
+                query
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            };
+            let page = query.send().await.map_err(|e| sdk_error("Query", e))?;
             out.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -260,20 +280,18 @@ impl DynamoStore {
         Ok(None)
     }
 
-    /// A count (`users`, `groups`) from the tenant's counter item.
+    /// A count (`users`, `groups`): the sum of the tenant's counter shards, read by one strongly
+    /// consistent Query (`begins_with(sk, "COUNTS")`), so it is exact as of the read, like the
+    /// single item it replaces. 256 shards of about 40 bytes fit one Query page (3 read units).
     async fn count(&self, tenant: &TenantId, attr: &'static str) -> Result<usize, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::counter(tenant).to_attrs()))
-            .projection_expression("#n")
-            .expression_attribute_names("#n", attr)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
-        item::counter_value(out.item.as_ref(), attr)
+        let shards = self
+            .items_with_prefix(tenant, Partition::Meta, keys::COUNTER_SK_PREFIX)
+            .await?;
+        let mut total: i64 = 0;
+        for shard in &shards {
+            total = total.saturating_add(item::counter_value(Some(shard), attr)?);
+        }
+        Ok(usize::try_from(total).unwrap_or(0))
     }
 
     /// Where a page of `partition` starts: after the resource `after` (from a cursor), or after
@@ -375,8 +393,8 @@ impl DynamoStore {
         Ok((resources, next))
     }
 
-    /// A list page of `partition` with the count `counted` from the counter item: the page's
-    /// Query and the counter's GetItem are sent concurrently.
+    /// A list page of `partition` with the count `counted` from the counter shards: the page's
+    /// Query and the shards' Query are sent concurrently.
     async fn list_page(
         &self,
         tenant: &TenantId,
@@ -406,13 +424,12 @@ impl DynamoStore {
 /// The pause before sending a conflicted transaction again (after `attempt` sends): up to 20,
 /// 40, 80 ms (full jitter, [`retry::backoff`]).
 async fn pause(attempt: u32) {
-    retry::backoff(
-        attempt,
-        Duration::from_millis(10),
-        Duration::from_millis(100),
-    )
-    .await;
+    retry::backoff(attempt, PAUSE_BASE, PAUSE_CAP).await;
 }
+
+/// The backoff of [`pause`] (also what `counter_model` simulates).
+const PAUSE_BASE: Duration = Duration::from_millis(10);
+const PAUSE_CAP: Duration = Duration::from_millis(100);
 
 pub(crate) fn epoch_seconds_after(d: Duration) -> i64 {
     let now = SystemTime::now()

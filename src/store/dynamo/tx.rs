@@ -237,8 +237,9 @@ impl<R> Tx<R> {
         Ok(())
     }
 
-    /// Add `delta` to the counter attribute `attr` of the tenant's counter item (`ADD` creates
-    /// the counter on first use).
+    /// Add `delta` to the counter attribute `attr` of one of the tenant's counter shards, chosen
+    /// at random (`ADD` creates the shard on first use). A shard may go below zero (a delete
+    /// counted on another shard than its create): only the sum of the shards is a count.
     pub fn count(
         &mut self,
         role: R,
@@ -251,7 +252,8 @@ impl<R> Tx<R> {
             names: vec![("#n", attr)],
             values: vec![(":delta", AttributeValue::N(delta.to_string()))],
         };
-        self.update(role, &keys::counter(tenant), u, None, false)
+        let shard = getrandom::u32().unwrap_or(0);
+        self.update(role, &keys::counter_shard(tenant, shard), u, None, false)
     }
 }
 
