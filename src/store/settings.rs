@@ -1,6 +1,6 @@
 //! The storage port of the per-tenant settings record (`crate::settings`).
 //!
-//! Contract (executable form: `tests/it/settings_store_contract.rs`, run on both adapters):
+//! Contract (executable form: `tests/it/settings.rs` (`contract_on_*`), run on both adapters):
 //! - One record per tenant, in the tenant's own key space; a tenant without one reads `None`.
 //! - Writes are conditional on the version the writer read ([`VersionedSettings::version`], 0
 //!   when none was stored): a stale one fails with [`StoreError::VersionConflict`] and writes
