@@ -420,12 +420,8 @@ impl ScimService {
                 .await?
                 .ok_or_else(too_many_members)?;
             budget -= ms.len();
-            members.push(Some(ms));
+            members.push(ms);
         }
-        let mut members = members.into_iter();
-        Ok(page.map(|group| GroupView {
-            group,
-            members: members.next().flatten(),
-        }))
+        Ok(page.joined(members, |group, members| GroupView { group, members }))
     }
 }

@@ -118,13 +118,11 @@ impl ScimService {
         q: &ListQuery,
     ) -> Result<ListResult<Resource>, ScimError> {
         let offset = offset(tenant, q)?;
-        let info = crate::scim::SchemaAttrInfo(kind);
         let mut total = 0usize;
         let mut page = Vec::with_capacity(q.count.min(SCAN_BATCH));
         self.scan_bounded(kind, tenant, |batch| {
             for r in batch {
-                let doc = crate::scim::resource::render(kind, &r, "");
-                if !filter::matches(f, &doc, &info) {
+                if !matches_as_seen(kind, f, &r) {
                     continue;
                 }
                 if total >= offset && page.len() < q.count {
@@ -263,10 +261,7 @@ impl ScimService {
             }
             _ => Ok(candidates
                 .into_iter()
-                .filter(|r| {
-                    let doc = crate::scim::resource::render(kind, r, "");
-                    filter::matches(f, &doc, &crate::scim::SchemaAttrInfo(kind))
-                })
+                .filter(|r| matches_as_seen(kind, f, r))
                 .collect()),
         }
     }
@@ -294,4 +289,11 @@ fn needs_relations(kind: ResourceKind, f: &Filter) -> bool {
         ResourceKind::User => mentions(f, "groups"),
         ResourceKind::Group => mentions(f, "members"),
     }
+}
+
+/// Does `f` match the resource as a client sees it (with `id`, `meta`, `schemas`; without a
+/// user's `groups` or a group's `members`, which the callers read when a filter names them)?
+fn matches_as_seen(kind: ResourceKind, f: &Filter, r: &Resource) -> bool {
+    let doc = crate::scim::resource::render(kind, r, "");
+    filter::matches(f, &doc, &crate::scim::SchemaAttrInfo(kind))
 }

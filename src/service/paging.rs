@@ -60,6 +60,17 @@ impl<T> ListResult<T> {
         }
     }
 
+    /// The same page with each item joined to what was read for it (`extras`, in item order;
+    /// `None` past its end).
+    pub(super) fn joined<E, U>(
+        self,
+        extras: Vec<E>,
+        mut f: impl FnMut(T, Option<E>) -> U,
+    ) -> ListResult<U> {
+        let mut extras = extras.into_iter();
+        self.map(|item| f(item, extras.next()))
+    }
+
     /// Keep only the first `n` items, and make `next_cursor` continue right after them. For a
     /// page that would not fit a response limit (Lambda's 6 MB): RFC 7644 §3.4.2.4 lets a page
     /// hold fewer than `count`, and the client continues from `nextCursor` (RFC 9865) or from

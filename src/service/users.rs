@@ -299,15 +299,10 @@ impl ScimService {
         if !proj.asks_for("groups") {
             return Ok(page.map(|user| UserView { user, groups: None }));
         }
-        let mut items = Vec::with_capacity(page.items.len());
+        let mut groups = Vec::with_capacity(page.items.len());
         for user in &page.items {
-            let groups = self.user_groups(tenant, &user.id).await?;
-            items.push(Some(groups));
+            groups.push(self.user_groups(tenant, &user.id).await?);
         }
-        let mut groups = items.into_iter();
-        Ok(page.map(|user| UserView {
-            user,
-            groups: groups.next().flatten(),
-        }))
+        Ok(page.joined(groups, |user, groups| UserView { user, groups }))
     }
 }

@@ -21,16 +21,7 @@ pub trait GroupStoreTestExt: GroupStore {
         members: &[Member],
         last_modified: &str,
     ) -> Result<scim_server::scim::resource::Version, StoreError> {
-        let update = GroupUpdate {
-            id: group_id,
-            expected_version: None,
-            attributes: None,
-            add: members,
-            remove: &[],
-            last_modified,
-            current: None,
-        };
-        self.update_group(tenant, &update, &super::sys_audit())
+        self.change_members(tenant, group_id, members, &[], last_modified)
             .await
     }
 
@@ -43,12 +34,25 @@ pub trait GroupStoreTestExt: GroupStore {
         member_ids: &[String],
         last_modified: &str,
     ) -> Result<scim_server::scim::resource::Version, StoreError> {
+        self.change_members(tenant, group_id, &[], member_ids, last_modified)
+            .await
+    }
+
+    /// Add and remove given ids without a version condition: what both conveniences above do.
+    async fn change_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        add: &[Member],
+        remove: &[String],
+        last_modified: &str,
+    ) -> Result<scim_server::scim::resource::Version, StoreError> {
         let update = GroupUpdate {
             id: group_id,
             expected_version: None,
             attributes: None,
-            add: &[],
-            remove: member_ids,
+            add,
+            remove,
             last_modified,
             current: None,
         };
