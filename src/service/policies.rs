@@ -232,7 +232,9 @@ impl ScimService {
             (false, UserWrite::Update { current, next }) => {
                 self.store.update_user(tenant, current, next, audit).await
             }
-            (false, UserWrite::Delete(u)) => self.store.delete_user(tenant, u, audit).await,
+            (false, UserWrite::Delete(u, groups)) => {
+                self.store.delete_user(tenant, u, groups, audit).await
+            }
         };
         if written == Err(StoreError::SeatLimit) {
             let record = AuditRecord {

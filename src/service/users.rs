@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::paging::{ListQuery, ListResult};
 use super::plan::exact_group_filter;
 use super::write::{backoff, check_if_match, gave_up, settle, MAX_WRITE_ATTEMPTS};
-use super::{Caller, Fetched, ScimService};
+use super::{not_found, Caller, Fetched, ScimService};
 use crate::audit::{changed_attributes, Action};
 use crate::error::ScimError;
 use crate::scim::members::{render_user, GroupRef};
@@ -151,13 +151,28 @@ impl ScimService {
         proj: &Projection,
         if_none_match: Option<&ETagCondition>,
     ) -> Result<Fetched<UserView>, ScimError> {
-        let user = self.read_existing(KIND, tenant, id).await?;
+        let (user, groups) = self.read_user(tenant, id, Some(proj)).await?;
         if if_none_match.is_some_and(|c| c.matches(user.version)) {
             return Ok(Fetched::NotModified(user.version));
         }
-        Ok(Fetched::Found(
-            self.user_view(tenant, user, Some(proj)).await?,
-        ))
+        Ok(Fetched::Found(UserView { user, groups }))
+    }
+
+    /// A user, with its groups when `answer` shows them: one store read either way (on
+    /// DynamoDB the user item carries its group references).
+    async fn read_user(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        answer: Option<&Projection>,
+    ) -> Result<(Resource, Option<Vec<GroupRef>>), ScimError> {
+        if !shows_groups(answer) {
+            return Ok((self.read_existing(KIND, tenant, id).await?, None));
+        }
+        match self.store.get_user_with_groups(tenant, id).await? {
+            Some((user, groups)) => Ok((user, Some(groups))),
+            None => Err(not_found(KIND, id)),
+        }
     }
 
     /// A single user's answer: its `groups` (one more store read) unless the projection leaves
@@ -168,9 +183,9 @@ impl ScimService {
         user: Resource,
         answer: Option<&Projection>,
     ) -> Result<UserView, ScimError> {
-        let groups = match answer {
-            Some(proj) if !proj.omits("groups") => Some(self.user_groups(tenant, &user.id).await?),
-            _ => None,
+        let groups = match shows_groups(answer) {
+            true => Some(self.user_groups(tenant, &user.id).await?),
+            false => None,
         };
         Ok(UserView { user, groups })
     }
@@ -188,8 +203,8 @@ impl ScimService {
     ) -> Result<UserView, ScimError> {
         self.check_body(&caller.tenant, KIND, body).await?;
         let attributes = validate::normalize_resource(KIND, body)?;
-        let user = self
-            .modify_user(caller, id, if_match, true, |current| {
+        let (user, groups) = self
+            .modify_user(caller, id, if_match, true, answer, |current| {
                 let mut next = attributes.clone();
                 if !next.contains_key("active") {
                     tracing::debug!(
@@ -201,7 +216,7 @@ impl ScimService {
                 Ok(next)
             })
             .await?;
-        self.user_view(&caller.tenant, user, answer).await
+        Ok(UserView { user, groups })
     }
 
     /// PATCH (RFC 7644 §3.5.2): all operations apply, or none.
@@ -215,34 +230,37 @@ impl ScimService {
     ) -> Result<UserView, ScimError> {
         let ops = patch::parse_request(body)?;
         self.check_patch(&caller.tenant, &ops).await?;
-        let user = self
-            .modify_user(caller, id, if_match, false, |current| {
+        let (user, groups) = self
+            .modify_user(caller, id, if_match, false, answer, |current| {
                 patch::apply(KIND, current, &ops)
             })
             .await?;
-        self.user_view(&caller.tenant, user, answer).await
+        Ok(UserView { user, groups })
     }
 
     /// Read, compute, and write conditionally on the version read (see `write.rs`). `replace`
-    /// names the change a PUT in the audit trail.
+    /// names the change a PUT in the audit trail. The user's groups come with the read when
+    /// `answer` shows them: a write of the user does not change them, and any membership change
+    /// since the read moves the version the write is conditioned on.
     async fn modify_user<F>(
         &self,
         caller: &Caller,
         id: &str,
         if_match: Option<&ETagCondition>,
         replace: bool,
+        answer: Option<&Projection>,
         compute: F,
-    ) -> Result<Resource, ScimError>
+    ) -> Result<(Resource, Option<Vec<GroupRef>>), ScimError>
     where
         F: Fn(&Resource) -> Result<Map<String, Value>, ScimError>,
     {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.read_existing(KIND, &caller.tenant, id).await?;
+            let (current, groups) = self.read_user(&caller.tenant, id, answer).await?;
             check_if_match(if_match, &current)?;
             let attributes = compute(&current)?;
             if attributes == current.attributes {
                 // Nothing changed (Okta PUTs the whole user on every sync): no write, same ETag.
-                return Ok(current);
+                return Ok((current, groups));
             }
             self.check_user_write(caller, Some(&current), Some(&attributes))
                 .await?;
@@ -265,7 +283,7 @@ impl ScimService {
             };
             let written = self.write_user(caller, write, &audit).await;
             if settle(written, if_match, KIND, id)?.is_some() {
-                return Ok(next);
+                return Ok((next, groups));
             }
             backoff(attempt).await;
         }
@@ -305,4 +323,9 @@ impl ScimService {
         }
         Ok(page.joined(groups, |user, groups| UserView { user, groups }))
     }
+}
+
+/// Whether an answer (`None`: no representation, `Prefer: return=minimal`) shows `groups`.
+fn shows_groups(answer: Option<&Projection>) -> bool {
+    answer.is_some_and(|proj| !proj.omits("groups"))
 }

@@ -65,7 +65,19 @@ impl ScimService {
         if_match: Option<&ETagCondition>,
     ) -> Result<(), ScimError> {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.read_existing(kind, &caller.tenant, id).await?;
+            // A user is read with its groups: the store can then remove its memberships in the
+            // delete's own write.
+            let (current, groups) = match kind {
+                ResourceKind::User => {
+                    let (user, groups) = self
+                        .store
+                        .get_user_with_groups(&caller.tenant, id)
+                        .await?
+                        .ok_or_else(|| not_found(kind, id))?;
+                    (user, Some(groups))
+                }
+                ResourceKind::Group => (self.read_existing(kind, &caller.tenant, id).await?, None),
+            };
             check_if_match(if_match, &current)?;
             if kind == ResourceKind::User {
                 self.check_user_write(caller, Some(&current), None).await?;
@@ -83,8 +95,12 @@ impl ScimService {
             let tenant = &caller.tenant;
             let written = match kind {
                 ResourceKind::User => {
-                    self.write_user(caller, UserWrite::Delete(&current), &audit)
-                        .await
+                    self.write_user(
+                        caller,
+                        UserWrite::Delete(&current, groups.as_deref()),
+                        &audit,
+                    )
+                    .await
                 }
                 ResourceKind::Group => self.store.delete_group(tenant, &current, &audit).await,
             };

@@ -19,8 +19,10 @@ use crate::audit::{AuditRecord, AuditSink};
 use crate::store::audit::{selected, AuditLog, AuditQuery};
 
 use super::cursor::{decode as decode_cursor, encode as encode_cursor};
-use super::{Deletion, Page, PageRequest, StoreError, UniqueAttr, UserStore, MAX_RESOURCE_BYTES};
-use crate::scim::members::Member;
+use super::{
+    Deletion, GroupStore, Page, PageRequest, StoreError, UniqueAttr, UserStore, MAX_RESOURCE_BYTES,
+};
+use crate::scim::members::{GroupRef, Member};
 use crate::scim::resource::{fold_user_name, Folded, Resource};
 use crate::tenant::TenantId;
 
@@ -227,10 +229,23 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
+    async fn get_user_with_groups(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<(Resource, Vec<GroupRef>)>, StoreError> {
+        let Some(user) = self.get_user(tenant, id).await? else {
+            return Ok(None);
+        };
+        let groups = GroupStore::groups_of(self, tenant, id).await?;
+        Ok(Some((user, groups)))
+    }
+
     async fn delete_user(
         &self,
         tenant: &TenantId,
         current: &Resource,
+        _groups: Option<&[GroupRef]>,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let deletion = Deletion::of(audit);

@@ -154,6 +154,14 @@ pub trait UserStore: Send + Sync {
 
     async fn get_user(&self, tenant: &TenantId, id: &str) -> Result<Option<Resource>, StoreError>;
 
+    /// The user and its direct groups (as [`GroupStore::groups_of`] gives them) as of one read:
+    /// on DynamoDB one GetItem, the user item carrying its group references.
+    async fn get_user_with_groups(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<(Resource, Vec<GroupRef>)>, StoreError>;
+
     /// Look up by userName, case-insensitively.
     async fn find_user_by_user_name(
         &self,
@@ -184,10 +192,14 @@ pub trait UserStore: Send + Sync {
     /// ([`Deletion::of`] the audit record). The user's group memberships go with it: afterwards it
     /// is in no group's members, and every group that lost it has a new version (see
     /// [`GroupStore`]).
+    /// `groups`: the user's groups as read with `current` (`get_user_with_groups`), when the
+    /// caller has them: the store may then remove the memberships in the delete's own write
+    /// instead of looking them up.
     async fn delete_user(
         &self,
         tenant: &TenantId,
         current: &Resource,
+        groups: Option<&[GroupRef]>,
         audit: &AuditRecord,
     ) -> Result<(), StoreError>;
 

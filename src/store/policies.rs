@@ -15,6 +15,7 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use crate::audit::AuditRecord;
+use crate::scim::members::GroupRef;
 use crate::scim::resource::Resource;
 use crate::tenant::TenantId;
 
@@ -38,7 +39,8 @@ pub enum UserWrite<'a> {
         current: &'a Resource,
         next: &'a Resource,
     },
-    Delete(&'a Resource),
+    /// The user as read, with its groups when read with it (`get_user_with_groups`).
+    Delete(&'a Resource, Option<&'a [GroupRef]>),
 }
 
 impl UserWrite<'_> {
@@ -49,7 +51,7 @@ impl UserWrite<'_> {
             UserWrite::Update { current, next } => {
                 i64::from(next.active()) - i64::from(current.active())
             }
-            UserWrite::Delete(u) => -i64::from(u.active()),
+            UserWrite::Delete(u, _) => -i64::from(u.active()),
         }
     }
 }

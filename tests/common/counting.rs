@@ -88,14 +88,23 @@ impl UserStore for CountingStore {
         self.hit("update_user");
         self.inner.update_user(tenant, current, next, audit).await
     }
+    async fn get_user_with_groups(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<(Resource, Vec<GroupRef>)>, StoreError> {
+        self.hit("get_user_with_groups");
+        self.inner.get_user_with_groups(tenant, id).await
+    }
     async fn delete_user(
         &self,
         tenant: &TenantId,
         current: &Resource,
+        groups: Option<&[GroupRef]>,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         self.hit("delete_user");
-        self.inner.delete_user(tenant, current, audit).await
+        self.inner.delete_user(tenant, current, groups, audit).await
     }
     async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
         self.hit("list_users");

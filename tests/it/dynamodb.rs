@@ -64,11 +64,11 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         t.create_user(&format!("other{i}@example.com")).await;
     }
 
-    // A user answer carries its read-only `groups` (RFC 7643 §4.1.2): one Query of the user's
-    // member -> group items (plus a BatchGetItem of the groups when it has any).
+    // A user answer carries its read-only `groups` (RFC 7643 §4.1.2): the user item holds its
+    // group references, so the user and its groups are one GetItem.
     let (a, ops) = cost!(t.call(Method::GET, &path, None).await);
     assert_eq!(a.status, StatusCode::OK);
-    assert_eq!(ops, ["GetItem", "Query"], "get by id (user, its groups)");
+    assert_eq!(ops, ["GetItem"], "get by id (user and its groups)");
 
     let (a, ops) = cost!(
         t.call(
@@ -99,15 +99,15 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(
         ops,
-        ["GetItem", "Query", "TransactWriteItems"],
-        "PATCH (moves the externalId entry; the answer's groups)"
+        ["GetItem", "TransactWriteItems"],
+        "PATCH (the user and its groups, then the write moving the externalId entry)"
     );
 
     let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(patch)).await);
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(
         ops,
-        ["GetItem", "Query"],
+        ["GetItem"],
         "PATCH that changes nothing writes nothing"
     );
 
@@ -124,7 +124,7 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     put["title"] = json!("Engineer");
     let (a, ops) = cost!(t.call(Method::PUT, &path, Some(put)).await);
     assert_eq!(a.status, StatusCode::OK);
-    assert_eq!(ops, ["GetItem", "Query", "TransactWriteItems"], "PUT");
+    assert_eq!(ops, ["GetItem", "TransactWriteItems"], "PUT");
 
     // A list page is one Query plus the Query of the counter shards: users' groups are read only when
     // `attributes` asks for them.
@@ -181,14 +181,10 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     assert_eq!(a.body["totalResults"], 5);
     assert_eq!(ops, ["Query"], "count=0 reads only the counter shards");
 
-    // DELETE: the user's transaction, then the Query that finds its memberships to remove.
+    // DELETE: the user with its groups, then one transaction (its memberships with it).
     let (a, ops) = cost!(t.call(Method::DELETE, &path, None).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        ops,
-        ["GetItem", "Query", "TransactWriteItems"],
-        "DELETE (user, memberships)"
-    );
+    assert_eq!(ops, ["GetItem", "TransactWriteItems"], "DELETE");
 
     let (a, ops) = cost!(
         t.call(Method::GET, "/Users?cursor=bm90LWEtY3Vyc29y", None)
@@ -330,18 +326,14 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(
         ops,
-        ["GetItem", "TransactWriteItems"],
-        "rename (group item, look-up entry moved)"
+        ["GetItem", "Query", "TransactWriteItems", "UpdateItem"],
+        "rename (group item, look-up entry moved; then its members' copies of the name: a Query of the members, an UpdateItem each)"
     );
 
-    // A user in one group: its `groups` are a Query and a BatchGetItem of the groups.
+    // A user in one group: its `groups` come with the user item.
     let (a, ops) = cost!(t.call(Method::GET, &format!("/Users/{bob}"), None).await);
     assert_eq!(a.body["groups"][0]["display"], "Sales EMEA");
-    assert_eq!(
-        ops,
-        ["BatchGetItem", "GetItem", "Query"],
-        "user with groups"
-    );
+    assert_eq!(ops, ["GetItem"], "user with groups");
 
     // Adding k members: ceil(k / 33) transactions (3 items each: both membership items and a
     // check that the member exists), plus the BatchGetItems of the service's checks.
@@ -381,13 +373,33 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
         ["GetItem", "Query", "Query", "TransactWriteItems"],
         "DELETE of a group without members"
     );
+    let bob_before = t.call(Method::GET, &format!("/Users/{bob}"), None).await;
     let (a, ops) = cost!(t.call(Method::DELETE, &path, None).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT);
-    // 71 members: 142 membership items, 6 BatchWriteItems.
+    // 71 members: 142 membership items, 6 BatchWriteItems; each user's reference to the group
+    // goes with one UpdateItem.
     assert_eq!(
         ops.iter().filter(|o| *o == "BatchWriteItem").count(),
         6,
         "{ops:?}"
+    );
+    assert_eq!(
+        ops.iter().filter(|o| *o == "UpdateItem").count(),
+        71,
+        "{ops:?}"
+    );
+    let bob_after = t.call(Method::GET, &format!("/Users/{bob}"), None).await;
+    assert!(
+        bob_after.body["groups"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{}",
+        bob_after.body
+    );
+    assert_ne!(
+        bob_before.header("etag"),
+        bob_after.header("etag"),
+        "a user's ETag changes with its groups"
     );
     let tenant = TenantId::parse("acme").unwrap();
     assert!(fx.store.groups_of(&tenant, &bob).await.unwrap().is_empty());

@@ -290,7 +290,7 @@ pub async fn deletes_cascade_to_memberships(s: &dyn Store) {
     let parent = group(s, &t, "Parent", &[&child.id, &u]).await;
     // Deleting a user removes its memberships and gives each group a new version.
     let stored = s.get_user(&t, &u).await.unwrap().unwrap();
-    s.delete_user(&t, &stored, &common::deleting(&deletion()))
+    s.delete_user(&t, &stored, None, &common::deleting(&deletion()))
         .await
         .unwrap();
     assert_eq!(

@@ -440,6 +440,7 @@ async fn prefer_minimal_reads_no_groups_or_members() {
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     let calls = counts.take();
     assert!(!calls.contains_key("groups_of"), "{calls:?}");
+    assert!(!calls.contains_key("get_user_with_groups"), "{calls:?}");
     let a = with_prefer(
         &t,
         Method::PATCH,
@@ -449,7 +450,7 @@ async fn prefer_minimal_reads_no_groups_or_members() {
     )
     .await;
     ok(&a);
-    assert_eq!(counts.take().get("groups_of"), Some(&1));
+    assert_eq!(counts.take().get("get_user_with_groups"), Some(&1));
 }
 
 async fn service_configuration_alias(t: TestApp) {

@@ -26,6 +26,7 @@ mod dynamo_deadlines;
 mod dynamodb;
 mod event_feed;
 mod events;
+mod group_refs;
 mod group_store_contract;
 mod groups_api;
 mod groups_scale;

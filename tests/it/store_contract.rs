@@ -240,7 +240,7 @@ async fn user_name_is_unique_and_external_id_is_not(fx: Fx) {
     assert_eq!(by_ext(s, &t, "e-1").await, sharing);
 
     // Deleting or moving one of them leaves the others listed.
-    s.delete_user(&t, &alice, &common::deleting(&deletion("r-1")))
+    s.delete_user(&t, &alice, None, &common::deleting(&deletion("r-1")))
         .await
         .unwrap();
     let moved = changed(&third, json!({"externalId": "e-9"}));
@@ -343,7 +343,7 @@ async fn version_conflicts_and_not_found(fx: Fx) {
         Err(StoreError::VersionConflict)
     );
     assert_eq!(
-        s.delete_user(&t, &v1, &common::deleting(&deletion("r-stale")))
+        s.delete_user(&t, &v1, None, &common::deleting(&deletion("r-stale")))
             .await,
         Err(StoreError::VersionConflict)
     );
@@ -353,7 +353,7 @@ async fn version_conflicts_and_not_found(fx: Fx) {
         None
     );
 
-    s.delete_user(&t, &v2, &common::deleting(&deletion("r-1")))
+    s.delete_user(&t, &v2, None, &common::deleting(&deletion("r-1")))
         .await
         .unwrap();
     let v3 = changed(&v2, json!({"title": "three"}));
@@ -362,7 +362,7 @@ async fn version_conflicts_and_not_found(fx: Fx) {
         Err(StoreError::NotFound)
     );
     assert_eq!(
-        s.delete_user(&t, &v2, &common::deleting(&deletion("r-2")))
+        s.delete_user(&t, &v2, None, &common::deleting(&deletion("r-2")))
             .await,
         Err(StoreError::NotFound)
     );
@@ -384,7 +384,7 @@ async fn delete_frees_guards_counts_down_and_keeps_a_record(fx: Fx) {
     assert_eq!(total(&fx, &t).await, 2);
 
     let d = deletion("req-123");
-    s.delete_user(&t, &gone, &common::deleting(&d))
+    s.delete_user(&t, &gone, None, &common::deleting(&d))
         .await
         .unwrap();
     assert_eq!(s.get_user(&t, &gone.id).await.unwrap(), None);
@@ -554,7 +554,7 @@ async fn tenants_are_isolated(fx: Fx) {
         Err(StoreError::NotFound)
     );
     assert_eq!(
-        s.delete_user(&b, &ua, &common::deleting(&deletion("r")))
+        s.delete_user(&b, &ua, None, &common::deleting(&deletion("r")))
             .await,
         Err(StoreError::NotFound)
     );
@@ -573,7 +573,7 @@ async fn tenants_are_isolated(fx: Fx) {
             .unwrap(),
         Some(ua.clone())
     );
-    s.delete_user(&b, &ub, &common::deleting(&deletion("rb")))
+    s.delete_user(&b, &ub, None, &common::deleting(&deletion("rb")))
         .await
         .unwrap();
     assert_eq!(s.get_user(&a, &ua.id).await.unwrap(), Some(ua.clone()));
@@ -621,7 +621,7 @@ async fn a_failed_write_leaves_no_partial_state(fx: Fx) {
         Err(StoreError::VersionConflict)
     );
     assert_eq!(
-        s.delete_user(&t, &b, &common::deleting(&deletion("r")))
+        s.delete_user(&t, &b, None, &common::deleting(&deletion("r")))
             .await,
         Err(StoreError::VersionConflict)
     );

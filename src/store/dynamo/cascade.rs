@@ -7,7 +7,9 @@
 //!   items and a version bump of that group, up to 33 groups per transaction (a group that lost a
 //!   member has a new ETag, as the port's contract requires);
 //! - **as a group**: its own members' items, 25 deletes per `BatchWriteItem`, several calls at a
-//!   time. Nothing is versioned by them (a user's ETag versions the user, not its groups).
+//!   time, after removing each user member's reference to the group from its item
+//!   (`group_refs.rs`: one UpdateItem per member, 16 at a time, each bumping that user's
+//!   version, as any membership change does).
 //!
 //! A member -> group item whose group is gone is never shown: `groups_of` reads the groups and
 //! leaves out those that do not exist; a deleted group's own member items are only reachable
@@ -80,16 +82,23 @@ impl DynamoStore {
         let items = self
             .partition_keys(keys::member_of_pk(tenant, member_id))
             .await?;
-        let mut pending: VecDeque<Leave> = items
+        let groups = items
             .iter()
-            .map(|i| {
-                sort_key(i).map(|gid| Leave {
-                    group_id: gid.to_owned(),
-                    membership: true,
-                    bump: true,
-                })
-            })
+            .map(|i| sort_key(i).map(Leave::of))
             .collect::<Result<_, _>>()?;
+        self.leave_groups(tenant, member_id, groups, last_modified)
+            .await
+    }
+
+    /// Remove `member_id` from each of `groups`: one transaction per 33 groups.
+    pub(super) async fn leave_groups(
+        &self,
+        tenant: &TenantId,
+        member_id: &str,
+        groups: Vec<Leave>,
+        last_modified: &str,
+    ) -> Result<(), StoreError> {
+        let mut pending = VecDeque::from(groups);
         while !pending.is_empty() {
             let mut chunk = Vec::new();
             let mut used = 0;
@@ -161,17 +170,24 @@ impl DynamoStore {
         &self,
         tenant: &TenantId,
         group_id: &str,
+        last_modified: &str,
     ) -> Result<(), StoreError> {
         let pk = keys::members_pk(tenant, group_id);
         let mut start = None;
         loop {
             let (items, next) = self.keys_page(&pk, start).await?;
             let mut doomed = Vec::with_capacity(items.len() * 2);
+            let mut ids = Vec::with_capacity(items.len());
             for i in &items {
                 let member_id = sort_key(i)?;
                 doomed.push(keys::member_of(tenant, member_id, group_id));
                 doomed.push(keys::member(tenant, group_id, member_id));
+                ids.push(member_id.to_owned());
             }
+            // The users' references first: the membership items are what finds them again
+            // if this stops half way (`resume_cascades`).
+            self.drop_refs(tenant, group_id, &ids, last_modified)
+                .await?;
             self.batch_delete(&doomed).await?;
             match next {
                 Some(k) => start = Some(k),
@@ -189,7 +205,7 @@ impl DynamoStore {
     ) -> Result<(), StoreError> {
         self.leave_all_groups(tenant, group_id, last_modified)
             .await?;
-        self.drop_members_of(tenant, group_id).await
+        self.drop_members_of(tenant, group_id, last_modified).await
     }
 
     /// Finish the membership clean-ups of every deletion recorded at or after `since` (an

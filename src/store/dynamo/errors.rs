@@ -37,6 +37,20 @@ pub enum Role {
     AuditRecord,
     /// The tenant's seats item (`store::policies`), incremented on condition of a free seat.
     Seats,
+    /// An item of leaving parent group `i` in a user's delete (the memberships go in the same
+    /// transaction, `group_tx::leave_items`).
+    Leave(LeavePart, usize),
+}
+
+/// The items of one parent group that a deleted member leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeavePart {
+    /// The group -> member item, deleted if present.
+    Membership,
+    /// The member -> group item (unconditional).
+    Reverse,
+    /// The group's version bump, if it still exists.
+    Bump,
 }
 
 /// Why a transaction did not commit.
@@ -226,7 +240,7 @@ fn condition_failed(role: Option<Role>, old_returned: bool) -> StoreError {
         Some(Role::DeletionRecord) => {
             StoreError::Internal("a deletion record with this key exists".into())
         }
-        Some(Role::Counter | Role::AuditRecord | Role::IndexEntry) | None => {
+        Some(Role::Counter | Role::AuditRecord | Role::IndexEntry | Role::Leave(..)) | None => {
             StoreError::Internal(format!("unexpected condition failure on {role:?}"))
         }
     }

@@ -16,6 +16,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::group_item::{
     self, display_name_entry_item, display_name_of, ATTRS, GROUPS, LAST_MODIFIED, MEMBER_COUNT,
 };
+use std::collections::HashMap;
+
+use super::errors::LeavePart;
+use super::group_refs::{self, UserSide};
 use super::item::VERSION;
 use super::keys::{self, Key};
 use super::tx::{Condition, Tx, UpdateExpr};
@@ -42,8 +46,11 @@ pub enum Part {
     Membership(usize),
     /// The member -> group item of change `i` (unconditional: it mirrors the other).
     Reverse(usize),
-    /// The check that the member of add `i` exists, as the kind it was given.
+    /// The check that the member of add `i` exists, as the kind it was given; for a user, the
+    /// update of its item that records the membership (`group_refs::add`).
     MemberExists(usize),
+    /// The update of the user item that records removal `i` (`group_refs::remove`).
+    UserSide(usize),
     /// The version bump of parent group `i` when a deleted resource leaves it (cascades).
     Bump(usize),
 }
@@ -63,12 +70,10 @@ impl Change {
         }
     }
 
-    /// Items the change takes in a transaction.
+    /// Items the change takes in a transaction (at most: a removal that meets a deleted user
+    /// takes 2).
     pub fn items(&self) -> usize {
-        match self {
-            Change::Add(_) => 3,
-            Change::Remove(_) => 2,
-        }
+        3
     }
 
     /// What the change does to the group's member count.
@@ -110,13 +115,33 @@ pub struct Attributes<'a> {
     pub new: &'a Resource,
 }
 
+/// What a chunk writes on the items of its user members (`group_refs.rs`).
+pub struct UserSides<'a> {
+    /// The reference to the group as this chunk leaves it.
+    pub value: &'a AttributeValue,
+    /// Members whose item takes another side than [`UserSide::Reference`].
+    pub sides: &'a HashMap<String, UserSide>,
+    pub last_modified: &'a str,
+}
+
+impl UserSides<'_> {
+    fn of(&self, member_id: &str) -> UserSide {
+        self.sides
+            .get(member_id)
+            .copied()
+            .unwrap_or(UserSide::Reference)
+    }
+}
+
 /// The transaction of one chunk: `head` for the group item, then `changes` in order.
+#[allow(clippy::too_many_arguments)]
 pub fn chunk(
     table: &str,
     tenant: &TenantId,
     group_id: &str,
     head: &Head<'_>,
     changes: &[Change],
+    users: &UserSides<'_>,
     record: &AuditRecord,
     audit_days: u32,
 ) -> Result<Tx<Part>, StoreError> {
@@ -190,11 +215,25 @@ pub fn chunk(
                     None,
                     false,
                 )?;
-                tx.check(
-                    Part::MemberExists(i),
-                    &resource_key(tenant, m),
-                    Condition::present(),
-                )?;
+                if m.kind == MemberKind::User {
+                    let side = users.of(&m.value);
+                    let update = group_refs::add(
+                        table,
+                        tenant,
+                        &m.value,
+                        group_id,
+                        users.value.clone(),
+                        side,
+                        users.last_modified,
+                    )?;
+                    tx.push_update(Part::MemberExists(i), update);
+                } else {
+                    tx.check(
+                        Part::MemberExists(i),
+                        &resource_key(tenant, m),
+                        Condition::present(),
+                    )?;
+                }
             }
             Change::Remove(id) => {
                 tx.delete(
@@ -209,6 +248,12 @@ pub fn chunk(
                     None,
                     false,
                 )?;
+                let side = users.of(id);
+                if side != UserSide::Nothing {
+                    let update =
+                        group_refs::remove(table, tenant, id, group_id, side, users.last_modified)?;
+                    tx.push_update(Part::UserSide(i), update);
+                }
             }
         }
     }
@@ -289,9 +334,7 @@ pub fn delete(
 }
 
 /// The transaction that removes `member_id` from each of `groups` (a deleted user or group
-/// leaving its parents): per group, its group -> member item (if present), its member -> group
-/// item, and a version bump of the group (if it still exists). `bump` says, per group, whether
-/// to bump it (a group deleted meanwhile is not).
+/// leaving its parents): [`leave_items`] alone.
 pub fn leave(
     table: &str,
     tenant: &TenantId,
@@ -300,17 +343,44 @@ pub fn leave(
     last_modified: &str,
 ) -> Result<Tx<Part>, StoreError> {
     let mut tx = Tx::new(table);
+    leave_items(
+        &mut tx,
+        tenant,
+        member_id,
+        groups,
+        last_modified,
+        |part, i| match part {
+            LeavePart::Membership => Part::Membership(i),
+            LeavePart::Reverse => Part::Reverse(i),
+            LeavePart::Bump => Part::Bump(i),
+        },
+    )?;
+    Ok(tx)
+}
+
+/// The items that remove `member_id` from each of `groups`: per group, its group -> member item
+/// (if present), its member -> group item, and a version bump of the group (if it still
+/// exists). `bump` says, per group, whether to bump it (a group deleted meanwhile is not).
+/// `role` names each item in the caller's vocabulary.
+pub fn leave_items<R>(
+    tx: &mut Tx<R>,
+    tenant: &TenantId,
+    member_id: &str,
+    groups: &[Leave],
+    last_modified: &str,
+    role: impl Fn(LeavePart, usize) -> R,
+) -> Result<(), StoreError> {
     for (i, g) in groups.iter().enumerate() {
         if g.membership {
             tx.delete(
-                Part::Membership(i),
+                role(LeavePart::Membership, i),
                 &keys::member(tenant, &g.group_id, member_id),
                 Some(Condition::present()),
                 false,
             )?;
         }
         tx.delete(
-            Part::Reverse(i),
+            role(LeavePart::Reverse, i),
             &keys::member_of(tenant, member_id, &g.group_id),
             None,
             false,
@@ -330,7 +400,7 @@ pub fn leave(
                 ],
             };
             tx.update(
-                Part::Bump(i),
+                role(LeavePart::Bump, i),
                 &keys::group(tenant, &g.group_id),
                 u,
                 Some(Condition::present()),
@@ -338,7 +408,7 @@ pub fn leave(
             )?;
         }
     }
-    Ok(tx)
+    Ok(())
 }
 
 /// One parent group a deleted resource leaves, and which of its items are still to write.
@@ -353,6 +423,15 @@ pub struct Leave {
 }
 
 impl Leave {
+    /// Leave `group_id`, believed to exist with the membership.
+    pub fn of(group_id: &str) -> Self {
+        Leave {
+            group_id: group_id.to_owned(),
+            membership: true,
+            bump: true,
+        }
+    }
+
     pub fn items(&self) -> usize {
         1 + usize::from(self.membership) + usize::from(self.bump)
     }
@@ -393,12 +472,20 @@ mod tests {
             crate::audit::Action::Create,
             Vec::new(),
         );
+        let value = group_refs::ref_value(&g, g.version);
+        let mut sides = HashMap::new();
+        let users = UserSides {
+            value: &value,
+            sides: &sides,
+            last_modified: "now",
+        };
         let create = chunk(
             "tbl",
             &t,
             "g1",
             &Head::Create { group: &g },
             &[Change::Add(user("u1"))],
+            &users,
             &rec,
             400,
         )
@@ -422,19 +509,29 @@ mod tests {
             attributes: None,
         };
         let changes = [Change::Remove("u2".into()), Change::Add(user("u3"))];
-        let update = chunk("tbl", &t, "g1", &head, &changes, &rec, 400).unwrap();
+        let update = chunk("tbl", &t, "g1", &head, &changes, &users, &rec, 400).unwrap();
         assert_eq!(
             update.roles,
             vec![
                 Group,
                 Membership(0),
                 Reverse(0),
+                UserSide(0),
                 Membership(1),
                 Reverse(1),
                 MemberExists(1),
                 Companion
             ]
         );
+        assert_eq!(head_items(&head) + 6, update.len());
+        // A removal that met a deleted user leaves its item alone.
+        sides.insert("u2".to_owned(), group_refs::UserSide::Nothing);
+        let users = UserSides {
+            value: &value,
+            sides: &sides,
+            last_modified: "now",
+        };
+        let update = chunk("tbl", &t, "g1", &head, &changes, &users, &rec, 400).unwrap();
         assert_eq!(head_items(&head) + 5, update.len());
         // A rename moves the look-up entry; a change of case does not.
         let renamed = group("Sales");
@@ -447,7 +544,9 @@ mod tests {
             }),
         };
         assert_eq!(
-            chunk("tbl", &t, "g1", &head, &[], &rec, 400).unwrap().roles,
+            chunk("tbl", &t, "g1", &head, &[], &users, &rec, 400)
+                .unwrap()
+                .roles,
             vec![Group, Companion, Companion, Companion]
         );
         assert_eq!(head_items(&head), 4);
@@ -461,7 +560,9 @@ mod tests {
             }),
         };
         assert_eq!(
-            chunk("tbl", &t, "g1", &head, &[], &rec, 400).unwrap().roles,
+            chunk("tbl", &t, "g1", &head, &[], &users, &rec, 400)
+                .unwrap()
+                .roles,
             vec![Group, Companion]
         );
         assert_eq!(head_items(&head), 2);

@@ -16,16 +16,17 @@
 //! one BatchGetItem and dropped or corrected. So a chunk takes one transaction when the caller's
 //! view was right, which the service makes likely by diffing against `members_among` first.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use super::errors::{classify, Cancelled};
 use super::group_item::group_from_item;
-use super::group_tx::{self, head_items, Attributes, Change, Head, Part, MAX_TX_ITEMS};
+use super::group_refs::{self, UserSide};
+use super::group_tx::{self, head_items, Attributes, Change, Head, Part, UserSides, MAX_TX_ITEMS};
 use super::{DynamoStore, Rejected};
 use crate::audit::AuditRecord;
 use crate::retry;
-use crate::scim::members::Member;
+use crate::scim::members::{Member, MemberKind};
 use crate::scim::resource::{Resource, Version};
 use crate::store::cursor::plausible_id;
 use crate::store::{GroupUpdate, StoreError};
@@ -110,6 +111,11 @@ fn chunk_record(record: &AuditRecord, head: &Head<'_>, changes: &[Change]) -> Au
         .with_member_ids(added, removed)
 }
 
+/// Whether a group's names as copied onto its members (`group_refs::ref_value`) differ.
+fn names_differ(a: &Resource, b: &Resource) -> bool {
+    a.display_name() != b.display_name() || a.external_id() != b.external_id()
+}
+
 /// The pause before resending a chunk after the group's version moved on (`rebase` times so
 /// far): up to 10, 20, 40, then 50 ms (full jitter, [`retry::backoff`]).
 async fn pause(rebase: u32) {
@@ -130,7 +136,7 @@ impl DynamoStore {
         let head = Head::Create { group };
         let mut first = take(&mut pending, MAX_TX_ITEMS - head_items(&head));
         match self
-            .send_chunk(tenant, &group.id, &head, &mut first, audit)
+            .send_chunk(tenant, group, &head, &mut first, audit)
             .await?
         {
             Sent::Written | Sent::Nothing => {}
@@ -190,37 +196,33 @@ impl DynamoStore {
                 v
             }
         };
-        if u.attributes.is_some() && known.is_none() {
-            let g = self.read_group(tenant, u.id).await?;
-            if u.expected_version.is_some_and(|e| e != g.version) {
-                return Err(StoreError::VersionConflict);
+        // The chunks copy the group's names onto its user members' items (`group_refs.rs`):
+        // they need the group as stored at `version`.
+        let mut known = match known {
+            Some(k) => k,
+            None => {
+                let g = self.read_group(tenant, u.id).await?;
+                if u.expected_version.is_some_and(|e| e != g.version) {
+                    return Err(StoreError::VersionConflict);
+                }
+                version = g.version;
+                g
             }
-            version = g.version;
-            known = Some(g);
-        }
+        };
+        // Whether this update renamed the group: its members' copies of the names follow.
+        let mut renamed_names = false;
         let mut attributes = u.attributes;
         let mut wrote = false;
         let mut rebases = 0;
         while attributes.is_some() || !pending.is_empty() {
-            let renamed = match (attributes, &known) {
-                (Some(a), Some(old)) => Some(Resource {
-                    attributes: a.clone(),
-                    ..old.clone()
-                }),
-                (Some(_), None) => {
-                    return Err(StoreError::Internal(
-                        "an attribute change without the group it changes".into(),
-                    ))
-                }
-                (None, _) => None,
-            };
+            let renamed = attributes.map(|a| Resource {
+                attributes: a.clone(),
+                ..known.clone()
+            });
             let head = Head::Update {
                 version,
                 last_modified: u.last_modified,
-                attributes: match (&known, &renamed) {
-                    (Some(old), Some(new)) => Some(Attributes { old, new }),
-                    _ => None,
-                },
+                attributes: renamed.as_ref().map(|new| Attributes { old: &known, new }),
             };
             let mut chunk = take(&mut pending, MAX_TX_ITEMS - head_items(&head));
             // The first chunk that commits carries the change's record; later ones continue it.
@@ -229,8 +231,9 @@ impl DynamoStore {
             } else {
                 audit.clone()
             };
+            let leaves = renamed.as_ref().unwrap_or(&known);
             let sent = self
-                .send_chunk(tenant, u.id, &head, &mut chunk, &record)
+                .send_chunk(tenant, leaves, &head, &mut chunk, &record)
                 .await
                 .map_err(|e| partly(e, wrote))?;
             match sent {
@@ -238,12 +241,11 @@ impl DynamoStore {
                     version = version.next();
                     wrote = true;
                     attributes = None;
-                    if let Some(k) = known.as_mut() {
-                        if let Some(r) = renamed {
-                            k.attributes = r.attributes;
-                        }
-                        k.version = version;
+                    if let Some(r) = renamed {
+                        renamed_names |= names_differ(&known, &r);
+                        known.attributes = r.attributes;
                     }
+                    known.version = version;
                 }
                 Sent::Nothing => attributes = None,
                 Sent::GroupRefused(None) => return Err(partly(StoreError::NotFound, wrote)),
@@ -265,12 +267,19 @@ impl DynamoStore {
                         return Err(partly(e, wrote));
                     }
                     version = stored.version;
-                    known = Some(stored);
+                    known = stored;
                     for c in chunk.into_iter().rev() {
                         pending.push_front(c);
                     }
                     pause(rebases).await;
                 }
+            }
+        }
+        if renamed_names {
+            // The rename is committed; a copy left stale by a failure here shows the previous
+            // name until the group is renamed again (logged for the operator).
+            if let Err(e) = self.refresh_refs(tenant, &known, known.version).await {
+                tracing::error!(group_id = %u.id, error = %e, "group renamed, members' copies of its name not all refreshed");
             }
         }
         if wrote {
@@ -288,11 +297,22 @@ impl DynamoStore {
     async fn send_chunk(
         &self,
         tenant: &TenantId,
-        group_id: &str,
+        group: &Resource,
         head: &Head<'_>,
         changes: &mut Vec<Change>,
         record: &AuditRecord,
     ) -> Result<Sent, StoreError> {
+        let group_id = group.id.as_str();
+        let (leaves_at, last_modified) = match head {
+            Head::Create { group } => (group.version, group.last_modified.as_str()),
+            Head::Update {
+                version,
+                last_modified,
+                ..
+            } => (version.next(), *last_modified),
+        };
+        let value = group_refs::ref_value(group, leaves_at);
+        let mut sides: HashMap<String, UserSide> = HashMap::new();
         // Each refused round drops or corrects at least one change (or ends the loop).
         let rounds = changes.len() + 2;
         for _ in 0..rounds {
@@ -309,7 +329,21 @@ impl DynamoStore {
             }
             let days = self.audit_retention_days;
             let record = chunk_record(record, head, changes);
-            let tx = group_tx::chunk(&self.table, tenant, group_id, head, changes, &record, days)?;
+            let users = UserSides {
+                value: &value,
+                sides: &sides,
+                last_modified,
+            };
+            let tx = group_tx::chunk(
+                &self.table,
+                tenant,
+                group_id,
+                head,
+                changes,
+                &users,
+                &record,
+                days,
+            )?;
             let reasons = match self.send_tx(&tx.items).await {
                 Ok(()) => return Ok(Sent::Written),
                 Err(Rejected::Failed(e)) => return Err(e),
@@ -334,7 +368,27 @@ impl DynamoStore {
                     Some(Part::Membership(j)) => {
                         drop.insert(*j);
                     }
-                    Some(Part::MemberExists(j)) => unresolved.push(*j),
+                    // A user that exists but takes no reference (written before references, or
+                    // full): send again only bumping its version.
+                    Some(Part::MemberExists(j)) => match (changes.get(*j), old) {
+                        (Some(Change::Add(m)), Some(_))
+                            if m.kind == MemberKind::User
+                                && sides.get(&m.value) != Some(&UserSide::Bump) =>
+                        {
+                            sides.insert(m.value.clone(), UserSide::Bump);
+                        }
+                        _ => unresolved.push(*j),
+                    },
+                    // The removed user holds no reference (bump only), or is gone (nothing).
+                    Some(Part::UserSide(j)) => {
+                        if let Some(c) = changes.get(*j) {
+                            let side = match (sides.get(c.id()), old) {
+                                (None, Some(_)) => UserSide::Bump,
+                                _ => UserSide::Nothing,
+                            };
+                            sides.insert(c.id().to_owned(), side);
+                        }
+                    }
                     other => {
                         return Err(StoreError::Internal(format!(
                             "unexpected condition failure on {other:?} of a group write"
@@ -435,8 +489,9 @@ mod tests {
         // 99 items after the group item: 33 adds of 3 items.
         assert_eq!(take(&mut pending, MAX_TX_ITEMS - 1).len(), 33);
         let remove: Vec<String> = (0..100).map(|i| format!("r{i}")).collect();
+        // Removals are 3 items too (both membership items and the user's reference).
         let mut pending = plan("g", &[], &remove);
-        assert_eq!(take(&mut pending, MAX_TX_ITEMS - 1).len(), 49);
-        assert_eq!(pending.len(), 51);
+        assert_eq!(take(&mut pending, MAX_TX_ITEMS - 1).len(), 33);
+        assert_eq!(pending.len(), 67);
     }
 }

@@ -32,6 +32,7 @@ pub mod client;
 mod counter_model;
 pub mod errors;
 pub mod group_item;
+pub mod group_refs;
 pub mod group_tx;
 mod groups;
 mod index;

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::errors::Role;
 use super::keys::{Key, Partition};
 use super::tx::{Condition, Tx, UpdateExpr};
-use super::{epoch_seconds_after, user_tx, DynamoStore, DELETION_RECORD_RETENTION};
+use super::{user_tx, DynamoStore};
 use crate::audit::AuditRecord;
 use crate::store::admin::AdminStore;
 use crate::store::policies::{PolicyStore, Seats, UserWrite};
@@ -34,7 +34,7 @@ fn number(item: &super::item::Item, name: &str) -> Result<i64, StoreError> {
 }
 
 /// Add `delta` to the seats item: an increment only on condition of a free seat.
-fn count_seat(tx: &mut Tx, tenant: &TenantId, delta: i64) -> Result<(), StoreError> {
+pub(super) fn count_seat(tx: &mut Tx, tenant: &TenantId, delta: i64) -> Result<(), StoreError> {
     let u = UpdateExpr {
         expression: "ADD #active :delta".to_owned(),
         names: vec![("#active", ACTIVE)],
@@ -88,27 +88,21 @@ impl PolicyStore for DynamoStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let days = self.audit_retention_days;
+        let delta = write.seat_delta();
         let mut tx = match write {
             UserWrite::Create(u) => user_tx::create(&self.table, tenant, u, audit, days)?,
             UserWrite::Update { current, next } => {
                 user_tx::update(&self.table, tenant, current, next, audit, days)?
             }
-            UserWrite::Delete(u) => {
-                let expires_at = epoch_seconds_after(DELETION_RECORD_RETENTION);
-                user_tx::delete(&self.table, tenant, u, audit, expires_at, days)?
+            UserWrite::Delete(u, groups) => {
+                return self
+                    .delete_user_leaving(tenant, u, groups, delta, audit)
+                    .await
             }
         };
-        let delta = write.seat_delta();
         if delta != 0 {
             count_seat(&mut tx, tenant, delta)?;
         }
-        self.transact(tx).await?;
-        if let UserWrite::Delete(u) = write {
-            // As `delete_user`: the memberships follow (cascade.rs).
-            if let Err(e) = self.leave_all_groups(tenant, &u.id, &audit.at).await {
-                tracing::error!(user_id = %u.id, error = %e, "user deleted, membership clean-up unfinished; DynamoStore::resume_cascades finishes it");
-            }
-        }
-        Ok(())
+        self.transact(tx).await
     }
 }

@@ -224,6 +224,13 @@ impl<R> Tx<R> {
         Ok(())
     }
 
+    /// An update built elsewhere (one whose names are not static: `group_refs.rs`).
+    pub fn push_update(&mut self, role: R, update: Update) {
+        self.items
+            .push(TransactWriteItem::builder().update(update).build());
+        self.roles.push(role);
+    }
+
     /// Require `c` of `key` without writing it.
     pub fn check(&mut self, role: R, key: &Key, c: Condition) -> Result<(), StoreError> {
         let b = ConditionCheck::builder()

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 use serde_json::{Map, Value};
 
-use super::item::{corrupt, item_size, unserialisable, Item, USER_ID};
+use super::item::{corrupt, item_size, unserialisable, Item, USER_ID, VERSION};
 use super::keys::{self, Key};
+use super::tx::UpdateExpr;
 use crate::scim::resource::{Resource, Version};
 use crate::store::{StoreError, MAX_RESOURCE_BYTES};
 use crate::tenant::TenantId;
@@ -35,6 +36,10 @@ struct UserItem {
     last_modified: String,
     /// The SCIM attributes as a JSON object (see the module documentation).
     attrs: String,
+    /// How many group references the item holds (`group_refs.rs`); written as 0 by a create,
+    /// absent on items written before references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gi: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,12 +64,36 @@ pub fn user_item(tenant: &TenantId, user: &Resource) -> Result<Item, StoreError>
         created: user.created.clone(),
         last_modified: user.last_modified.clone(),
         attrs,
+        gi: Some(0),
     })
     .map_err(|e| unserialisable("user", e))?;
     if item_size(&item) > MAX_RESOURCE_BYTES {
         return Err(StoreError::TooLarge);
     }
     Ok(item)
+}
+
+/// The update that replaces a stored user's attributes by `next`'s (its version and
+/// lastModified with them), leaving the item's group references as they are. Refused with
+/// `TooLarge` like [`user_item`].
+pub fn attributes_update(next: &Resource) -> Result<UpdateExpr, StoreError> {
+    let attrs = serde_json::to_string(&next.attributes).map_err(|e| unserialisable("user", e))?;
+    if attrs.len() > MAX_RESOURCE_BYTES {
+        return Err(StoreError::TooLarge);
+    }
+    Ok(UpdateExpr {
+        expression: "SET #attrs = :attrs, #v = :v, #lm = :lm".to_owned(),
+        names: vec![
+            ("#attrs", "attrs"),
+            ("#v", VERSION),
+            ("#lm", "last_modified"),
+        ],
+        values: vec![
+            (":attrs", AttributeValue::S(attrs)),
+            (":v", AttributeValue::N(next.version.to_string())),
+            (":lm", AttributeValue::S(next.last_modified.clone())),
+        ],
+    })
 }
 
 pub fn user_from_item(item: Item) -> Result<Resource, StoreError> {

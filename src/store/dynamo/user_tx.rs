@@ -7,6 +7,7 @@
 //! transaction builder itself is in `tx.rs`; group writes are in `group_tx.rs`.
 
 use super::errors::Role;
+use super::group_tx::{self, Leave};
 use super::item::{self, Item, USERS};
 use super::keys::{self, Key};
 use super::tx::{Condition, Tx};
@@ -96,10 +97,13 @@ pub fn update(
 ) -> Result<Tx, StoreError> {
     let mut tx: Tx = Tx::new(table);
     let id = &current.id;
-    tx.put_user(
+    // An update, not a put: the item's group references (`group_refs.rs`) stay as they are.
+    tx.update(
         Role::StoredUser,
-        user_item::user_item(tenant, next)?,
-        Condition::at_version(current.version),
+        &keys::user(tenant, id),
+        user_item::attributes_update(next)?,
+        Some(Condition::at_version(current.version)),
+        true,
     )?;
     if fold_user_name(current.user_name()) != fold_user_name(next.user_name()) {
         let new = keys::user_name_guard(tenant, next.user_name());
@@ -120,11 +124,14 @@ pub fn update(
 }
 
 /// Delete: the user must still be at `current.version`; its guards go, the count goes down and a
-/// deletion record (expiring at `expires_at`, epoch seconds) is written.
+/// deletion record (expiring at `expires_at`, epoch seconds) is written. `leave`: the groups
+/// it leaves in this same transaction (`group_tx::leave_items`; the caller knows them from its
+/// read at that version, and keeps to [`MAX_LEAVES_IN_DELETE`]).
 pub fn delete(
     table: &str,
     tenant: &TenantId,
     current: &Resource,
+    leave: &[Leave],
     audit: &AuditRecord,
     expires_at: i64,
     audit_days: u32,
@@ -145,8 +152,14 @@ pub fn delete(
     let record = item::deletion_item(tenant, current, &Deletion::of(audit), expires_at)?;
     tx.put_user(Role::DeletionRecord, record, Condition::absent())?;
     tx.audit(Role::AuditRecord, tenant, audit, audit_days)?;
+    group_tx::leave_items(&mut tx, tenant, id, leave, &audit.at, Role::Leave)?;
     Ok(tx)
 }
+
+/// How many groups a user's delete leaves in its own transaction: 100 items, less the 7 of the
+/// delete itself (user, guard, externalId entry, counter, deletion record, audit record, seats),
+/// 3 per group. A user in more groups leaves the rest in further transactions right after.
+pub const MAX_LEAVES_IN_DELETE: usize = (group_tx::MAX_TX_ITEMS - 7) / 3;
 
 #[cfg(test)]
 mod tests {
@@ -202,7 +215,7 @@ mod tests {
             vec![StoredUser, ex, IndexEntry, AuditRecord]
         );
         assert_eq!(
-            delete("tbl", &t, &a, &rec, 1, 400).unwrap().roles,
+            delete("tbl", &t, &a, &[], &rec, 1, 400).unwrap().roles,
             vec![
                 StoredUser,
                 OldGuard,

@@ -3,15 +3,23 @@
 
 use async_trait::async_trait;
 
+use aws_sdk_dynamodb::types::CancellationReason;
+
 use super::batch::Projection;
+use super::errors::{cancellation, classify, Cancelled, LeavePart, Role, TxFailure};
+use super::group_refs;
+use super::group_tx::Leave;
 use super::item::USERS;
 use super::keys::{self, Key, Partition};
+use super::policies::count_seat;
+use super::Rejected;
 use super::{
     cursor, epoch_seconds_after, user_item, user_tx, DynamoStore, DELETION_RECORD_RETENTION,
 };
 use crate::audit::AuditRecord;
+use crate::scim::members::GroupRef;
 use crate::scim::resource::{fold_user_name, Resource};
-use crate::store::{Page, PageRequest, StoreError, UserStore};
+use crate::store::{GroupStore, Page, PageRequest, StoreError, UserStore};
 use crate::tenant::TenantId;
 
 #[async_trait]
@@ -112,24 +120,32 @@ impl UserStore for DynamoStore {
         &self,
         tenant: &TenantId,
         current: &Resource,
+        groups: Option<&[GroupRef]>,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let expires_at = epoch_seconds_after(DELETION_RECORD_RETENTION);
-        self.transact(user_tx::delete(
-            &self.table,
-            tenant,
-            current,
-            audit,
-            expires_at,
-            self.audit_retention_days,
-        )?)
-        .await?;
-        // The user is gone for SCIM; its memberships follow (cascade.rs). Adds check that the
-        // member exists, so none can slip in after this read.
-        if let Err(e) = self.leave_all_groups(tenant, &current.id, &audit.at).await {
-            tracing::error!(user_id = %current.id, error = %e, "user deleted, membership clean-up unfinished; DynamoStore::resume_cascades finishes it");
+        self.delete_user_leaving(tenant, current, groups, 0, audit)
+            .await
+    }
+
+    async fn get_user_with_groups(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<(Resource, Vec<GroupRef>)>, StoreError> {
+        if !cursor::plausible_id(id) {
+            return Ok(None);
         }
-        Ok(())
+        let Some(item) = self.get_item(&keys::user(tenant, id)).await? else {
+            return Ok(None);
+        };
+        let inline = group_refs::inline_groups(&item);
+        let user = user_item::user_from_item(item)?;
+        let groups = match inline {
+            Some(groups) => groups,
+            // Written before references, or in too many groups: the member -> group items.
+            None => self.groups_of(tenant, id).await?,
+        };
+        Ok(Some((user, groups)))
     }
 
     async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page, StoreError> {
@@ -142,4 +158,110 @@ impl UserStore for DynamoStore {
         )
         .await
     }
+}
+
+impl DynamoStore {
+    /// A user's delete (with `seats` added to the tenant's seats item when not 0). With the
+    /// user's `groups` as read at `current.version`, its first [`MAX_LEAVES_IN_DELETE`]
+    /// memberships go in the delete's own transaction (sent again without the items of a group
+    /// deleted meanwhile) and the rest right after; without them, one Query finds them after.
+    /// Any membership change of the user bumps its version (`group_refs.rs`), so the delete's
+    /// condition also guarantees that `groups` is still the whole list.
+    pub(super) async fn delete_user_leaving(
+        &self,
+        tenant: &TenantId,
+        current: &Resource,
+        groups: Option<&[GroupRef]>,
+        seats: i64,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let expires_at = epoch_seconds_after(DELETION_RECORD_RETENTION);
+        let days = self.audit_retention_days;
+        let all: Vec<Leave> = groups
+            .unwrap_or_default()
+            .iter()
+            .map(|g| Leave::of(&g.id))
+            .collect();
+        let split = all.len().min(user_tx::MAX_LEAVES_IN_DELETE);
+        let (mut first, rest) = (all[..split].to_vec(), all[split..].to_vec());
+        // Each refused round turns off at least one conditional leave item.
+        let mut sent = false;
+        for _ in 0..=2 * first.len() {
+            let mut tx = user_tx::delete(
+                &self.table,
+                tenant,
+                current,
+                &first,
+                audit,
+                expires_at,
+                days,
+            )?;
+            if seats != 0 {
+                count_seat(&mut tx, tenant, seats)?;
+            }
+            let reasons = match self.send_tx(&tx.items).await {
+                Ok(()) => {
+                    sent = true;
+                    break;
+                }
+                Err(Rejected::Failed(e)) => return Err(e),
+                Err(Rejected::Cancelled(reasons)) => reasons,
+            };
+            if !leaves_only(&tx.roles, &reasons, &mut first) {
+                return Err(match cancellation(&tx.roles, &reasons) {
+                    TxFailure::Failed(e) => e,
+                    TxFailure::Conflict => StoreError::Unavailable("transaction conflict".into()),
+                });
+            }
+        }
+        if !sent {
+            return Err(StoreError::Unavailable(
+                "a user delete kept failing the conditions of its groups".into(),
+            ));
+        }
+        // The user is gone for SCIM; what did not fit follows. Adds check that the member
+        // exists, so none can slip in after the delete.
+        let left = match groups {
+            Some(_) => {
+                self.leave_groups(tenant, &current.id, rest, &audit.at)
+                    .await
+            }
+            None => self.leave_all_groups(tenant, &current.id, &audit.at).await,
+        };
+        if let Err(e) = left {
+            tracing::error!(user_id = %current.id, error = %e, "user deleted, membership clean-up unfinished; DynamoStore::resume_cascades finishes it");
+        }
+        Ok(())
+    }
+}
+
+/// If only leave items failed (a membership removed or a group deleted since the read): turn
+/// them off in `leaves` and say so (`true`: send again).
+fn leaves_only(roles: &[Role], reasons: &[CancellationReason], leaves: &mut [Leave]) -> bool {
+    let Cancelled::Conditions(failed) = classify(reasons) else {
+        return false;
+    };
+    if !failed
+        .iter()
+        .all(|(i, _)| matches!(roles.get(*i), Some(Role::Leave(..))))
+    {
+        return false;
+    }
+    for (i, _) in failed {
+        match roles.get(i) {
+            Some(Role::Leave(LeavePart::Membership, j)) => {
+                if let Some(l) = leaves.get_mut(*j) {
+                    l.membership = false;
+                    l.bump = false;
+                }
+            }
+            Some(Role::Leave(_, j)) => {
+                if let Some(l) = leaves.get_mut(*j) {
+                    l.bump = false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
 }

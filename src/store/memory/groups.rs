@@ -49,8 +49,17 @@ impl TenantData {
         }
     }
 
+    /// A user whose groups changed has a new version (its `groups` are part of it), as on
+    /// DynamoDB, where the user item carries its group references.
+    fn touch_user(&mut self, id: &str, when: &str) {
+        if let Some(u) = self.users.get_mut(id) {
+            u.version = u.version.next();
+            u.last_modified = when.to_owned();
+        }
+    }
+
     /// Add `m` to `group_id` if it exists and is not the group itself. True if it was added.
-    fn add_member(&mut self, group_id: &str, m: &Member) -> bool {
+    fn add_member(&mut self, group_id: &str, m: &Member, when: &str) -> bool {
         let Some(kind) = self.kind_of(&m.value) else {
             return false;
         };
@@ -66,10 +75,11 @@ impl TenantData {
             .entry(m.value.clone())
             .or_default()
             .insert(group_id.to_owned());
+        self.touch_user(&m.value, when);
         true
     }
 
-    fn remove_member(&mut self, group_id: &str, member_id: &str) -> bool {
+    fn remove_member(&mut self, group_id: &str, member_id: &str, when: &str) -> bool {
         let removed = self
             .members
             .get_mut(group_id)
@@ -82,6 +92,7 @@ impl TenantData {
                     self.member_of.remove(member_id);
                 }
             }
+            self.touch_user(member_id, when);
         }
         removed
     }
@@ -128,7 +139,7 @@ impl GroupStore for MemoryStore {
         t.groups.insert(group.id.clone(), group.clone());
         t.index_group(group);
         for m in members {
-            t.add_member(&group.id, m);
+            t.add_member(&group.id, m, &group.last_modified);
         }
         self.commit(t, audit.clone().at_version(group.version));
         Ok(group.version)
@@ -192,13 +203,13 @@ impl GroupStore for MemoryStore {
         let removed: Vec<String> = update
             .remove
             .iter()
-            .filter(|id| t.remove_member(update.id, id))
+            .filter(|id| t.remove_member(update.id, id, update.last_modified))
             .cloned()
             .collect();
         let added: Vec<String> = update
             .add
             .iter()
-            .filter(|m| t.add_member(update.id, m))
+            .filter(|m| t.add_member(update.id, m, update.last_modified))
             .map(|m| m.value.clone())
             .collect();
         if !changed && added.is_empty() && removed.is_empty() {
@@ -244,6 +255,7 @@ impl GroupStore for MemoryStore {
                     t.member_of.remove(&member);
                 }
             }
+            t.touch_user(&member, &deletion.deleted_at);
         }
         t.leave_all_groups(&stored.id, &deletion.deleted_at);
         t.deletions.push((stored.id, deletion));

@@ -62,7 +62,7 @@ impl PolicyStore for MemoryStore {
             UserWrite::Update { current, next } => {
                 self.update_user(tenant, current, next, audit).await?
             }
-            UserWrite::Delete(u) => self.delete_user(tenant, u, audit).await?,
+            UserWrite::Delete(u, groups) => self.delete_user(tenant, u, groups, audit).await?,
         }
         if delta != 0 {
             let s = all.entry(tenant.clone()).or_insert(Seats {
