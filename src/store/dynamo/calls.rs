@@ -23,6 +23,19 @@ pub struct CallCounter {
     total: Arc<AtomicUsize>,
     names: Arc<Mutex<Vec<String>>>,
     transaction_items: Arc<Mutex<Vec<usize>>>,
+    query_reads: Arc<Mutex<Vec<QueryRead>>>,
+}
+
+/// What one Query read, as DynamoDB reports it: what a Query costs is the size of the items it
+/// read (`ScannedCount` of them), whatever its projection returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRead {
+    /// The partition read, from the returned items (`None` when it returned none).
+    pub pk: Option<String>,
+    /// `ScannedCount`: the items read.
+    pub scanned: usize,
+    /// The items returned.
+    pub returned: usize,
 }
 
 impl CallCounter {
@@ -50,6 +63,13 @@ impl CallCounter {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()),
         )
+    }
+}
+
+impl CallCounter {
+    /// The Queries completed since the last call, in the order they answered.
+    pub fn take_query_reads(&self) -> Vec<QueryRead> {
+        std::mem::take(&mut *self.query_reads.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -91,6 +111,37 @@ impl Intercept for CallCounter {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(name);
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        use aws_sdk_dynamodb::operation::query::QueryOutput;
+        let Some(q) = context
+            .output_or_error()
+            .ok()
+            .and_then(|o| o.downcast_ref::<QueryOutput>())
+        else {
+            return Ok(());
+        };
+        let items = q.items();
+        let read = QueryRead {
+            pk: items
+                .first()
+                .and_then(|i| i.get(super::keys::PK))
+                .and_then(|v| v.as_s().ok())
+                .cloned(),
+            scanned: usize::try_from(q.scanned_count).unwrap_or(0),
+            returned: items.len(),
+        };
+        self.query_reads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(read);
         Ok(())
     }
 }
