@@ -16,7 +16,7 @@ use serde_json::json;
 use tokio::task::JoinSet;
 
 use common::moto::{dynamo_fixture, raw_put, DynamoFixture};
-use common::requests::{resource, tenant};
+use common::requests::{resource, tenant, walk_by_index};
 use scim_server::scim::resource::Resource;
 use scim_server::store::dynamo::item::{item_size, Item};
 use scim_server::store::dynamo::keys::{self, Partition};
@@ -365,23 +365,11 @@ async fn groups_are_walked_by_index_through_their_own_bookmarks() {
             .await;
         created.insert(a.body["id"].as_str().unwrap().to_owned());
     }
-    let mut seen = Vec::new();
-    let mut start = 1;
-    loop {
-        let a = t
-            .call(
-                http::Method::GET,
-                &format!("/Groups?startIndex={start}&count=2"),
-                None,
-            )
-            .await;
-        let page = a.body["Resources"].as_array().unwrap().clone();
-        if page.is_empty() {
-            break;
-        }
-        start += page.len();
-        seen.extend(page.iter().map(|g| g["id"].as_str().unwrap().to_owned()));
-    }
+    let seen: Vec<String> = walk_by_index(&t, "/Groups", 2)
+        .await
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), created);
     assert_eq!(seen.len(), 7);
     let marks: Vec<String> = fx

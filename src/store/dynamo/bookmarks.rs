@@ -142,14 +142,7 @@ impl DynamoStore {
             AttributeValue::N(epoch_seconds_after(BOOKMARK_TTL).to_string()),
         );
         item.insert("type".to_owned(), AttributeValue::S("Bookmark".to_owned()));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| sdk_error("PutItem", e))?;
-        Ok(())
+        self.put_item(item).await
     }
 }
 

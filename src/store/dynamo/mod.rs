@@ -216,6 +216,18 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// Write `item` whole, unconditionally (small records of the store's own: seats, bookmarks).
+    pub(crate) async fn put_item(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem", e))?;
+        Ok(())
+    }
+
     /// Send a user transaction, its cancellation read through its roles.
     async fn transact(&self, tx: tx::Tx) -> Result<(), StoreError> {
         match self.send_tx(&tx.items).await {
