@@ -18,6 +18,29 @@ pub use scim_server::scim::urn::PATCH_OP;
 /// The Group schema URN, written out: tests also compare answers with it.
 pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
+/// Every resource of a list (`/Users`, `/Groups`), walked page by page by `startIndex` with
+/// `count` (RFC 7644 §3.4.2.4), as the IdPs' imports do.
+pub async fn walk_by_index(t: &TestApp, list: &str, count: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut start = 1;
+    loop {
+        let a = t
+            .call(
+                Method::GET,
+                &format!("{list}?startIndex={start}&count={count}"),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        let page = a.body["Resources"].as_array().unwrap().clone();
+        if page.is_empty() {
+            return out;
+        }
+        start += page.len();
+        out.extend(page);
+    }
+}
+
 /// Percent-encodes a query value (a filter, a cursor).
 pub fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()

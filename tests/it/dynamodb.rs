@@ -169,13 +169,53 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         "a page that asks for groups reads each user's groups"
     );
 
-    // Index paging past the first page adds one keys-only Query to skip.
+    // Index paging (bookmarks.rs). A skip no longer than the page is one keys-only Query; a
+    // page with more after it leaves a bookmark for the next index (PutItem).
     let (a, ops) = cost!(
         t.call(Method::GET, "/Users?startIndex=3&count=2", None)
             .await
     );
     assert_eq!(a.body["Resources"].as_array().unwrap().len(), 2);
-    assert_eq!(ops, ["Query", "Query", "Query"], "startIndex page");
+    assert_eq!(
+        ops,
+        ["PutItem", "Query", "Query", "Query"],
+        "startIndex page (skip, page, counter shards; bookmark)"
+    );
+    let all = t.call(Method::GET, "/Users?count=5", None).await;
+    let id_at = |i: usize| all.body["Resources"][i - 1]["id"].clone();
+    // A skip longer than the page looks a bookmark up first; there is none for index 3 (the
+    // page above left one for index 5), so it skips.
+    let (a, ops) = cost!(
+        t.call(Method::GET, "/Users?startIndex=3&count=1", None)
+            .await
+    );
+    assert_eq!(a.body["Resources"][0]["id"], id_at(3));
+    assert_eq!(
+        ops,
+        ["GetItem", "PutItem", "Query", "Query", "Query"],
+        "startIndex page without a bookmark (bookmark, skip, page, counter shards; bookmark)"
+    );
+    // The next page starts at the bookmark: no skip, whatever its index.
+    let (a, ops) = cost!(
+        t.call(Method::GET, "/Users?startIndex=4&count=1", None)
+            .await
+    );
+    assert_eq!(a.body["Resources"][0]["id"], id_at(4));
+    assert_eq!(
+        ops,
+        ["GetItem", "PutItem", "Query", "Query"],
+        "startIndex page at a bookmark (bookmark, page, counter shards; bookmark)"
+    );
+    let (a, ops) = cost!(
+        t.call(Method::GET, "/Users?startIndex=5&count=1", None)
+            .await
+    );
+    assert_eq!(a.body["Resources"][0]["id"], id_at(5));
+    assert_eq!(
+        ops,
+        ["GetItem", "Query", "Query"],
+        "the last startIndex page leaves no bookmark"
+    );
 
     let (a, ops) = cost!(t.call(Method::GET, "/Users?count=0", None).await);
     assert_eq!(a.body["totalResults"], 5);

@@ -34,6 +34,7 @@ mod hardening;
 mod idp_groups_replay;
 mod idp_replay;
 mod idp_rows;
+mod index_paging;
 mod interop;
 mod ipsie_filters;
 mod local_server;

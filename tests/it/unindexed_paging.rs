@@ -10,7 +10,7 @@ use crate::common;
 use std::sync::Arc;
 
 use common::moto::dynamo_fixture;
-use common::requests::enc;
+use common::requests::{enc, walk_by_index};
 use common::{new_app, new_app_with_store, TestApp};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -27,23 +27,7 @@ async fn seed(t: &TestApp, n: usize) -> Vec<String> {
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     }
     // The store's order, from plain paging (no filter), then the matching ones.
-    let mut order = Vec::new();
-    let mut start = 1;
-    loop {
-        let a = t
-            .call(
-                Method::GET,
-                &format!("/Users?startIndex={start}&count=1000"),
-                None,
-            )
-            .await;
-        let page = a.body["Resources"].as_array().unwrap().clone();
-        if page.is_empty() {
-            break;
-        }
-        start += page.len();
-        order.extend(page);
-    }
+    let order = walk_by_index(t, "/Users", 1000).await;
     assert_eq!(order.len(), n);
     order
         .iter()

@@ -23,6 +23,19 @@ pub struct CallCounter {
     total: Arc<AtomicUsize>,
     names: Arc<Mutex<Vec<String>>>,
     transaction_items: Arc<Mutex<Vec<usize>>>,
+    query_reads: Arc<Mutex<Vec<QueryRead>>>,
+}
+
+/// What one Query read, as DynamoDB reports it: what a Query costs is the size of the items it
+/// read (`ScannedCount` of them), whatever its projection returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRead {
+    /// The partition read, from the returned items (`None` when it returned none).
+    pub pk: Option<String>,
+    /// `ScannedCount`: the items read.
+    pub scanned: usize,
+    /// The items returned.
+    pub returned: usize,
 }
 
 impl CallCounter {
@@ -38,19 +51,31 @@ impl CallCounter {
     /// The names of the operations executed since the last call (e.g. `["GetItem"]`), in the
     /// order they started.
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.names.lock().unwrap_or_else(|p| p.into_inner()))
+        drain(&self.names)
     }
 
     /// The item counts of the `TransactWriteItems` executed since the last call (benchmarks
     /// estimate write capacity from them).
     pub fn take_transaction_items(&self) -> Vec<usize> {
-        std::mem::take(
-            &mut *self
-                .transaction_items
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        )
+        drain(&self.transaction_items)
     }
+}
+
+impl CallCounter {
+    /// The Queries completed since the last call, in the order they answered.
+    pub fn take_query_reads(&self) -> Vec<QueryRead> {
+        drain(&self.query_reads)
+    }
+}
+
+/// Append to a log, even one a panicking test thread left poisoned.
+fn push<T>(log: &Mutex<Vec<T>>, value: T) {
+    log.lock().unwrap_or_else(|p| p.into_inner()).push(value);
+}
+
+/// Empty a log and return what it held.
+fn drain<T>(log: &Mutex<Vec<T>>) -> Vec<T> {
+    std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()))
 }
 
 impl fmt::Debug for CallCounter {
@@ -78,19 +103,41 @@ impl Intercept for CallCounter {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
         if let Some(t) = context.input().downcast_ref::<TransactWriteItemsInput>() {
             let n = t.transact_items.as_ref().map(Vec::len).unwrap_or(0);
-            self.transaction_items
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(n);
+            push(&self.transaction_items, n);
         }
         let name = cfg
             .load::<Metadata>()
             .map(|m| m.name().to_owned())
             .unwrap_or_else(|| "unknown".to_owned());
-        self.names
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(name);
+        push(&self.names, name);
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        use aws_sdk_dynamodb::operation::query::QueryOutput;
+        let Some(q) = context
+            .output_or_error()
+            .ok()
+            .and_then(|o| o.downcast_ref::<QueryOutput>())
+        else {
+            return Ok(());
+        };
+        let items = q.items();
+        let read = QueryRead {
+            pk: items
+                .first()
+                .and_then(|i| i.get(super::keys::PK))
+                .and_then(|v| v.as_s().ok())
+                .cloned(),
+            scanned: usize::try_from(q.scanned_count).unwrap_or(0),
+            returned: items.len(),
+        };
+        push(&self.query_reads, read);
         Ok(())
     }
 }

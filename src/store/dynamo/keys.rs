@@ -78,12 +78,15 @@ pub enum Partition {
     /// Admin-API state: setup-link revocations (sk `LINKREV#<link id>`) and connection-health
     /// buckets (sk `HEALTH#<idp>#<hour>`), all with a TTL (`dynamo/admin.rs`).
     Admin,
+    /// `startIndex` bookmarks: where the last page that ended just before an index stopped
+    /// (sk `<USER|GROUP>#<index>`, [`bookmark`]), kept 15 minutes (`dynamo/bookmarks.rs`).
+    Bookmarks,
 }
 
 impl Partition {
     /// Every fixed partition of a tenant (the per-group and per-member membership partitions
     /// come on top: [`members_pk`], [`member_of_pk`]).
-    pub const ALL: [Partition; 10] = [
+    pub const ALL: [Partition; 11] = [
         Partition::Users,
         Partition::UserNames,
         Partition::ExternalIds,
@@ -94,6 +97,7 @@ impl Partition {
         Partition::Audit,
         Partition::Settings,
         Partition::Admin,
+        Partition::Bookmarks,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -108,6 +112,7 @@ impl Partition {
             Partition::Audit => "AUDIT",
             Partition::Settings => "SETTINGS",
             Partition::Admin => "ADMIN",
+            Partition::Bookmarks => "BOOKMARK",
         }
     }
 
@@ -214,6 +219,15 @@ pub fn display_name_entry(tenant: &TenantId, display_name: &str, group_id: &str)
     )
 }
 
+/// The bookmark of the page of `listed` (users or groups) that starts at `start_index`.
+pub fn bookmark(tenant: &TenantId, listed: Partition, start_index: usize) -> Key {
+    Key::new(
+        Partition::Bookmarks,
+        tenant,
+        format!("{}#{start_index}", listed.tag()),
+    )
+}
+
 /// The partition of one group's members (group -> member items).
 pub fn members_pk(tenant: &TenantId, group_id: &str) -> String {
     format!("T#{tenant}#MEMBER#{group_id}")
@@ -269,6 +283,7 @@ mod tests {
             display_name_entry(&acme, "Admins", "g1"),
             member(&acme, "g1", "u1"),
             member_of(&acme, "u1", "g1"),
+            bookmark(&acme, Partition::Users, 201),
         ];
         for k in keys {
             assert!(k.pk.starts_with("T#acme#"), "{k:?}");

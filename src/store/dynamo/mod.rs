@@ -12,19 +12,22 @@
 //! - `users.rs`: the `UserStore` adapter; `groups.rs`: the `GroupStore` adapter (reads and
 //!   look-ups); `audit_log.rs`: reading the audit trail.
 //! - `errors.rs`: SDK errors and cancellation reasons to [`StoreError`].
+//! - `bookmarks.rs`: where a `startIndex` page starts (a bookmark of the page before, or a skip).
 //! - `calls.rs`: the round-trip counter the tests use; `client.rs`: the client and its deadlines.
 //! - `table.rs`: the table definition shared by `scimctl table create` and the tests.
 //!
 //! Round trips per store call: `get_user` 1 GetItem; `find_user_by_*` 2 GetItems (guard, then
 //! user); `create_user`, `update_user` 1 TransactWriteItems; `delete_user` 1 TransactWriteItems
 //! and 1 Query for its memberships (plus one transaction per 33 groups it was in); `list_users`
-//! 1 Query and 1 Query of the counter shards issued concurrently, plus keys-only Queries to skip to a
-//! `startIndex` > 1 when no cursor is given. Groups: see `groups.rs`. Every read is strongly
-//! consistent. There is no Scan.
+//! 1 Query and 1 Query of the counter shards issued concurrently; a `startIndex` page without a
+//! cursor starts from the bookmark the previous page left (1 GetItem, and 1 PutItem when more
+//! follow) or else skips with keys-only Queries (`bookmarks.rs`). Groups: see `groups.rs`.
+//! Every read is strongly consistent. There is no Scan.
 
 mod admin;
 mod audit_log;
 mod batch;
+mod bookmarks;
 pub mod calls;
 mod cascade;
 pub mod client;
@@ -214,6 +217,18 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// Write `item` whole, unconditionally (small records of the store's own: seats, bookmarks).
+    pub(crate) async fn put_item(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem", e))?;
+        Ok(())
+    }
+
     /// Send a user transaction, its cancellation read through its roles.
     async fn transact(&self, tx: tx::Tx) -> Result<(), StoreError> {
         match self.send_tx(&tx.items).await {
@@ -295,45 +310,6 @@ impl DynamoStore {
         Ok(usize::try_from(total).unwrap_or(0))
     }
 
-    /// Where a page of `partition` starts: after the resource `after` (from a cursor), or after
-    /// the first `start_index - 1` resources. `Ok(None)`: there are not that many, the page is
-    /// empty.
-    async fn page_start(
-        &self,
-        tenant: &TenantId,
-        partition: Partition,
-        after: Option<&str>,
-        start_index: usize,
-    ) -> Result<Option<Option<Item>>, StoreError> {
-        if let Some(last_id) = after {
-            // Built from the caller's tenant: a cursor only ever contributes an id.
-            let key = Key {
-                pk: partition.pk(tenant),
-                sk: last_id.to_owned(),
-            };
-            return Ok(Some(Some(key.to_attrs())));
-        }
-        let mut to_skip = start_index.saturating_sub(1);
-        let mut start: Option<Item> = None;
-        // RFC 7644 §3.4.2.4 index paging has no key to start from: read past the first keys
-        // (keys only: 50 to 120 bytes a resource, so one 1 MB Query skips 8,000 or more).
-        while to_skip > 0 {
-            let out = self
-                .partition_query(tenant, partition, start.take(), to_skip)
-                .projection_expression("#pk, #sk")
-                .expression_attribute_names("#sk", SK)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
-            to_skip = to_skip.saturating_sub(out.items.as_ref().map_or(0, Vec::len));
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(None),
-            }
-        }
-        Ok(Some(start))
-    }
-
     fn partition_query(
         &self,
         tenant: &TenantId,
@@ -367,7 +343,7 @@ impl DynamoStore {
             return Ok((Vec::new(), None));
         }
         let Some(start) = self
-            .page_start(tenant, partition, after, page.start_index)
+            .page_start(tenant, partition, after, page.start_index, page.count)
             .await?
         else {
             return Ok((Vec::new(), None));
@@ -387,11 +363,16 @@ impl DynamoStore {
             .into_iter()
             .map(parse)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match resources.last() {
-            Some(last) if more => Some(cursor::encode(tenant, &last.id)),
-            _ => None,
+        let Some(last) = resources.last().filter(|_| more) else {
+            return Ok((resources, None));
         };
-        Ok((resources, next))
+        if after.is_none() && bookmarks::leaves_bookmark(page.start_index) {
+            let next_index = page.start_index.saturating_add(resources.len());
+            self.put_bookmark(tenant, partition, next_index, &last.id)
+                .await?;
+        }
+        let next = cursor::encode(tenant, &last.id);
+        Ok((resources, Some(next)))
     }
 
     /// A list page of `partition` with the count `counted` from the counter shards: the page's

@@ -70,14 +70,7 @@ impl PolicyStore for DynamoStore {
         item.insert("type".into(), AttributeValue::S("Seats".into()));
         item.insert(ACTIVE.into(), AttributeValue::N(seats.active.to_string()));
         item.insert(LIMIT.into(), AttributeValue::N(seats.limit.to_string()));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| super::errors::sdk_error("PutItem", e))?;
-        Ok(())
+        self.put_item(item).await
     }
 
     /// The plain user transaction (`user_tx`) plus one Update of the seats item.
