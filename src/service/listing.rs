@@ -162,7 +162,7 @@ impl ScimService {
             let page = self.store_page(kind, tenant, &request).await?;
             if page.total_results > FILTER_EVALUATION_LIMIT {
                 let look_ups = match kind {
-                    ResourceKind::User => "id, userName or externalId",
+                    ResourceKind::User => "id, userName, externalId or emails.value",
                     ResourceKind::Group => "id or displayName",
                 };
                 return Err(ScimError::too_many(format!(
@@ -203,11 +203,13 @@ impl ScimService {
                     .into_iter()
                     .collect(),
                 (User, A::ExternalId) => self.users_with_external_id(tenant, &value).await?,
+                (User, A::Emails) => self.users_with_email(tenant, &value).await?,
                 (User, A::Groups) => self.group_user_candidates(tenant, &value).await?,
                 (Group, A::DisplayName) => self.groups_named(tenant, &value).await?,
                 (Group, A::Members) => self.groups_with_member(tenant, &value).await?,
-                // Groups have neither of these: nothing can match.
-                (Group, A::UserName | A::Groups) => Vec::new(),
+                // Groups have none of these (normalisation keeps only schema attributes): nothing
+                // can match.
+                (Group, A::UserName | A::Groups | A::Emails) => Vec::new(),
                 // Not indexed for this kind: try the next equality.
                 (User, A::DisplayName | A::Members) | (Group, A::ExternalId) => continue,
             };
@@ -228,6 +230,20 @@ impl ScimService {
             .find_users_by_external_id(tenant, value, FILTER_EVALUATION_LIMIT + 1)
             .await?;
         within_limit(found, "users have this externalId", "id or userName")
+    }
+
+    /// Users with the email address `value` (case-insensitive, not unique), bounded; the caller
+    /// evaluates the whole filter on them (`type eq "work"`, and entries a change made stale).
+    async fn users_with_email(
+        &self,
+        tenant: &TenantId,
+        value: &str,
+    ) -> Result<Vec<Resource>, ScimError> {
+        let found = self
+            .store
+            .find_users_by_email(tenant, value, FILTER_EVALUATION_LIMIT + 1)
+            .await?;
+        within_limit(found, "users have this email", "id or userName")
     }
 
     /// Groups whose displayName is `name` (case-insensitive, not unique), bounded.
