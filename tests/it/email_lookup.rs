@@ -13,9 +13,12 @@ use common::{new_app_with_store, sys_audit, TestApp};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::moto::dynamo_fixture;
 use scim_server::scim::emails::MAX_EMAILS;
 use scim_server::service::FILTER_EVALUATION_LIMIT;
-use scim_server::store::{MemoryStore, UserStore};
+use scim_server::store::dynamo::keys::Partition;
+use scim_server::store::{DynamoStore, MemoryStore, UserStore};
 
 fn user(user_name: &str, emails: Value) -> Value {
     json!({
@@ -355,4 +358,112 @@ async fn work_email_answers_above_the_evaluation_bound() {
         .call(Method::GET, &format!("/Users/{}", ids[0]), None)
         .await);
     assert_eq!(body["userName"], "u4242");
+}
+
+/// The sort keys of a tenant's `EMAIL` partition (its email look-up entries).
+async fn email_entries(store: &DynamoStore, tenant: &str) -> Vec<String> {
+    let items = store
+        .partition_items(&common::requests::tenant(tenant), Partition::Emails)
+        .await
+        .unwrap();
+    items
+        .iter()
+        .map(|i| i["sk"].as_s().unwrap().clone())
+        .collect()
+}
+
+/// On DynamoDB the entries follow every write exactly (a stale one would be hidden by the
+/// re-check, so they are counted here), and `scimctl tenant reindex` writes back the entries of
+/// users stored before email look-ups existed, idempotently and for its tenant only.
+#[tokio::test]
+async fn entries_follow_writes_and_reindex_backfills_them() {
+    let fx = dynamo_fixture().await;
+    let (client, table) = (fx.client.clone(), fx.table.clone());
+    let raw = DynamoStore::new(client.clone(), table.clone());
+    let t = new_app_with_store(Arc::new(fx.store));
+    let a = seed(
+        &t,
+        user(
+            "a",
+            json!([{"value": "a@example.com", "type": "work"}, {"value": "A@Example.com", "type": "home"}]),
+        ),
+    )
+    .await;
+    let b = seed(
+        &t,
+        user(
+            "b",
+            json!([{"value": "b@example.com", "type": "work"}, {"value": "b@home.org", "type": "home"}]),
+        ),
+    )
+    .await;
+    seed(&t, json!({"userName": "no-email"})).await;
+    // One entry per distinct folded address: a has one, b two.
+    assert_eq!(email_entries(&raw, "acme").await.len(), 3);
+    let a_patch = patch_user(
+        &t,
+        &a,
+        json!([{"op": "replace", "path": "emails", "value": [{"value": "a2@example.com", "type": "work"}]}]),
+    )
+    .await;
+    assert_eq!(a_patch.status, StatusCode::OK, "{}", a_patch.body);
+    let entries = email_entries(&raw, "acme").await;
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries.iter().filter(|sk| sk.ends_with(&a)).count(), 1);
+    let other = t.token_for("other");
+    let ans = t
+        .call_as(
+            &other,
+            Method::POST,
+            "/Users",
+            Some(user(
+                "o",
+                json!([{"value": "b@example.com", "type": "work"}]),
+            )),
+        )
+        .await;
+    assert_eq!(ans.status, StatusCode::CREATED, "{}", ans.body);
+    assert_eq!(email_entries(&raw, "other").await.len(), 1);
+
+    // A table from before email look-ups: no entries at all; the look-up finds nobody.
+    for tenant in ["acme", "other"] {
+        for sk in email_entries(&raw, tenant).await {
+            client
+                .delete_item()
+                .table_name(&table)
+                .key(
+                    "pk",
+                    AttributeValue::S(Partition::Emails.pk(&common::requests::tenant(tenant))),
+                )
+                .key("sk", AttributeValue::S(sk))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    assert!(found(&t, &work("b@example.com")).await.is_empty());
+
+    for _ in 0..2 {
+        let out = common::moto::scimctl(&[
+            "--json", "tenant", "reindex", "--tenant", "acme", "--table", &table,
+        ]);
+        let out: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            out,
+            json!({"tenant": "acme", "users": 3, "emailEntries": 3})
+        );
+        assert_eq!(email_entries(&raw, "acme").await.len(), 3);
+    }
+    assert_eq!(found(&t, &work("B@example.com")).await, vec![b.clone()]);
+    assert_eq!(found(&t, "emails eq \"a2@example.com\"").await, vec![a]);
+    // The other tenant was not touched.
+    assert!(email_entries(&raw, "other").await.is_empty());
+    assert!(found_as(&t, &other, &work("b@example.com"))
+        .await
+        .is_empty());
+
+    // Delete takes the user's entries with it.
+    let ans = t.call(Method::DELETE, &format!("/Users/{b}"), None).await;
+    assert_eq!(ans.status, StatusCode::NO_CONTENT);
+    assert_eq!(email_entries(&raw, "acme").await.len(), 1);
 }

@@ -13,7 +13,8 @@
 //!   look-ups); `audit_log.rs`: reading the audit trail.
 //! - `errors.rs`: SDK errors and cancellation reasons to [`StoreError`].
 //! - `calls.rs`: the round-trip counter the tests use; `client.rs`: the client and its deadlines.
-//! - `table.rs`: the table definition shared by `scimctl table create` and the tests.
+//! - `table.rs`: the table definition shared by `scimctl table create` and the tests;
+//!   `reindex.rs`: the backfill of email look-up entries (`scimctl tenant reindex`).
 //!
 //! Round trips per store call: `get_user` 1 GetItem; `find_user_by_*` 2 GetItems (guard, then
 //! user); `create_user`, `update_user` 1 TransactWriteItems; `delete_user` 1 TransactWriteItems
@@ -39,6 +40,7 @@ pub mod item;
 pub mod keys;
 mod members;
 mod policies;
+pub mod reindex;
 mod settings;
 pub mod table;
 pub mod tx;
