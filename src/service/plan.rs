@@ -72,13 +72,8 @@ impl IndexedAttr {
 /// `userName` is the caller's rule.
 pub(super) fn indexed_equalities(filter: &Filter) -> Vec<(IndexedAttr, String)> {
     let mut out = Vec::new();
-    let mut stack = vec![filter];
-    while let Some(f) = stack.pop() {
+    for f in and_chain(filter) {
         match f {
-            Filter::And(l, r) => {
-                stack.push(r);
-                stack.push(l);
-            }
             Filter::Compare {
                 path,
                 op: CompareOp::Eq,
@@ -93,7 +88,10 @@ pub(super) fn indexed_equalities(filter: &Filter) -> Vec<(IndexedAttr, String)> 
             // that matches has that value (its `type` is left to the evaluator).
             Filter::ValuePath { path, filter } if path.is_core() && path.sub_attr.is_none() => {
                 if let Some(attr) = IndexedAttr::keyed_by_value(&path.name) {
-                    out.extend(element_values(filter).into_iter().map(|v| (attr, v)));
+                    let values = and_chain(filter).into_iter();
+                    out.extend(
+                        values.filter_map(|f| Some((attr, f.element_value_eq()?.to_owned()))),
+                    );
                 }
             }
             _ => {}
@@ -102,9 +100,9 @@ pub(super) fn indexed_equalities(filter: &Filter) -> Vec<(IndexedAttr, String)> 
     out
 }
 
-/// The `value eq "string"` terms of a value filter's top-level `and` chain (relative to one
-/// element of the multi-valued attribute).
-fn element_values(filter: &Filter) -> Vec<String> {
+/// The conjuncts of the filter's top-level `and` chain, left to right (the filter itself when it
+/// is no `and`).
+fn and_chain(filter: &Filter) -> Vec<&Filter> {
     let mut out = Vec::new();
     let mut stack = vec![filter];
     while let Some(f) = stack.pop() {
@@ -113,17 +111,7 @@ fn element_values(filter: &Filter) -> Vec<String> {
                 stack.push(r);
                 stack.push(l);
             }
-            Filter::Compare {
-                path,
-                op: CompareOp::Eq,
-                value: CompValue::Str(s),
-            } if path.urn.is_none()
-                && path.sub_attr.is_none()
-                && path.name.eq_ignore_ascii_case("value") =>
-            {
-                out.push(s.clone());
-            }
-            _ => {}
+            other => out.push(other),
         }
     }
     out

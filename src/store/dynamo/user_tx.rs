@@ -203,18 +203,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_write_touches_exactly_the_items_it_must() {
-        let t = TenantId::parse("acme").unwrap();
-        let a = user("Bob", Some("x"), 1);
-        let rec = crate::audit::AuditRecord::new(
-            &t,
+    fn record(t: &TenantId) -> crate::audit::AuditRecord {
+        crate::audit::AuditRecord::new(
+            t,
             &crate::audit::Actor::system(),
             crate::scim::schema::ResourceKind::User,
             "u1",
             crate::audit::Action::Patch,
             Vec::new(),
-        );
+        )
+    }
+
+    #[test]
+    fn each_write_touches_exactly_the_items_it_must() {
+        let t = TenantId::parse("acme").unwrap();
+        let a = user("Bob", Some("x"), 1);
+        let rec = record(&t);
         let tx = create("tbl", &t, &a, &rec, 400).unwrap();
         use Role::*;
         let un = NewGuard(UniqueAttr::UserName);
@@ -261,14 +265,7 @@ mod tests {
     fn email_entries_move_with_the_user_and_fit_one_transaction() {
         use crate::scim::emails::MAX_EMAILS;
         let t = TenantId::parse("acme").unwrap();
-        let rec = crate::audit::AuditRecord::new(
-            &t,
-            &crate::audit::Actor::system(),
-            crate::scim::schema::ResourceKind::User,
-            "u1",
-            crate::audit::Action::Patch,
-            Vec::new(),
-        );
+        let rec = record(&t);
         let e = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let a = with_emails(user("Bob", None, 1), &e(&["a@x", "B@x", "b@X"]));
         use Role::*;
