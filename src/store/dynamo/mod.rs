@@ -17,7 +17,8 @@
 //!   `reindex.rs`: the backfill of email look-up entries (`scimctl tenant reindex`).
 //!
 //! Round trips per store call: `get_user` 1 GetItem; `find_user_by_*` 2 GetItems (guard, then
-//! user); `create_user`, `update_user` 1 TransactWriteItems; `delete_user` 1 TransactWriteItems
+//! user); `find_users_by_external_id` and `find_users_by_email` 1 Query of the look-up entries
+//! and 1 BatchGetItem per 100 users found; `create_user`, `update_user` 1 TransactWriteItems; `delete_user` 1 TransactWriteItems
 //! and 1 Query for its memberships (plus one transaction per 33 groups it was in); `list_users`
 //! 1 Query and 1 Query of the counter shards issued concurrently, plus keys-only Queries to skip to a
 //! `startIndex` > 1 when no cursor is given. Groups: see `groups.rs`. Every read is strongly
