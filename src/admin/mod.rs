@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod events;
+pub mod reindex;
 pub mod settings;
 pub mod setup_link;
 pub mod table;

@@ -95,6 +95,9 @@ pub enum TenantCommand {
     },
     /// Print a setup link to the tenant's SCIM settings page (or revoke one with --revoke).
     SetupLink(super::setup_link::SetupLinkArgs),
+    /// Write the email look-up entries of every user (once, after upgrading a table written
+    /// before email look-ups). Idempotent.
+    Reindex(super::reindex::ReindexArgs),
 }
 
 fn parse_tenant(s: &str) -> Result<TenantId, String> {
@@ -291,6 +294,7 @@ pub async fn run_tenant(cmd: TenantCommand, output: Output) -> Result<(), AdminE
         TenantCommand::Show(args) => super::settings::show(args, output).await,
         TenantCommand::Set { args, pairs } => super::settings::set(args, pairs, output).await,
         TenantCommand::SetupLink(args) => super::setup_link::run(args, output).await,
+        TenantCommand::Reindex(args) => super::reindex::run(args, output).await,
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::filter::{self, CompValue, CompareOp, Filter};
+use super::filter::{self, Filter};
 use super::members::Member;
 use super::members::{
     check_member_count, member_for_filter, members_attribute, parse_member_ids, parse_members,
@@ -70,17 +70,10 @@ fn is_members(path: &PatchPath) -> bool {
 /// The ids of a filter that is `value eq "a"` or an `or` chain of them (Okta and Entra remove
 /// one member at a time with `members[value eq "id"]`).
 fn value_ids(f: &Filter) -> Option<Vec<String>> {
+    if let Some(id) = f.element_value_eq() {
+        return Some(vec![id.to_owned()]);
+    }
     match f {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value: CompValue::Str(s),
-        } if path.urn.is_none()
-            && path.sub_attr.is_none()
-            && path.name.eq_ignore_ascii_case("value") =>
-        {
-            Some(vec![s.clone()])
-        }
         Filter::Or(a, b) => {
             let mut ids = value_ids(a)?;
             ids.extend(value_ids(b)?);

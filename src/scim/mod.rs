@@ -2,6 +2,7 @@
 
 pub mod bulk;
 pub mod discovery;
+pub mod emails;
 pub mod filter;
 pub mod group_patch;
 pub(crate) mod json;

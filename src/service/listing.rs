@@ -162,7 +162,7 @@ impl ScimService {
             let page = self.store_page(kind, tenant, &request).await?;
             if page.total_results > FILTER_EVALUATION_LIMIT {
                 let look_ups = match kind {
-                    ResourceKind::User => "id, userName or externalId",
+                    ResourceKind::User => "id, userName, externalId or emails.value",
                     ResourceKind::Group => "id or displayName",
                 };
                 return Err(ScimError::too_many(format!(
@@ -202,12 +202,15 @@ impl ScimService {
                     .await?
                     .into_iter()
                     .collect(),
-                (User, A::ExternalId) => self.users_with_external_id(tenant, &value).await?,
+                (User, A::ExternalId | A::Emails) => {
+                    self.users_listed(tenant, attr, &value).await?
+                }
                 (User, A::Groups) => self.group_user_candidates(tenant, &value).await?,
                 (Group, A::DisplayName) => self.groups_named(tenant, &value).await?,
                 (Group, A::Members) => self.groups_with_member(tenant, &value).await?,
-                // Groups have neither of these: nothing can match.
-                (Group, A::UserName | A::Groups) => Vec::new(),
+                // Groups have none of these (normalisation keeps only schema attributes): nothing
+                // can match.
+                (Group, A::UserName | A::Groups | A::Emails) => Vec::new(),
                 // Not indexed for this kind: try the next equality.
                 (User, A::DisplayName | A::Members) | (Group, A::ExternalId) => continue,
             };
@@ -216,18 +219,28 @@ impl ScimService {
         Ok(None)
     }
 
-    /// Users whose externalId is `value` (case-sensitive, not unique: RFC 7643 §3.1), bounded
-    /// like any other evaluation.
-    async fn users_with_external_id(
+    /// Users whose externalId is `value` (case-sensitive, not unique: RFC 7643 §3.1) or with the
+    /// email address `value` (case-insensitive, not unique: §4.1.2), bounded like any other
+    /// evaluation; the caller evaluates the whole filter on them (an email's `type eq "work"`,
+    /// and entries a concurrent change made stale).
+    async fn users_listed(
         &self,
         tenant: &TenantId,
+        attr: IndexedAttr,
         value: &str,
     ) -> Result<Vec<Resource>, ScimError> {
-        let found = self
-            .store
-            .find_users_by_external_id(tenant, value, FILTER_EVALUATION_LIMIT + 1)
-            .await?;
-        within_limit(found, "users have this externalId", "id or userName")
+        let limit = FILTER_EVALUATION_LIMIT + 1;
+        let (found, what) = if attr == IndexedAttr::Emails {
+            let found = self.store.find_users_by_email(tenant, value, limit).await?;
+            (found, "users have this email")
+        } else {
+            let found = self
+                .store
+                .find_users_by_external_id(tenant, value, limit)
+                .await?;
+            (found, "users have this externalId")
+        };
+        within_limit(found, what, "id or userName")
     }
 
     /// Groups whose displayName is `name` (case-insensitive, not unique), bounded.

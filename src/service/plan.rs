@@ -18,6 +18,10 @@ pub(super) enum IndexedAttr {
     /// A User's `groups` (`groups eq`, `groups.value eq`, `groups[value eq ...]`): answered from
     /// the group's member list.
     Groups,
+    /// A User's `emails` (`emails eq`, `emails.value eq`, `emails[type eq "work" and value eq
+    /// ...]`, which is how Entra's `emails[type eq "work"].value eq` parses): answered from the
+    /// email look-up entries, case-insensitively (RFC 7643 §4.1.2).
+    Emails,
 }
 
 impl IndexedAttr {
@@ -25,8 +29,9 @@ impl IndexedAttr {
         if !path.is_core() {
             return None;
         }
-        if let Some(attr) = Self::membership(&path.name) {
-            // The id of a membership is its `value`, named or implied (RFC 7644 §3.4.2.2).
+        if let Some(attr) = Self::keyed_by_value(&path.name) {
+            // The id of a membership, or the address of an email, is its `value`, named or
+            // implied (RFC 7644 §3.4.2.2: a complex attribute compares through `value`).
             return match path.sub_attr.as_deref() {
                 None => Some(attr),
                 Some(s) if s.eq_ignore_ascii_case("value") => Some(attr),
@@ -47,14 +52,16 @@ impl IndexedAttr {
         .map(|(_, attr)| attr)
     }
 
-    fn membership(name: &str) -> Option<Self> {
-        if name.eq_ignore_ascii_case("members") {
-            Some(IndexedAttr::Members)
-        } else if name.eq_ignore_ascii_case("groups") {
-            Some(IndexedAttr::Groups)
-        } else {
-            None
-        }
+    /// The multi-valued attributes whose elements are looked up by their `value`.
+    fn keyed_by_value(name: &str) -> Option<Self> {
+        [
+            ("members", IndexedAttr::Members),
+            ("groups", IndexedAttr::Groups),
+            ("emails", IndexedAttr::Emails),
+        ]
+        .into_iter()
+        .find(|(n, _)| name.eq_ignore_ascii_case(n))
+        .map(|(_, attr)| attr)
     }
 }
 
@@ -65,13 +72,8 @@ impl IndexedAttr {
 /// `userName` is the caller's rule.
 pub(super) fn indexed_equalities(filter: &Filter) -> Vec<(IndexedAttr, String)> {
     let mut out = Vec::new();
-    let mut stack = vec![filter];
-    while let Some(f) = stack.pop() {
+    for f in and_chain(filter) {
         match f {
-            Filter::And(l, r) => {
-                stack.push(r);
-                stack.push(l);
-            }
             Filter::Compare {
                 path,
                 op: CompareOp::Eq,
@@ -81,26 +83,35 @@ pub(super) fn indexed_equalities(filter: &Filter) -> Vec<(IndexedAttr, String)> 
                     out.push((attr, s.clone()));
                 }
             }
-            // `members[value eq "id"]`: the same as `members.value eq "id"`.
+            // `members[value eq "id"]`: the same as `members.value eq "id"`; so is
+            // `emails[type eq "work" and value eq "x"]` for `emails.value eq "x"`, as one element
+            // that matches has that value (its `type` is left to the evaluator).
             Filter::ValuePath { path, filter } if path.is_core() && path.sub_attr.is_none() => {
-                if let (
-                    Some(attr),
-                    Filter::Compare {
-                        path: inner,
-                        op: CompareOp::Eq,
-                        value: CompValue::Str(s),
-                    },
-                ) = (IndexedAttr::membership(&path.name), filter.as_ref())
-                {
-                    if inner.urn.is_none()
-                        && inner.sub_attr.is_none()
-                        && inner.name.eq_ignore_ascii_case("value")
-                    {
-                        out.push((attr, s.clone()));
-                    }
+                if let Some(attr) = IndexedAttr::keyed_by_value(&path.name) {
+                    let values = and_chain(filter).into_iter();
+                    out.extend(
+                        values.filter_map(|f| Some((attr, f.element_value_eq()?.to_owned()))),
+                    );
                 }
             }
             _ => {}
+        }
+    }
+    out
+}
+
+/// The conjuncts of the filter's top-level `and` chain, left to right (the filter itself when it
+/// is no `and`).
+fn and_chain(filter: &Filter) -> Vec<&Filter> {
+    let mut out = Vec::new();
+    let mut stack = vec![filter];
+    while let Some(f) = stack.pop() {
+        match f {
+            Filter::And(l, r) => {
+                stack.push(r);
+                stack.push(l);
+            }
+            other => out.push(other),
         }
     }
     out
@@ -232,6 +243,10 @@ mod tests {
             ("groups.value eq \"g1\"", vec![(IndexedAttr::Groups, "g1")]),
             ("groups.display eq \"g1\"", vec![]),
             ("members[type eq \"User\"]", vec![]),
+            (
+                "members[type eq \"User\" and value eq \"u1\"]",
+                vec![(IndexedAttr::Members, "u1")],
+            ),
         ];
         for (input, want) in cases {
             let want: Vec<_> = want.into_iter().map(|(a, v)| (a, v.to_owned())).collect();
@@ -243,6 +258,45 @@ mod tests {
         ));
         assert!(mentions(&parse("members[value eq \"x\"]"), "members"));
         assert!(!mentions(&parse("displayName eq \"members\""), "members"));
+    }
+
+    /// The email shapes IdPs send (Entra ID matches users on their work email) are look-ups;
+    /// shapes that do not pin one address are not.
+    #[test]
+    fn email_equalities() {
+        let e = |v: &str| vec![(IndexedAttr::Emails, v.to_owned())];
+        let cases = [
+            ("emails.value eq \"B@x.org\"", e("B@x.org")),
+            ("emails eq \"b@x.org\"", e("b@x.org")),
+            ("EMAILS.VALUE EQ \"b@x.org\"", e("b@x.org")),
+            (
+                "emails[type eq \"work\"].value eq \"b@x.org\"",
+                e("b@x.org"),
+            ),
+            (
+                "emails[type eq \"work\" and value eq \"b@x.org\"]",
+                e("b@x.org"),
+            ),
+            ("emails[value eq \"b@x.org\"]", e("b@x.org")),
+            (
+                "urn:ietf:params:scim:schemas:core:2.0:User:emails.value eq \"b@x.org\"",
+                e("b@x.org"),
+            ),
+            (
+                "active eq true and emails[type eq \"work\"].value eq \"b@x.org\"",
+                e("b@x.org"),
+            ),
+            ("emails[type eq \"work\" or value eq \"b@x.org\"]", vec![]),
+            ("emails[not (value eq \"b@x.org\")]", vec![]),
+            ("emails.value co \"b@x.org\"", vec![]),
+            ("emails.type eq \"work\"", vec![]),
+            ("emails[type eq \"work\"]", vec![]),
+            ("emails.value eq \"a\" or userName eq \"b\"", vec![]),
+            ("emails[value.x eq \"b@x.org\"]", vec![]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(indexed_equalities(&parse(input)), want, "{input}");
+        }
     }
 
     proptest! {

@@ -139,13 +139,17 @@ fn protected_error(user_name: &str, what: &str) -> ScimError {
 
 impl ScimService {
     /// The policies of a user write from `current` (`None`: a create) to `after` (`None`: a
-    /// delete). A refusal by `protected` is recorded in the audit trail before it is answered.
+    /// delete), after the bound on emails that every write keeps. A refusal by `protected` is recorded in the audit trail before it is answered.
     pub(super) async fn check_user_write(
         &self,
         caller: &Caller,
         current: Option<&Resource>,
         after: Option<&Map<String, Value>>,
     ) -> Result<(), ScimError> {
+        if let Some(after) = after {
+            // Every address is a look-up entry in the user's transaction (scim/emails.rs).
+            crate::scim::emails::check_emails(after)?;
+        }
         let settings = self.tenant_settings(&caller.tenant).await?;
         if let Some(after) = after {
             check_domains(&settings, current.map(|c| &c.attributes), after)?;

@@ -22,6 +22,7 @@ use super::cursor::{decode as decode_cursor, encode as encode_cursor};
 use super::{
     Deletion, GroupStore, Page, PageRequest, StoreError, UniqueAttr, UserStore, MAX_RESOURCE_BYTES,
 };
+use crate::scim::emails::indexed_emails;
 use crate::scim::members::{GroupRef, Member};
 use crate::scim::resource::{fold_user_name, Folded, Resource};
 use crate::tenant::TenantId;
@@ -33,6 +34,8 @@ struct TenantData {
     by_user_name: HashMap<Folded, String>,
     /// externalId -> ids of the users that have it (not unique, RFC 7643 §3.1).
     by_external_id: HashMap<String, BTreeSet<String>>,
+    /// Folded email address -> ids of the users that have it (`scim::emails`).
+    by_email: HashMap<Folded, BTreeSet<String>>,
     /// Users and groups, oldest first.
     deletions: Vec<(String, Deletion)>,
     /// The audit trail, oldest first, appended under the same lock as each change.
@@ -127,6 +130,14 @@ impl TenantData {
                 }
             }
         }
+        for email in indexed_emails(&user.attributes) {
+            if let Some(ids) = self.by_email.get_mut(&email) {
+                ids.remove(&user.id);
+                if ids.is_empty() {
+                    self.by_email.remove(&email);
+                }
+            }
+        }
     }
 
     fn index(&mut self, user: &Resource) {
@@ -138,6 +149,20 @@ impl TenantData {
                 .or_default()
                 .insert(user.id.clone());
         }
+        for email in indexed_emails(&user.attributes) {
+            self.by_email
+                .entry(email)
+                .or_default()
+                .insert(user.id.clone());
+        }
+    }
+
+    /// The users an index lists under one value, at most `limit`, in id order.
+    fn users_in(&self, ids: Option<&BTreeSet<String>>, limit: usize) -> Vec<Resource> {
+        let ids = ids.into_iter().flatten();
+        ids.filter_map(|id| self.users.get(id).cloned())
+            .take(limit)
+            .collect()
     }
 
     /// The stored user iff it is still at `current.version`.
@@ -203,11 +228,20 @@ impl UserStore for MemoryStore {
         let Some(t) = tenants.get(tenant) else {
             return Ok(Vec::new());
         };
-        let ids = t.by_external_id.get(external_id).into_iter().flatten();
-        Ok(ids
-            .filter_map(|id| t.users.get(id).cloned())
-            .take(limit)
-            .collect())
+        Ok(t.users_in(t.by_external_id.get(external_id), limit))
+    }
+
+    async fn find_users_by_email(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let tenants = self.lock();
+        let Some(t) = tenants.get(tenant) else {
+            return Ok(Vec::new());
+        };
+        Ok(t.users_in(t.by_email.get(&Folded::of(email)), limit))
     }
 
     async fn update_user(

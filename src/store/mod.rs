@@ -178,8 +178,19 @@ pub trait UserStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Resource>, StoreError>;
 
+    /// Every user with the email address `email` among its indexed `emails` (case-insensitively:
+    /// RFC 7643 §4.1.2, `emails.value` is caseExact false, and not unique), at most `limit`, in
+    /// id order. A look-up, never a scan; the caller evaluates its filter on what it finds.
+    /// Addresses are indexed as [`crate::scim::emails::indexed_emails`] gives them.
+    async fn find_users_by_email(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError>;
+
     /// Replace `current` (as the caller read it) by `next` (same id, version `current.version + 1`),
-    /// moving the userName claim and the externalId entry if they changed.
+    /// moving the userName claim and the externalId and email entries if they changed.
     async fn update_user(
         &self,
         tenant: &TenantId,

@@ -78,6 +78,15 @@ impl UserStore for CountingStore {
             .find_users_by_external_id(tenant, external_id, limit)
             .await
     }
+    async fn find_users_by_email(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.hit("find_users_by_email");
+        self.inner.find_users_by_email(tenant, email, limit).await
+    }
     async fn update_user(
         &self,
         tenant: &TenantId,

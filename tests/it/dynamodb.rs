@@ -120,6 +120,23 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         "externalId eq (not unique: one Query of its look-up entries, one BatchGetItem of the users)"
     );
 
+    // Entra ID's match on the work email, and the plain form: look-ups like externalId eq.
+    for filter in [
+        "emails%5Btype%20eq%20%22work%22%5D.value%20eq%20%22RT@EXAMPLE.com%22",
+        "emails.value%20eq%20%22rt@example.com%22",
+    ] {
+        let (a, ops) = cost!(
+            t.call(Method::GET, &format!("/Users?filter={filter}"), None)
+                .await
+        );
+        assert_eq!(a.body["totalResults"], 1, "{filter}: {}", a.body);
+        assert_eq!(
+            ops,
+            ["BatchGetItem", "Query"],
+            "{filter} (one Query of the email entries, one BatchGetItem of the users)"
+        );
+    }
+
     let mut put = user_body("rt@example.com");
     put["title"] = json!("Engineer");
     let (a, ops) = cost!(t.call(Method::PUT, &path, Some(put)).await);

@@ -255,7 +255,10 @@ async fn a_walk_sees_everyone_who_existed_throughout_once_despite_creates_and_de
             for victim in [&seen[n * 7 % seen.len()], &seen[(n * 13 + 3) % seen.len()]] {
                 if deleted.insert(victim.clone()) {
                     let current = fx.store.get_user(&t, victim).await.unwrap().unwrap();
-                    fx.store.delete_user(&t, &current, &audit).await.unwrap();
+                    fx.store
+                        .delete_user(&t, &current, None, &audit)
+                        .await
+                        .unwrap();
                 }
             }
             for _ in 0..2 {

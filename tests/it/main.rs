@@ -24,6 +24,7 @@ mod bulk;
 mod counter_shards;
 mod dynamo_deadlines;
 mod dynamodb;
+mod email_lookup;
 mod event_feed;
 mod events;
 mod group_refs;

@@ -144,3 +144,23 @@ pub enum Filter {
         filter: Box<Filter>,
     },
 }
+
+impl Filter {
+    /// The string of `value eq "s"` inside a value filter (relative to one element of a
+    /// multi-valued attribute: `members[value eq "id"]`, `emails[... and value eq "x"]`).
+    pub fn element_value_eq(&self) -> Option<&str> {
+        match self {
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value: CompValue::Str(s),
+            } if path.urn.is_none()
+                && path.sub_attr.is_none()
+                && path.name.eq_ignore_ascii_case("value") =>
+            {
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,5 +1,6 @@
-//! Batched reads and deletes: `BatchGetItem` (at most 100 keys a call) and `BatchWriteItem`
-//! (at most 25 deletes a call), with DynamoDB's "unprocessed" remainders sent again.
+//! Batched reads, deletes and puts: `BatchGetItem` (at most 100 keys a call) and
+//! `BatchWriteItem` (at most 25 writes a call), with DynamoDB's "unprocessed" remainders sent
+//! again.
 //!
 //! DynamoDB may leave part of a batch unprocessed (throttling, or a 16 MB response limit) and
 //! says which: those keys are sent again after a short pause. A round that processes nothing
@@ -9,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use tokio::task::JoinSet;
 
 use super::errors::sdk_error;
@@ -21,12 +22,12 @@ use crate::store::StoreError;
 
 /// Keys per `BatchGetItem` (DynamoDB's limit).
 pub const GET_BATCH: usize = 100;
-/// Deletes per `BatchWriteItem` (DynamoDB's limit).
+/// Writes per `BatchWriteItem` (DynamoDB's limit).
 pub const WRITE_BATCH: usize = 25;
 /// Rounds in a row that may make no progress before giving up.
 const STALLED_ROUNDS: u32 = 5;
-/// `BatchWriteItem` calls of one clean-up in flight at once.
-const DELETES_IN_FLIGHT: usize = 8;
+/// `BatchWriteItem` calls of one clean-up or backfill in flight at once.
+const WRITES_IN_FLIGHT: usize = 8;
 
 /// What to read of each item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,27 +107,51 @@ impl DynamoStore {
     }
 
     /// Delete `keys` (idempotent: a missing item is no error), 25 per call, up to
-    /// [`DELETES_IN_FLIGHT`] calls at a time (a 50,000-member group is 100,000 items: 4,000
+    /// [`WRITES_IN_FLIGHT`] calls at a time (a 50,000-member group is 100,000 items: 4,000
     /// calls, which must fit in a Lambda's time).
     pub(crate) async fn batch_delete(&self, keys: &[Key]) -> Result<(), StoreError> {
         let mut seen = HashSet::new();
-        let unique: Vec<&Key> = keys.iter().filter(|k| seen.insert(*k)).collect();
+        let requests = keys
+            .iter()
+            .filter(|k| seen.insert(*k))
+            .map(|k| {
+                DeleteRequest::builder()
+                    .set_key(Some(k.to_attrs()))
+                    .build()
+                    .map(|d| WriteRequest::builder().delete_request(d).build())
+            })
+            .collect::<Result<Vec<_>, _>>();
+        self.batch_write(requests).await
+    }
+
+    /// Put `items` unconditionally (idempotent for items that are the same every time, such as
+    /// look-up entries), like [`Self::batch_delete`]. The items' keys must be distinct.
+    pub(crate) async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|p| WriteRequest::builder().put_request(p).build())
+            })
+            .collect::<Result<Vec<_>, _>>();
+        self.batch_write(requests).await
+    }
+
+    /// `requests`, 25 per `BatchWriteItem`, up to [`WRITES_IN_FLIGHT`] calls at a time.
+    async fn batch_write<E: std::fmt::Display>(
+        &self,
+        requests: Result<Vec<WriteRequest>, E>,
+    ) -> Result<(), StoreError> {
+        let requests =
+            requests.map_err(|e| StoreError::Internal(format!("BatchWriteItem request: {e}")))?;
         let mut running = JoinSet::new();
-        for chunk in unique.chunks(WRITE_BATCH) {
-            let requests = chunk
-                .iter()
-                .map(|k| {
-                    DeleteRequest::builder()
-                        .set_key(Some(k.to_attrs()))
-                        .build()
-                        .map(|d| WriteRequest::builder().delete_request(d).build())
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| StoreError::Internal(format!("BatchWriteItem request: {e}")))?;
-            if running.len() >= DELETES_IN_FLIGHT {
+        for chunk in requests.chunks(WRITE_BATCH) {
+            if running.len() >= WRITES_IN_FLIGHT {
                 finished(running.join_next().await)?;
             }
-            running.spawn(self.clone().write_batch(requests));
+            running.spawn(self.clone().write_batch(chunk.to_vec()));
         }
         while let Some(done) = running.join_next().await {
             finished(Some(done))?;
@@ -159,7 +184,7 @@ impl DynamoStore {
             stalled = if pending.len() < sent { 0 } else { stalled + 1 };
             if stalled >= STALLED_ROUNDS {
                 return Err(StoreError::Unavailable(format!(
-                    "BatchWriteItem left {} deletes unprocessed {STALLED_ROUNDS} times",
+                    "BatchWriteItem left {} writes unprocessed {STALLED_ROUNDS} times",
                     pending.len()
                 )));
             }
@@ -176,6 +201,6 @@ fn finished(
     match done {
         None | Some(Ok(Ok(()))) => Ok(()),
         Some(Ok(Err(e))) => Err(e),
-        Some(Err(e)) => Err(StoreError::Internal(format!("a batch delete failed: {e}"))),
+        Some(Err(e)) => Err(StoreError::Internal(format!("a batch write failed: {e}"))),
     }
 }

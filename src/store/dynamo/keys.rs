@@ -23,7 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::scim::resource::fold_user_name;
+use crate::scim::resource::{fold_user_name, Folded};
 use crate::tenant::TenantId;
 
 /// The table's partition key attribute (string).
@@ -64,6 +64,9 @@ pub enum Partition {
     ExternalIds,
     /// The counter shards (sk `COUNTS#<n>`, [`counter_shard`]).
     Meta,
+    /// Email look-up entries of users; sk = `<digest of the folded address>#<user id>`
+    /// (caseExact false, not unique: RFC 7643 §4.1.2).
+    Emails,
     /// Deletion (audit) records; sk = `<deleted_at>#<user or group id>`, oldest first.
     Deletions,
     /// Group items; sk = group id. A list page is a Query of this partition in sk order.
@@ -86,10 +89,11 @@ pub enum Partition {
 impl Partition {
     /// Every fixed partition of a tenant (the per-group and per-member membership partitions
     /// come on top: [`members_pk`], [`member_of_pk`]).
-    pub const ALL: [Partition; 11] = [
+    pub const ALL: [Partition; 12] = [
         Partition::Users,
         Partition::UserNames,
         Partition::ExternalIds,
+        Partition::Emails,
         Partition::Meta,
         Partition::Deletions,
         Partition::Groups,
@@ -105,6 +109,7 @@ impl Partition {
             Partition::Users => "USER",
             Partition::UserNames => "USERNAME",
             Partition::ExternalIds => "EXTERNALID",
+            Partition::Emails => "EMAIL",
             Partition::Meta => "META",
             Partition::Deletions => "DELETED",
             Partition::Groups => "GROUP",
@@ -173,6 +178,21 @@ pub fn external_id_entry(tenant: &TenantId, external_id: &str, user_id: &str) ->
         Partition::ExternalIds,
         tenant,
         format!("{}#{user_id}", external_id_prefix(external_id)),
+    )
+}
+
+/// The sort-key prefix of every look-up entry of one (folded) email address: the digest has a
+/// fixed length and no `#`, so the prefix matches exactly that address's entries.
+pub fn email_prefix(email: &Folded) -> String {
+    format!("{}#", digest(email.as_str()))
+}
+
+/// The look-up entry that lists user `user_id` under one of its email addresses.
+pub fn email_entry(tenant: &TenantId, email: &Folded, user_id: &str) -> Key {
+    Key::new(
+        Partition::Emails,
+        tenant,
+        format!("{}{user_id}", email_prefix(email)),
     )
 }
 
@@ -276,6 +296,7 @@ mod tests {
             user(&acme, "u1"),
             user_name_guard(&acme, "Bob"),
             external_id_entry(&acme, "x", "u1"),
+            email_entry(&acme, &Folded::of("b@x"), "u1"),
             counter_shard(&acme, 7),
             settings(&acme),
             deletion(&acme, "2024-01-01T00:00:00Z", "u1"),
@@ -337,6 +358,21 @@ mod tests {
             .sk
             .starts_with(&prefix));
         assert_eq!(a.sk, format!("{prefix}g1"));
+    }
+
+    #[test]
+    fn email_entries_share_one_prefix_per_folded_address() {
+        let acme = t("acme");
+        let a = email_entry(&acme, &Folded::of("B@Example.com"), "u1");
+        let b = email_entry(&acme, &Folded::of("b@example.com"), "u2");
+        let prefix = email_prefix(&Folded::of("b@EXAMPLE.com"));
+        assert!(a.sk.starts_with(&prefix) && b.sk.starts_with(&prefix));
+        assert_eq!(a.pk, "T#acme#EMAIL");
+        assert_eq!(a.sk, format!("{prefix}u1"));
+        assert!(!email_entry(&acme, &Folded::of("b@example.co"), "u1")
+            .sk
+            .starts_with(&prefix));
+        assert_ne!(a.pk, email_entry(&t("other"), &Folded::of("b@x"), "u1").pk);
     }
 
     #[test]

@@ -14,10 +14,12 @@
 //! - `errors.rs`: SDK errors and cancellation reasons to [`StoreError`].
 //! - `bookmarks.rs`: where a `startIndex` page starts (a bookmark of the page before, or a skip).
 //! - `calls.rs`: the round-trip counter the tests use; `client.rs`: the client and its deadlines.
-//! - `table.rs`: the table definition shared by `scimctl table create` and the tests.
+//! - `table.rs`: the table definition shared by `scimctl table create` and the tests;
+//!   `reindex.rs`: the backfill of email look-up entries (`scimctl tenant reindex`).
 //!
 //! Round trips per store call: `get_user` 1 GetItem; `find_user_by_*` 2 GetItems (guard, then
-//! user); `create_user`, `update_user` 1 TransactWriteItems; `delete_user` 1 TransactWriteItems
+//! user); `find_users_by_external_id` and `find_users_by_email` 1 Query of the look-up entries
+//! and 1 BatchGetItem per 100 users found; `create_user`, `update_user` 1 TransactWriteItems; `delete_user` 1 TransactWriteItems
 //! and 1 Query for its memberships (plus one transaction per 33 groups it was in); `list_users`
 //! 1 Query and 1 Query of the counter shards issued concurrently; a `startIndex` page without a
 //! cursor starts from the bookmark the previous page left (1 GetItem, and 1 PutItem when more
@@ -43,6 +45,7 @@ pub mod item;
 pub mod keys;
 mod members;
 mod policies;
+pub mod reindex;
 mod settings;
 pub mod table;
 pub mod tx;

@@ -23,6 +23,7 @@ use crate::tenant::TenantId;
 const USER_TYPE: &str = "User";
 const USER_NAME_GUARD_TYPE: &str = "UserNameGuard";
 const EXTERNAL_ID_ENTRY_TYPE: &str = "ExternalIdEntry";
+const EMAIL_ENTRY_TYPE: &str = "EmailEntry";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct UserItem {
@@ -110,11 +111,12 @@ pub fn user_from_item(item: Item) -> Result<Resource, StoreError> {
 }
 
 /// What a guard-shaped item (a key and the `user_id` it points to) is: the guard that reserves
-/// a userName, or a (non-unique) externalId look-up entry.
+/// a userName, or a (non-unique) externalId or email look-up entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuardKind {
     UserName,
     ExternalIdEntry,
+    EmailEntry,
 }
 
 pub fn guard_item(kind: GuardKind, key: &Key, user_id: &str) -> Result<Item, StoreError> {
@@ -124,6 +126,7 @@ pub fn guard_item(kind: GuardKind, key: &Key, user_id: &str) -> Result<Item, Sto
         kind: match kind {
             GuardKind::UserName => USER_NAME_GUARD_TYPE,
             GuardKind::ExternalIdEntry => EXTERNAL_ID_ENTRY_TYPE,
+            GuardKind::EmailEntry => EMAIL_ENTRY_TYPE,
         },
         user_id,
     })

@@ -1,8 +1,8 @@
 //! The user write transactions: which items each write of a user touches, on which conditions.
 //!
 //! Every write of a user is one `TransactWriteItems` (never check-then-act): the user item, the
-//! userName guard, its externalId look-up entry and the tenant's counter commit together or not
-//! at all. Each
+//! userName guard, its externalId and email look-up entries and the tenant's counter commit
+//! together or not at all. Each
 //! item is recorded with its [`Role`] so that a cancellation can be read item by item. The
 //! transaction builder itself is in `tx.rs`; group writes are in `group_tx.rs`.
 
@@ -13,7 +13,8 @@ use super::keys::{self, Key};
 use super::tx::{Condition, Tx};
 use super::user_item::{self, GuardKind};
 use crate::audit::AuditRecord;
-use crate::scim::resource::{fold_user_name, Resource};
+use crate::scim::emails::indexed_emails;
+use crate::scim::resource::{fold_user_name, Folded, Resource};
 use crate::store::{Deletion, StoreError, UniqueAttr};
 use crate::tenant::TenantId;
 
@@ -50,11 +51,37 @@ impl Tx<Role> {
         list: bool,
     ) -> Result<(), StoreError> {
         let key = keys::external_id_entry(tenant, ext, id);
+        self.index_entry(GuardKind::ExternalIdEntry, &key, id, list)
+    }
+
+    /// List or unlist the email look-up entries of user `id` for the addresses in `emails`
+    /// (folded; not unique, so unconditioned like the externalId entry).
+    fn email_entries<'a>(
+        &mut self,
+        tenant: &TenantId,
+        emails: impl IntoIterator<Item = &'a Folded>,
+        id: &str,
+        list: bool,
+    ) -> Result<(), StoreError> {
+        for email in emails {
+            let key = keys::email_entry(tenant, email, id);
+            self.index_entry(GuardKind::EmailEntry, &key, id, list)?;
+        }
+        Ok(())
+    }
+
+    fn index_entry(
+        &mut self,
+        kind: GuardKind,
+        key: &Key,
+        id: &str,
+        list: bool,
+    ) -> Result<(), StoreError> {
         if list {
-            let entry = user_item::guard_item(GuardKind::ExternalIdEntry, &key, id)?;
+            let entry = user_item::guard_item(kind, key, id)?;
             self.put(Role::IndexEntry, entry, None, false)
         } else {
-            self.delete(Role::IndexEntry, &key, None, false)
+            self.delete(Role::IndexEntry, key, None, false)
         }
     }
 }
@@ -80,6 +107,7 @@ pub fn create(
     if let Some(ext) = user.external_id() {
         tx.external_id_entry(tenant, ext, &user.id, true)?;
     }
+    tx.email_entries(tenant, &indexed_emails(&user.attributes), &user.id, true)?;
     tx.count_users(tenant, 1)?;
     tx.audit(Role::AuditRecord, tenant, audit, audit_days)?;
     Ok(tx)
@@ -119,6 +147,13 @@ pub fn update(
             tx.external_id_entry(tenant, old, id, false)?;
         }
     }
+    // Only the addresses that changed move (at most 2 x MAX_EMAILS entries).
+    let (old, new) = (
+        indexed_emails(&current.attributes),
+        indexed_emails(&next.attributes),
+    );
+    tx.email_entries(tenant, new.difference(&old), id, true)?;
+    tx.email_entries(tenant, old.difference(&new), id, false)?;
     tx.audit(Role::AuditRecord, tenant, audit, audit_days)?;
     Ok(tx)
 }
@@ -126,7 +161,7 @@ pub fn update(
 /// Delete: the user must still be at `current.version`; its guards go, the count goes down and a
 /// deletion record (expiring at `expires_at`, epoch seconds) is written. `leave`: the groups
 /// it leaves in this same transaction (`group_tx::leave_items`; the caller knows them from its
-/// read at that version, and keeps to [`MAX_LEAVES_IN_DELETE`]).
+/// read at that version, and keeps to [`leaves_that_fit`]).
 pub fn delete(
     table: &str,
     tenant: &TenantId,
@@ -148,6 +183,7 @@ pub fn delete(
     if let Some(ext) = current.external_id() {
         tx.external_id_entry(tenant, ext, id, false)?;
     }
+    tx.email_entries(tenant, &indexed_emails(&current.attributes), id, false)?;
     tx.count_users(tenant, -1)?;
     let record = item::deletion_item(tenant, current, &Deletion::of(audit), expires_at)?;
     tx.put_user(Role::DeletionRecord, record, Condition::absent())?;
@@ -156,10 +192,14 @@ pub fn delete(
     Ok(tx)
 }
 
-/// How many groups a user's delete leaves in its own transaction: 100 items, less the 7 of the
-/// delete itself (user, guard, externalId entry, counter, deletion record, audit record, seats),
-/// 3 per group. A user in more groups leaves the rest in further transactions right after.
-pub const MAX_LEAVES_IN_DELETE: usize = (group_tx::MAX_TX_ITEMS - 7) / 3;
+/// How many groups the delete of `current` leaves in its own transaction: 100 items, less the
+/// delete's own (user, guard, externalId entry, counter, deletion record, audit record, seats:
+/// 7, and one per email entry, at most 20), 3 per group: 24 to 31. A user in more groups leaves
+/// the rest in further transactions right after.
+pub fn leaves_that_fit(current: &Resource) -> usize {
+    let own = 7 + indexed_emails(&current.attributes).len();
+    group_tx::MAX_TX_ITEMS.saturating_sub(own) / 3
+}
 
 #[cfg(test)]
 mod tests {
@@ -180,18 +220,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_write_touches_exactly_the_items_it_must() {
-        let t = TenantId::parse("acme").unwrap();
-        let a = user("Bob", Some("x"), 1);
-        let rec = crate::audit::AuditRecord::new(
-            &t,
+    fn record(t: &TenantId) -> crate::audit::AuditRecord {
+        crate::audit::AuditRecord::new(
+            t,
             &crate::audit::Actor::system(),
             crate::scim::schema::ResourceKind::User,
             "u1",
             crate::audit::Action::Patch,
             Vec::new(),
-        );
+        )
+    }
+
+    #[test]
+    fn each_write_touches_exactly_the_items_it_must() {
+        let t = TenantId::parse("acme").unwrap();
+        let a = user("Bob", Some("x"), 1);
+        let rec = record(&t);
         let tx = create("tbl", &t, &a, &rec, 400).unwrap();
         use Role::*;
         let un = NewGuard(UniqueAttr::UserName);
@@ -226,5 +270,70 @@ mod tests {
             ]
         );
         assert_eq!(tx.items.len(), tx.roles.len());
+    }
+
+    fn with_emails(mut u: Resource, emails: &[String]) -> Resource {
+        let list: Vec<_> = emails.iter().map(|e| json!({"value": e})).collect();
+        u.attributes.insert("emails".into(), json!(list));
+        u
+    }
+
+    #[test]
+    fn email_entries_move_with_the_user_and_fit_one_transaction() {
+        use crate::scim::emails::MAX_EMAILS;
+        let t = TenantId::parse("acme").unwrap();
+        let rec = record(&t);
+        let e = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let a = with_emails(user("Bob", None, 1), &e(&["a@x", "B@x", "b@X"]));
+        use Role::*;
+        let un = NewGuard(UniqueAttr::UserName);
+        // Two distinct folded addresses: two entries.
+        assert_eq!(
+            create("tbl", &t, &a, &rec, 400).unwrap().roles,
+            vec![NewUser, un, IndexEntry, IndexEntry, Counter, AuditRecord]
+        );
+        // Case only: nothing moves. One address replaced: one entry in, one out.
+        let b = with_emails(user("Bob", None, 2), &e(&["A@X", "b@x"]));
+        assert_eq!(
+            update("tbl", &t, &a, &b, &rec, 400).unwrap().roles,
+            vec![StoredUser, AuditRecord]
+        );
+        let c = with_emails(user("Bob", None, 2), &e(&["c@x", "b@x"]));
+        let tx = update("tbl", &t, &a, &c, &rec, 400).unwrap();
+        assert_eq!(
+            tx.roles,
+            vec![StoredUser, IndexEntry, IndexEntry, AuditRecord]
+        );
+        assert!(tx.items[1].put.is_some() && tx.items[2].delete.is_some());
+        assert_eq!(
+            delete("tbl", &t, &a, &[], &rec, 1, 400).unwrap().roles,
+            vec![
+                StoredUser,
+                OldGuard,
+                IndexEntry,
+                IndexEntry,
+                Counter,
+                DeletionRecord,
+                AuditRecord
+            ]
+        );
+        // The worst update: every address replaced, with userName and externalId moving too.
+        let old: Vec<String> = (0..MAX_EMAILS).map(|i| format!("old{i}@x")).collect();
+        let new: Vec<String> = (0..MAX_EMAILS).map(|i| format!("new{i}@x")).collect();
+        let (a, b) = (
+            with_emails(user("Bob", Some("x"), 1), &old),
+            with_emails(user("Carol", Some("y"), 2), &new),
+        );
+        let tx = update("tbl", &t, &a, &b, &rec, 400).unwrap();
+        assert_eq!(tx.len(), 6 + 2 * MAX_EMAILS);
+        assert!(tx.len() <= 100);
+        // A user stored before the bound, with more addresses, still fits: only its first
+        // MAX_EMAILS are indexed.
+        let legacy: Vec<String> = (0..500).map(|i| format!("l{i}@x")).collect();
+        let a = with_emails(user("Bob", None, 1), &legacy);
+        assert_eq!(
+            delete("tbl", &t, &a, &[], &rec, 1, 400).unwrap().len(),
+            5 + MAX_EMAILS
+        );
     }
 }

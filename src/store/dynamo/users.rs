@@ -1,5 +1,5 @@
 //! The DynamoDB adapter of [`UserStore`]: reads, look-ups through the userName guard and the
-//! externalId entries (`index.rs`), and the user transactions of `user_tx.rs`.
+//! externalId and email entries (`index.rs`), and the user transactions of `user_tx.rs`.
 
 use async_trait::async_trait;
 
@@ -17,8 +17,9 @@ use super::{
     cursor, epoch_seconds_after, user_item, user_tx, DynamoStore, DELETION_RECORD_RETENTION,
 };
 use crate::audit::AuditRecord;
+use crate::scim::emails::indexed_emails;
 use crate::scim::members::GroupRef;
-use crate::scim::resource::{fold_user_name, Resource};
+use crate::scim::resource::{fold_user_name, Folded, Resource};
 use crate::store::{GroupStore, Page, PageRequest, StoreError, UserStore};
 use crate::tenant::TenantId;
 
@@ -56,45 +57,33 @@ impl UserStore for DynamoStore {
             .await
     }
 
-    /// One Query of the look-up entries, then one BatchGetItem per 100 users found (none when
-    /// nothing matches).
     async fn find_users_by_external_id(
         &self,
         tenant: &TenantId,
         external_id: &str,
         limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         let pk = Partition::ExternalIds.pk(tenant);
         let prefix = keys::external_id_prefix(external_id);
-        let entries = self.index_entries(pk, prefix, limit).await?;
-        let mut seen = std::collections::HashSet::new();
-        let mut ids = Vec::with_capacity(entries.len());
-        for entry in &entries {
-            let id = user_item::guard_owner(entry)?;
-            if cursor::plausible_id(id) && seen.insert(id) {
-                ids.push(id);
-            }
-        }
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys: Vec<Key> = ids.iter().map(|id| keys::user(tenant, id)).collect();
-        // An entry read just before a change of externalId or a delete committed (or a guard
-        // from before externalId was non-unique) may name a user that no longer has this
-        // externalId: the user decides.
-        let mut found = self
-            .batch_get(&keys, Projection::All)
-            .await?
-            .into_iter()
-            .map(user_item::user_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        found.retain(|u| u.external_id() == Some(external_id));
-        found.sort_by(|a, b| a.id.cmp(&b.id));
-        found.truncate(limit);
-        Ok(found)
+        self.users_listed(tenant, pk, prefix, limit, |u| {
+            u.external_id() == Some(external_id)
+        })
+        .await
+    }
+
+    async fn find_users_by_email(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let folded = Folded::of(email);
+        let pk = Partition::Emails.pk(tenant);
+        let prefix = keys::email_prefix(&folded);
+        self.users_listed(tenant, pk, prefix, limit, |u| {
+            indexed_emails(&u.attributes).contains(&folded)
+        })
+        .await
     }
 
     async fn update_user(
@@ -161,8 +150,49 @@ impl UserStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// The users that the look-up entries of `pk` under `prefix` name and that `holds` keeps, at
+    /// most `limit`, in id order: one Query of the entries, then one BatchGetItem per 100 users
+    /// (none when nothing matches). An entry read just before a change or a delete committed (or
+    /// a guard from before externalId was non-unique, or an entry a backfill wrote back) may name
+    /// a user that no longer has the value: the user, as read, decides.
+    async fn users_listed(
+        &self,
+        tenant: &TenantId,
+        pk: String,
+        prefix: String,
+        limit: usize,
+        holds: impl Fn(&Resource) -> bool,
+    ) -> Result<Vec<Resource>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let entries = self.index_entries(pk, prefix, limit).await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut ids = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let id = user_item::guard_owner(entry)?;
+            if cursor::plausible_id(id) && seen.insert(id) {
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<Key> = ids.iter().map(|id| keys::user(tenant, id)).collect();
+        let mut found = self
+            .batch_get(&keys, Projection::All)
+            .await?
+            .into_iter()
+            .map(user_item::user_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        found.retain(|u| holds(u));
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     /// A user's delete (with `seats` added to the tenant's seats item when not 0). With the
-    /// user's `groups` as read at `current.version`, its first [`MAX_LEAVES_IN_DELETE`]
+    /// user's `groups` as read at `current.version`, its first [`user_tx::leaves_that_fit`]
     /// memberships go in the delete's own transaction (sent again without the items of a group
     /// deleted meanwhile) and the rest right after; without them, one Query finds them after.
     /// Any membership change of the user bumps its version (`group_refs.rs`), so the delete's
@@ -182,7 +212,7 @@ impl DynamoStore {
             .iter()
             .map(|g| Leave::of(&g.id))
             .collect();
-        let split = all.len().min(user_tx::MAX_LEAVES_IN_DELETE);
+        let split = all.len().min(user_tx::leaves_that_fit(current));
         let (mut first, rest) = (all[..split].to_vec(), all[split..].to_vec());
         // Each refused round turns off at least one conditional leave item.
         let mut sent = false;
