@@ -9,7 +9,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::scim::schema::{
-    AttrType, AttributeDef, ResourceKind, SchemaDef, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA,
+    AttrType, AttributeDef, ResourceKind, SchemaDef, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ROLES_USER_SCHEMA,
     USER_SCHEMA,
 };
 use crate::scim::urn;
@@ -84,9 +84,14 @@ pub fn schema_document_for(s: &SchemaDef, base_url: &str, profile: Profile) -> V
     })
 }
 
-const ALL_SCHEMAS: [&SchemaDef; 3] = [&USER_SCHEMA, &ENTERPRISE_USER_SCHEMA, &GROUP_SCHEMA];
+const ALL_SCHEMAS: [&SchemaDef; 4] = [
+    &USER_SCHEMA,
+    &ENTERPRISE_USER_SCHEMA,
+    &ROLES_USER_SCHEMA,
+    &GROUP_SCHEMA,
+];
 
-/// Every schema we serve: User, EnterpriseUser, Group.
+/// Every schema we serve: User, EnterpriseUser, our roles extension, Group.
 pub fn schemas(base_url: &str) -> Vec<Value> {
     schemas_for(base_url, Profile::Tolerant)
 }
