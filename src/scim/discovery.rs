@@ -9,8 +9,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::scim::schema::{
-    AttrType, AttributeDef, ResourceKind, SchemaDef, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ROLES_USER_SCHEMA,
-    USER_SCHEMA,
+    AttrType, AttributeDef, ResourceKind, SchemaDef, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA,
+    ROLES_USER_SCHEMA, USER_SCHEMA,
 };
 use crate::scim::urn;
 use crate::settings::Profile;

@@ -514,7 +514,7 @@ pub fn schema_by_urn(urn: &str) -> Option<&'static SchemaDef> {
         &GROUP_SCHEMA,
     ]
     .into_iter()
-        .find(|s| s.id.eq_ignore_ascii_case(urn))
+    .find(|s| s.id.eq_ignore_ascii_case(urn))
 }
 
 static USER_EXTENSIONS: [&SchemaDef; 2] = [&ENTERPRISE_USER_SCHEMA, &ROLES_USER_SCHEMA];

@@ -380,7 +380,13 @@ impl ScimService {
                 ..current.clone()
             };
             let roles = self
-                .group_write_roles(tenant, id, Some(&current), Some(&after), (&diff.add, &diff.remove))
+                .group_write_roles(
+                    tenant,
+                    id,
+                    Some(&current),
+                    Some(&after),
+                    (&diff.add, &diff.remove),
+                )
                 .await?;
             let audit = audit.with_roles(roles);
             let written = self.store.update_group(tenant, &update, &audit).await;

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::{ScimService, MEMBER_SCAN_LIMIT};
-use crate::audit::{Actor, AuditRecord, Action};
+use crate::audit::{Action, Actor, AuditRecord};
 use crate::error::ScimError;
 use crate::scim::members::{GroupRef, Member, MemberKind};
 use crate::scim::resource::Resource;
@@ -119,8 +119,11 @@ impl ScimService {
                 continue;
             }
             let before = self.store.groups_of(tenant, id).await?;
-            let mut next: Vec<GroupRef> =
-                before.iter().filter(|g| g.id != group_id).cloned().collect();
+            let mut next: Vec<GroupRef> = before
+                .iter()
+                .filter(|g| g.id != group_id)
+                .cloned()
+                .collect();
             if let (true, Some((display_name, external_id))) = (keeps, after) {
                 next.push(GroupRef {
                     id: group_id.to_owned(),

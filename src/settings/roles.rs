@@ -247,10 +247,19 @@ mod tests {
                 r#"[{"group":"a","external_id":"b","role":"admin","priority":1}]"#,
                 "both",
             ),
-            (r#"[{"group":"a","role":"Admin","priority":1}]"#, "not a role name"),
-            (r#"[{"group":"a","role":"admin","priority":-1}]"#, "not a JSON array"),
+            (
+                r#"[{"group":"a","role":"Admin","priority":1}]"#,
+                "not a role name",
+            ),
+            (
+                r#"[{"group":"a","role":"admin","priority":-1}]"#,
+                "not a JSON array",
+            ),
             (r#"[{"group":"a","role":"admin"}]"#, "not a JSON array"),
-            (r#"[{"group":"a","role":"admin","priority":1,"x":1}]"#, "not a JSON array"),
+            (
+                r#"[{"group":"a","role":"admin","priority":1,"x":1}]"#,
+                "not a JSON array",
+            ),
             (
                 r#"[{"group":"a","role":"admin","priority":1},{"group":"a","role":"viewer","priority":2}]"#,
                 "same group",
