@@ -358,11 +358,12 @@ mod tests {
             [
                 json!(urn::USER),
                 json!(urn::ENTERPRISE_USER),
+                json!(urn::ROLES_USER),
                 json!(urn::GROUP)
             ]
         );
         assert_eq!(
-            all[2]["meta"]["location"],
+            all[3]["meta"]["location"],
             format!("{BASE}/Schemas/{}", urn::GROUP)
         );
     }
@@ -378,7 +379,10 @@ mod tests {
         assert_eq!(u["schema"], urn::USER);
         assert_eq!(
             u["schemaExtensions"],
-            json!([{ "schema": urn::ENTERPRISE_USER, "required": false }])
+            json!([
+                { "schema": urn::ENTERPRISE_USER, "required": false },
+                { "schema": urn::ROLES_USER, "required": false }
+            ])
         );
         assert_eq!(
             u["meta"],

@@ -790,7 +790,7 @@ mod tests {
             Some(AttrType::DateTime)
         );
         assert!(common_attribute("schemas").is_none());
-        assert_eq!(ResourceKind::User.extensions().len(), 1);
+        assert_eq!(ResourceKind::User.extensions().len(), 2);
         assert!(ResourceKind::Group.extensions().is_empty());
         assert_eq!(ResourceKind::Group.endpoint(), "/Groups");
         assert_eq!(ResourceKind::User.core_schema().id, urn::USER);
