@@ -184,6 +184,19 @@ where
     panic!("condition not reached within 2 s");
 }
 
+/// A settings write refused as a whole: 400 `invalidValue` whose detail names each of `names`.
+#[track_caller]
+fn assert_settings_refused(r: &Reply, names: &[&str]) {
+    assert_eq!(
+        (r.status, r.body["scimType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalidValue")),
+        "{}",
+        r.body
+    );
+    let detail = r.body["detail"].as_str().unwrap_or_default();
+    assert!(names.iter().all(|n| detail.contains(n)), "{detail}");
+}
+
 #[track_caller]
 fn assert_401(r: &Reply) {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
@@ -667,17 +680,7 @@ async fn settings_are_read_and_set_through_the_admin_api(t: &Admin) {
     // One bad pair refuses the whole set: 400 invalidValue naming each problem, nothing written.
     let bad = json!({"settings": {"profile": "loose", "colour": "blue"}});
     let r = t.call(Method::PUT, &path, &s, Some(bad)).await;
-    assert_eq!(
-        (r.status, r.body["scimType"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalidValue")),
-        "{}",
-        r.body
-    );
-    let detail = r.body["detail"].as_str().unwrap_or_default();
-    assert!(
-        detail.contains("loose") && detail.contains("colour"),
-        "{detail}"
-    );
+    assert_settings_refused(&r, &["loose", "colour"]);
     let r = t
         .call(Method::PUT, &path, &s, Some(json!({"profile": "strict"})))
         .await;
@@ -769,17 +772,7 @@ async fn role_rules_through_the_admin_api(t: &Admin) {
     let path = format!("/admin/s/v1/tenants/{}/settings", t.acme);
     let bad = json!({"settings": {"role_rules": [{"group": "Admins", "role": "admin"}]}});
     let r = t.call(Method::PUT, &path, &s, Some(bad)).await;
-    assert_eq!(
-        (r.status, r.body["scimType"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalidValue")),
-        "{}",
-        r.body
-    );
-    let detail = r.body["detail"].as_str().unwrap_or_default();
-    assert!(
-        detail.contains("role_rules") && detail.contains("priority"),
-        "{detail}"
-    );
+    assert_settings_refused(&r, &["role_rules", "priority"]);
     let r = t.call(Method::GET, &path, &s, None).await;
     assert_eq!(r.body["version"].as_u64(), Some(0), "nothing written");
 
