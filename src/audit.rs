@@ -13,7 +13,7 @@
 //! event needs (a stable `id` for the event's `jti`, the resource `version` after the change, the
 //! member ids a group change added and removed).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -74,6 +74,10 @@ pub enum Action {
     LinkRevoke,
     /// Admin API: the tenant's settings changed; `changed` names the keys set.
     SettingsChange,
+    /// The tenant's role rules changed (`role_rules`, `role_ceiling`, `roles`) and its users'
+    /// roles were recomputed: one record per change, `roles` naming the users whose role it
+    /// altered (ARCHITECTURE.md, Roles from groups). `resource_type` `Tenant`.
+    RolesRecompute,
     /// A SCIM change a tenant policy refused (ARCHITECTURE.md, Tenant policies): nothing was
     /// written but this record. `refused` names the policy, `changed` the attributes the
     /// attempt would have changed.
@@ -118,6 +122,10 @@ pub trait AuditSink: Send + Sync {
     fn committed(&self, record: &AuditRecord);
 }
 
+/// Most users a record's `roles` names (about 60 bytes each: a record stays far below
+/// DynamoDB's 400 KB item limit); `roles_changed` gives the whole count beyond it.
+pub const MAX_ROLES_PER_RECORD: usize = 1_000;
+
 /// The attribute name a record lists when a group's members changed.
 pub const MEMBERS: &str = "members";
 
@@ -155,6 +163,15 @@ pub struct AuditRecord {
     /// [`Action::PolicyRefused`] record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// Roles from groups, for tenants with role rules only: user id -> the user's product role
+    /// after the change (`null`: none). A user change names its user; a group change, and a
+    /// rules change, the users whose role it altered (at most [`MAX_ROLES_PER_RECORD`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, Option<String>>,
+    /// How many users' roles the change altered, when that is more than `roles` lists, and
+    /// always on a [`Action::RolesRecompute`] record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles_changed: Option<u64>,
     /// The new values of the changed attributes (`full` events only; see the module
     /// documentation). Never `password`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,6 +243,8 @@ impl AuditRecord {
             members_added: Vec::new(),
             members_removed: Vec::new(),
             refused: None,
+            roles: BTreeMap::new(),
+            roles_changed: None,
             values: None,
         }
     }
@@ -241,6 +260,16 @@ impl AuditRecord {
     /// The same record, naming the resource's version after the change.
     pub fn at_version(mut self, version: Version) -> Self {
         self.version = Some(version.get());
+        self
+    }
+
+    /// The same record, naming users' roles after the change (`roles`), at most
+    /// [`MAX_ROLES_PER_RECORD`] of them, with the whole count when there are more.
+    pub fn with_roles(mut self, roles: BTreeMap<String, Option<String>>) -> Self {
+        if roles.len() > MAX_ROLES_PER_RECORD {
+            self.roles_changed = Some(roles.len() as u64);
+        }
+        self.roles = roles.into_iter().take(MAX_ROLES_PER_RECORD).collect();
         self
     }
 
@@ -303,6 +332,9 @@ impl AuditRecord {
             values: self.values.as_ref().map(|_| Map::new()),
             action: Action::MembershipChange,
             changed: vec![MEMBERS.into()],
+            // The first part names the roles the change altered.
+            roles: BTreeMap::new(),
+            roles_changed: None,
             ..self.clone()
         }
     }

@@ -87,6 +87,7 @@ pub async fn set(args: SettingsArgs, pairs: Vec<String>, output: Output) -> Resu
         };
         match store.put_settings(&tenant, &next, current.version).await {
             Ok(version) => {
+                recompute(&store, &tenant, &pairs, (&current.settings, &next), output).await?;
                 let record = VersionedSettings {
                     settings: next,
                     version,
@@ -111,6 +112,50 @@ pub async fn set(args: SettingsArgs, pairs: Vec<String>, output: Output) -> Resu
     Err(AdminError::failed(
         "the settings kept changing under this command (another writer); run it again",
     ))
+}
+
+/// After a change of the role keys: recompute the tenant's users here, with progress on stderr,
+/// and keep one audit record of it (`service::roles::recompute_roles`).
+async fn recompute(
+    store: &DynamoStore,
+    tenant: &TenantId,
+    pairs: &[String],
+    (old, new): (&TenantSettings, &TenantSettings),
+    output: Output,
+) -> Result<(), AdminError> {
+    let keys = crate::service::roles::touches_roles(pairs);
+    if keys.is_empty() || !old.role_policy().is_on() && !new.role_policy().is_on() {
+        return Ok(());
+    }
+    let text = output == Output::Text;
+    let r = crate::service::roles::recompute_roles(
+        store,
+        tenant,
+        &crate::audit::Actor {
+            token_id: "operator:scimctl".into(),
+            ..crate::audit::Actor::system()
+        },
+        keys,
+        (old, new),
+        |n| {
+            if text {
+                eprintln!("roles: {n} users recomputed");
+            }
+        },
+    )
+    .await
+    .map_err(|e| {
+        AdminError::failed(format!(
+            "the settings are written and answers already follow them, but the recompute was not recorded in the audit trail ({e})"
+        ))
+    })?;
+    if text {
+        eprintln!(
+            "roles: {} of {} users changed role (one audit record)",
+            r.changed, r.users
+        );
+    }
+    Ok(())
 }
 
 /// The settings, and the seats used when the tenant has a limit.

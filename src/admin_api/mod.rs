@@ -271,6 +271,7 @@ impl AdminApi {
                         keys,
                     )
                     .await;
+                    self.recompute_in_background(caller, tenant, pairs, &current.settings, &next);
                     return Ok(SettingsView::from(&VersionedSettings {
                         settings: next,
                         version,
@@ -281,6 +282,52 @@ impl AdminApi {
             }
         }
         Err(ScimError::unavailable(1))
+    }
+
+    /// After a change of the role keys: recompute the tenant's users on a task and keep one
+    /// audit record of it (`service::roles::recompute_roles`). The answer does not wait: the
+    /// roles themselves are derived on read and already follow the new rules; the task only
+    /// writes the trail and its event. Lambda may freeze the task after the answer and resume it
+    /// on the next invocation; a lost task loses that record, never a role.
+    fn recompute_in_background(
+        &self,
+        caller: &AdminCaller,
+        tenant: &TenantId,
+        pairs: &[String],
+        old: &TenantSettings,
+        new: &TenantSettings,
+    ) {
+        let keys = crate::service::roles::touches_roles(pairs);
+        // Without rules before or after, no user has a role either way.
+        if keys.is_empty() || !old.role_policy().is_on() && !new.role_policy().is_on() {
+            return;
+        }
+        let actor = Actor {
+            request_id: caller.request_id.clone(),
+            token_id: caller.actor.label(),
+            idp: ADMIN_IDP.to_owned(),
+        };
+        let (store, tenant) = (self.settings.clone(), tenant.clone());
+        let (old, new) = (old.clone(), new.clone());
+        tokio::spawn(async move {
+            match crate::service::roles::recompute_roles(
+                &*store,
+                &tenant,
+                &actor,
+                keys,
+                (&old, &new),
+                |_| {},
+            )
+            .await
+            {
+                Ok(r) => {
+                    tracing::info!(tenant = %tenant, users = r.users, changed = r.changed, "roles recomputed after a rules change")
+                }
+                Err(e) => {
+                    tracing::error!(tenant = %tenant, error = %e, "roles not recomputed after a rules change")
+                }
+            }
+        });
     }
 
     /// The recorder the transport counts SCIM requests into.

@@ -32,6 +32,9 @@ const PREFIX: &str = "urn:ietf:params:scim:event:prov:";
 /// The event URI of a change a tenant policy refused (ARCHITECTURE.md, Tenant policies): the
 /// payload names the policy (`{"policy": "seat_limit"}`), so a product can alert its customer.
 pub const POLICY_REFUSED: &str = "urn:scim-server:event:policy:refused";
+/// The event URI of a rules change (`role_rules`, `role_ceiling`, `roles`): the payload's
+/// `roles` names the users whose role it altered, `rolesChanged` how many there were.
+pub const ROLES_CHANGED: &str = "urn:scim-server:event:roles:changed";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// One event, ready to publish: `detail_type` is its event URI, `detail` the SET.
@@ -58,6 +61,7 @@ pub fn event_uri(record: &AuditRecord, full: bool) -> String {
         | Action::LinkCreate
         | Action::LinkRevoke
         | Action::SettingsChange => "admin".to_owned(),
+        Action::RolesRecompute => return ROLES_CHANGED.to_owned(),
         // RFC 9967 defines events of changes only; a refused attempt changed nothing, so it is
         // not a `prov:` event a consumer would apply, but one of ours it can alert on.
         Action::PolicyRefused => return POLICY_REFUSED.to_owned(),
@@ -167,6 +171,13 @@ fn build(
     }
     if let Some(policy) = &record.refused {
         payload.insert("policy".into(), json!(policy));
+    }
+    // Roles from groups (ARCHITECTURE.md): the role of each user this change set or altered.
+    if !record.roles.is_empty() {
+        payload.insert("roles".into(), json!(record.roles));
+    }
+    if let Some(n) = record.roles_changed {
+        payload.insert("rolesChanged".into(), json!(n));
     }
     if !added.is_empty() {
         payload.insert("membersAdded".into(), json!(added));

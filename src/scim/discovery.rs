@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::scim::schema::{
     AttrType, AttributeDef, ResourceKind, SchemaDef, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA,
-    USER_SCHEMA,
+    ROLES_USER_SCHEMA, USER_SCHEMA,
 };
 use crate::scim::urn;
 use crate::settings::Profile;
@@ -84,9 +84,14 @@ pub fn schema_document_for(s: &SchemaDef, base_url: &str, profile: Profile) -> V
     })
 }
 
-const ALL_SCHEMAS: [&SchemaDef; 3] = [&USER_SCHEMA, &ENTERPRISE_USER_SCHEMA, &GROUP_SCHEMA];
+const ALL_SCHEMAS: [&SchemaDef; 4] = [
+    &USER_SCHEMA,
+    &ENTERPRISE_USER_SCHEMA,
+    &ROLES_USER_SCHEMA,
+    &GROUP_SCHEMA,
+];
 
-/// Every schema we serve: User, EnterpriseUser, Group.
+/// Every schema we serve: User, EnterpriseUser, our roles extension, Group.
 pub fn schemas(base_url: &str) -> Vec<Value> {
     schemas_for(base_url, Profile::Tolerant)
 }
@@ -353,11 +358,12 @@ mod tests {
             [
                 json!(urn::USER),
                 json!(urn::ENTERPRISE_USER),
+                json!(urn::ROLES_USER),
                 json!(urn::GROUP)
             ]
         );
         assert_eq!(
-            all[2]["meta"]["location"],
+            all[3]["meta"]["location"],
             format!("{BASE}/Schemas/{}", urn::GROUP)
         );
     }
@@ -373,7 +379,10 @@ mod tests {
         assert_eq!(u["schema"], urn::USER);
         assert_eq!(
             u["schemaExtensions"],
-            json!([{ "schema": urn::ENTERPRISE_USER, "required": false }])
+            json!([
+                { "schema": urn::ENTERPRISE_USER, "required": false },
+                { "schema": urn::ROLES_USER, "required": false }
+            ])
         );
         assert_eq!(
             u["meta"],

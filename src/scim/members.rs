@@ -74,6 +74,8 @@ pub struct Member {
 pub struct GroupRef {
     pub id: String,
     pub display_name: String,
+    /// The group's `externalId`: a role rule may name the group by it (`settings::roles`).
+    pub external_id: Option<String>,
 }
 
 fn members_def() -> &'static AttributeDef {
@@ -325,6 +327,7 @@ mod tests {
         let g = GroupRef {
             id: "g1".into(),
             display_name: "Admins".into(),
+            external_id: None,
         };
         let doc = render_user(&user, Some(&[g]), "https://h/scim/v2");
         assert_eq!(

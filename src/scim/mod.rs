@@ -12,6 +12,7 @@ mod patch_extension;
 pub mod path;
 pub mod projection;
 pub mod resource;
+pub mod roles;
 pub mod schema;
 pub mod sort;
 pub mod strict;

@@ -173,6 +173,34 @@ impl Projection {
             .any(|t| t.core_name().is_some_and(|n| n.eq_ignore_ascii_case(name)))
     }
 
+    /// Does this projection leave out every attribute of the extension `ext` (a canonical URN)?
+    /// (A user's role is only computed when it will be returned.)
+    pub fn omits_extension(&self, ext: &str) -> bool {
+        if !self.include.is_empty() {
+            return !self.asks_for_extension(ext);
+        }
+        self.exclude.iter().any(|t| match t {
+            Target::Extension(e) => *e == ext,
+            // The roles extension has one attribute: excluding it excludes the extension.
+            Target::Attribute {
+                ext: Some(e),
+                sub: None,
+                ..
+            } => *e == ext && ext == urn::ROLES_USER,
+            _ => false,
+        })
+    }
+
+    /// Does `attributes` name the extension `ext` or one of its attributes explicitly?
+    pub fn asks_for_extension(&self, ext: &str) -> bool {
+        self.include.iter().any(|t| match t {
+            Target::Extension(e)
+            | Target::Attribute { ext: Some(e), .. }
+            | Target::Values { ext: Some(e), .. } => *e == ext,
+            _ => false,
+        })
+    }
+
     /// Project a rendered resource.
     pub fn apply(&self, kind: ResourceKind, doc: Value) -> Value {
         let Value::Object(src) = doc else { return doc };

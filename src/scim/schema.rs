@@ -416,6 +416,20 @@ pub static ENTERPRISE_USER_SCHEMA: SchemaDef = SchemaDef {
     ],
 };
 
+/// Our roles extension of User (`urn::ROLES_USER`): one read-only attribute, computed from the
+/// user's groups and the tenant's rules on every read, never stored (RFC 7643 §2.2: readOnly
+/// values a client sends are ignored).
+pub static ROLES_USER_SCHEMA: SchemaDef = SchemaDef {
+    id: urn::ROLES_USER,
+    name: "UserRole",
+    description: "The product role the user's groups give it under the tenant's role rules",
+    attributes: &[string(
+        "role",
+        "The product role of the user: the highest-priority role rule among its groups, never above the tenant's role ceiling. Absent when no rule matches.",
+    )
+    .read_only()],
+};
+
 const MEMBER_SUBS: &[AttributeDef] = &[
     string("value", "Identifier of the member of this Group.").immutable(),
     reference(
@@ -493,12 +507,17 @@ pub fn common_attribute(name: &str) -> Option<&'static AttributeDef> {
 /// The schema whose canonical URN is `urn` (case-insensitive; aliases are resolved by
 /// [`urn::canonical_schema_urn`] first, not here).
 pub fn schema_by_urn(urn: &str) -> Option<&'static SchemaDef> {
-    [&USER_SCHEMA, &ENTERPRISE_USER_SCHEMA, &GROUP_SCHEMA]
-        .into_iter()
-        .find(|s| s.id.eq_ignore_ascii_case(urn))
+    [
+        &USER_SCHEMA,
+        &ENTERPRISE_USER_SCHEMA,
+        &ROLES_USER_SCHEMA,
+        &GROUP_SCHEMA,
+    ]
+    .into_iter()
+    .find(|s| s.id.eq_ignore_ascii_case(urn))
 }
 
-static USER_EXTENSIONS: [&SchemaDef; 1] = [&ENTERPRISE_USER_SCHEMA];
+static USER_EXTENSIONS: [&SchemaDef; 2] = [&ENTERPRISE_USER_SCHEMA, &ROLES_USER_SCHEMA];
 
 /// The resource types we serve (RFC 7643 §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -771,7 +790,7 @@ mod tests {
             Some(AttrType::DateTime)
         );
         assert!(common_attribute("schemas").is_none());
-        assert_eq!(ResourceKind::User.extensions().len(), 1);
+        assert_eq!(ResourceKind::User.extensions().len(), 2);
         assert!(ResourceKind::Group.extensions().is_empty());
         assert_eq!(ResourceKind::Group.endpoint(), "/Groups");
         assert_eq!(ResourceKind::User.core_schema().id, urn::USER);

@@ -9,6 +9,10 @@
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// The Enterprise User extension (RFC 7643 §4.3).
 pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// Our extension of User holding the read-only product `role` derived from the user's groups
+/// (ARCHITECTURE.md, Roles from groups). RFC 7643 §3.3: a service provider may define its own
+/// extension schemas; the URN is under our own namespace, not `urn:ietf:params:scim`.
+pub const ROLES_USER: &str = "urn:scim-server:schemas:extension:roles:1.0:User";
 /// The core Group schema (RFC 7643 §4.2).
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// List responses (RFC 7644 §3.4.2).
@@ -33,6 +37,7 @@ pub const SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 const CANONICAL: &[&str] = &[
     USER,
     ENTERPRISE_USER,
+    ROLES_USER,
     GROUP,
     LIST_RESPONSE,
     PATCH_OP,

@@ -88,7 +88,11 @@ impl ScimService {
                 &group.attributes,
             )
             .with_members(!members.is_empty())
-            .with_member_ids(members.iter().map(|m| m.value.clone()), Vec::new());
+            .with_member_ids(members.iter().map(|m| m.value.clone()), Vec::new())
+            .with_roles(
+                self.group_write_roles(tenant, &group.id, None, Some(&group), (&members, &[]))
+                    .await?,
+            );
         let version = self
             .store
             .create_group(tenant, &group, &members, &audit)
@@ -370,6 +374,21 @@ impl ScimService {
                 diff.add.iter().map(|m| m.value.clone()),
                 diff.remove.clone(),
             );
+            // Roles from groups: the users whose role this change alters (`roles.rs`).
+            let after = Resource {
+                attributes: next_attributes.clone(),
+                ..current.clone()
+            };
+            let roles = self
+                .group_write_roles(
+                    tenant,
+                    id,
+                    Some(&current),
+                    Some(&after),
+                    (&diff.add, &diff.remove),
+                )
+                .await?;
+            let audit = audit.with_roles(roles);
             let written = self.store.update_group(tenant, &update, &audit).await;
             if let Some(version) = settle(written, if_match, KIND, id)? {
                 return Ok(Resource {

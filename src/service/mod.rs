@@ -17,6 +17,7 @@
 //! - `async_bulk.rs`: `POST /Bulk` with `Prefer: respond-async` (RFC 9967 §3): queued jobs.
 //! - `settings.rs`: the per-instance cache of the tenants' settings records.
 //! - `policies.rs`: the tenant policies every user and group write goes through.
+//! - `roles.rs`: roles from groups: a user's role on reads, in audit records, a rules change.
 
 pub mod async_bulk;
 pub mod bulk;
@@ -26,6 +27,7 @@ mod memberships;
 pub mod paging;
 mod plan;
 mod policies;
+pub mod roles;
 mod search;
 mod settings;
 pub mod users;

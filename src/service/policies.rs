@@ -226,10 +226,16 @@ impl ScimService {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let tenant = &caller.tenant;
-        let limited = match self.tenant_settings(tenant).await {
-            Ok(s) => s.seat_limit.is_some(),
+        let settings = match self.tenant_settings(tenant).await {
+            Ok(s) => s,
             Err(_) => return Err(StoreError::Unavailable("tenant settings".into())),
         };
+        let limited = settings.seat_limit.is_some();
+        // Roles from groups: the record names the user's role after the write (`roles.rs`).
+        let with_role = self
+            .with_user_role(&settings, tenant, &write, audit)
+            .await?;
+        let audit = with_role.as_ref().unwrap_or(audit);
         let written = match (limited, write) {
             (true, w) => self.store.write_user_seated(tenant, w, audit).await,
             (false, UserWrite::Create(u)) => self.store.create_user(tenant, u, audit).await,

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::paging::{ListQuery, ListResult};
 use super::plan::exact_group_filter;
+use super::roles::role_of;
 use super::write::{backoff, check_if_match, gave_up, settle, MAX_WRITE_ATTEMPTS};
 use super::{not_found, Caller, Fetched, ScimService};
 use crate::audit::{changed_attributes, Action};
@@ -12,7 +13,9 @@ use crate::error::ScimError;
 use crate::scim::members::{render_user, GroupRef};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{now_rfc3339, ETagCondition, Resource, Version};
+use crate::scim::roles::{mentions_role, render_role};
 use crate::scim::schema::ResourceKind;
+use crate::scim::urn::ROLES_USER;
 use crate::scim::{patch, validate};
 use crate::store::{StoreError, UserWrite};
 use crate::tenant::TenantId;
@@ -20,16 +23,23 @@ use crate::tenant::TenantId;
 const KIND: ResourceKind = ResourceKind::User;
 
 /// A user as the answer shows it: with its read-only `groups` (RFC 7643 §4.1.2) when they were
-/// read (`None`: the projection leaves them out, and they were not read).
+/// read (`None`: the projection leaves them out, and they were not read), and its read-only
+/// product `role` (roles from groups: `None` without rules, without a matching rule, or when the
+/// projection leaves it out).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserView {
     pub user: Resource,
     pub groups: Option<Vec<GroupRef>>,
+    pub role: Option<String>,
 }
 
 impl UserView {
     pub fn render(&self, base_url: &str) -> Value {
-        render_user(&self.user, self.groups.as_deref(), base_url)
+        let mut doc = render_user(&self.user, self.groups.as_deref(), base_url);
+        if let Some(role) = &self.role {
+            render_role(&mut doc, role);
+        }
+        doc
     }
 }
 
@@ -69,9 +79,11 @@ impl ScimService {
             .write_user(caller, UserWrite::Create(&user), &audit)
             .await
         {
+            // Nor has it a role: no rule matches a user in no group.
             Ok(()) => Ok(UserView {
                 user,
                 groups: Some(Vec::new()),
+                role: None,
             }),
             Err(StoreError::Uniqueness(attr)) => {
                 // Okta re-assigns a person by POSTing again after deactivating them: restore the
@@ -187,7 +199,13 @@ impl ScimService {
             true => Some(self.user_groups(tenant, &user.id).await?),
             false => None,
         };
-        Ok(UserView { user, groups })
+        let role = match answer {
+            Some(proj) if !proj.omits_extension(ROLES_USER) => {
+                self.user_role(tenant, &user.id, groups.as_deref()).await?
+            }
+            _ => None,
+        };
+        Ok(UserView { user, groups, role })
     }
 
     /// PUT (RFC 7644 §3.5.1): replace every client-settable attribute. `active` is kept when the
@@ -300,6 +318,13 @@ impl ScimService {
         q: &ListQuery,
         proj: &Projection,
     ) -> Result<UserList, ScimError> {
+        if q.filter.as_ref().is_some_and(mentions_role) {
+            // Evaluating it would read every candidate's groups; `groups.value eq` lists the
+            // users of the group a rule names (ARCHITECTURE.md, Roles from groups).
+            return Err(ScimError::invalid_filter(format!(
+                "{ROLES_USER}:role cannot be filtered on: it is derived from the user's groups. Filter on groups.value eq \"<group id>\" for the members of a group that a role rule names."
+            )));
+        }
         let page = match q.filter.as_ref().and_then(exact_group_filter) {
             Some(group_id) => self.list_group_users(tenant, &group_id, q).await?,
             None => self.list_records(KIND, tenant, q).await?,
@@ -314,14 +339,29 @@ impl ScimService {
         page: ListResult<Resource>,
         proj: &Projection,
     ) -> Result<UserList, ScimError> {
-        if !proj.asks_for("groups") {
-            return Ok(page.map(|user| UserView { user, groups: None }));
+        // The role, like `groups`, only when `attributes` names it: one groups read per user.
+        let role_rules = if proj.asks_for_extension(ROLES_USER) {
+            self.role_rules(tenant).await?
+        } else {
+            None
+        };
+        if !proj.asks_for("groups") && role_rules.is_none() {
+            return Ok(page.map(|user| UserView {
+                user,
+                groups: None,
+                role: None,
+            }));
         }
-        let mut groups = Vec::with_capacity(page.items.len());
+        let mut read = Vec::with_capacity(page.items.len());
         for user in &page.items {
-            groups.push(self.user_groups(tenant, &user.id).await?);
+            let groups = self.user_groups(tenant, &user.id).await?;
+            let role = role_rules.as_deref().and_then(|s| role_of(s, &groups));
+            read.push((proj.asks_for("groups").then_some(groups), role));
         }
-        Ok(page.joined(groups, |user, groups| UserView { user, groups }))
+        Ok(page.joined(read, |user, extra| {
+            let (groups, role) = extra.unwrap_or_default();
+            UserView { user, groups, role }
+        }))
     }
 }
 

@@ -102,7 +102,14 @@ impl ScimService {
                     )
                     .await
                 }
-                ResourceKind::Group => self.store.delete_group(tenant, &current, &audit).await,
+                ResourceKind::Group => {
+                    // Roles from groups: its user members lose it (`roles.rs`).
+                    let roles = self
+                        .group_write_roles(tenant, id, Some(&current), None, (&[], &[]))
+                        .await?;
+                    let audit = audit.with_roles(roles);
+                    self.store.delete_group(tenant, &current, &audit).await
+                }
             };
             if settle(written, if_match, kind, id)?.is_some() {
                 return Ok(());

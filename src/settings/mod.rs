@@ -10,6 +10,8 @@
 //! record written before the field existed reads as the default) and one entry in [`KEYS`]
 //! (its name, what it means, how to parse and print it). Nothing else changes.
 
+pub mod roles;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -55,6 +57,16 @@ pub struct TenantSettings {
     /// from a group.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub protected: Vec<String>,
+    /// `roles`: the product's role ladder, lowest first (empty: `roles::DEFAULT_ROLES`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// `role_rules`: which group gives which role (ARCHITECTURE.md, Roles from groups). Empty:
+    /// users have no role attribute.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub role_rules: Vec<roles::RoleRule>,
+    /// `role_ceiling`: the highest role the IdP may grant (`None`: the role below the top).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_ceiling: Option<String>,
     /// Fields this build does not know (written by a newer one during a deploy): kept as they
     /// are, so an older `scimctl tenant set` never drops a newer policy.
     #[serde(flatten)]
@@ -130,6 +142,51 @@ pub const KEYS: &[SettingKey] = &[
             Ok(())
         },
         get: |s| shown(&s.protected),
+    },
+    SettingKey {
+        name: "roles",
+        accepts: "the product's roles, lowest first, comma-separated (viewer,member,admin,owner), or none for that default",
+        set: |s, v| {
+            let ladder = list(v, roles::valid_role)?;
+            if ladder.len() == 1 || ladder.len() > roles::MAX_ROLES {
+                return Err(());
+            }
+            s.roles = ladder;
+            Ok(())
+        },
+        get: |s| {
+            if s.roles.is_empty() {
+                roles::DEFAULT_ROLES.join(",")
+            } else {
+                s.roles.join(",")
+            }
+        },
+    },
+    SettingKey {
+        name: "role_rules",
+        accepts: r#"a JSON array of rules [{"group": "<displayName>", "role": "admin", "priority": 10}, {"external_id": "<externalId>", "role": "viewer", "priority": 1}], or none"#,
+        set: |s, v| {
+            s.role_rules = roles::parse_rules(v).map_err(|_| ())?;
+            Ok(())
+        },
+        get: |s| roles::print_rules(&s.role_rules),
+    },
+    SettingKey {
+        name: "role_ceiling",
+        accepts: "a role below the top of roles, or none (the role just below the top)",
+        set: |s, v| {
+            s.role_ceiling = match v {
+                "none" | "" => None,
+                r if roles::valid_role(r) => Some(r.to_owned()),
+                _ => return Err(()),
+            };
+            Ok(())
+        },
+        get: |s| {
+            s.role_ceiling
+                .clone()
+                .unwrap_or_else(|| "none".into())
+        },
     },
 ];
 
@@ -218,16 +275,36 @@ impl TenantSettings {
             }
             seen.push(k.name);
             if (k.set)(&mut next, value).is_err() {
+                // `role_rules` says which rule is wrong and why.
+                let why = match k.name {
+                    "role_rules" => roles::parse_rules(value).err(),
+                    _ => None,
+                }
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
                 problems.push(format!(
-                    "{}={value:?} is not valid: {} accepts {}",
+                    "{}={value:?} is not valid{why}: {} accepts {}",
                     k.name, k.name, k.accepts
                 ));
             }
         }
         if problems.is_empty() {
+            // Keys that depend on each other, checked once every pair is applied.
+            problems.extend(next.role_policy().check());
+        }
+        if problems.is_empty() {
             Ok(next)
         } else {
             Err(SettingsError { problems })
+        }
+    }
+
+    /// The tenant's roles from groups configuration.
+    pub fn role_policy(&self) -> roles::RolePolicy<'_> {
+        roles::RolePolicy {
+            ladder: &self.roles,
+            rules: &self.role_rules,
+            ceiling: self.role_ceiling.as_deref(),
         }
     }
 
@@ -302,7 +379,7 @@ mod tests {
         assert_eq!(s.domains, vec!["example.com", "*.example.org"]);
         assert_eq!(s.protected, vec!["owner@example.com"]);
         assert_eq!(
-            s.pairs()[1..],
+            s.pairs()[1..4],
             [
                 ("seat_limit", "5".to_owned()),
                 ("domains", "example.com,*.example.org".to_owned()),
@@ -330,12 +407,48 @@ mod tests {
     }
 
     #[test]
+    fn role_keys_are_checked_together() {
+        let rules = r#"role_rules=[{"group":"Admins","role":"admin","priority":10}]"#;
+        let s = TenantSettings::default().assign(&[rules]).unwrap();
+        assert_eq!(s.role_rules.len(), 1);
+        let shown: Vec<_> = s.pairs().into_iter().skip(4).collect();
+        assert_eq!(shown[0], ("roles", "viewer,member,admin,owner".to_owned()));
+        assert_eq!(
+            TenantSettings::default()
+                .assign(&[format!("role_rules={}", shown[1].1)])
+                .unwrap(),
+            s,
+            "show prints what set reads"
+        );
+        assert_eq!(TenantSettings::from_json(&s.to_json()).unwrap(), s);
+        // A rule's role must be on the ladder, whatever order the keys come in.
+        let e = s.assign(&["roles=guest,staff,root"]).unwrap_err();
+        assert!(e.problems[0].contains("not one of roles"), "{e}");
+        let ok = s
+            .assign(&[
+                r#"role_rules=[{"group":"Admins","role":"staff","priority":1}]"#,
+                "roles=guest,staff,root",
+                "role_ceiling=staff",
+            ])
+            .unwrap();
+        assert_eq!(ok.role_ceiling.as_deref(), Some("staff"));
+        let e = s.assign(&["role_ceiling=owner"]).unwrap_err();
+        assert!(e.problems[0].contains("top role"), "{e}");
+        let e = s.assign(&["role_rules=Admins:admin:10"]).unwrap_err();
+        assert!(e.problems[0].starts_with("role_rules="), "{e}");
+        assert!(e.problems[0].contains("not a JSON array"), "{e}");
+        for bad in ["roles=one", "roles=a b,c", "role_ceiling=Admin!"] {
+            assert!(TenantSettings::default().assign(&[bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn stored_form_round_trips_and_keeps_unknown_fields() {
-        let s = TenantSettings::from_json(r#"{"profile":"strict","role_rules":[]}"#).unwrap();
+        let s = TenantSettings::from_json(r#"{"profile":"strict","later_policy":[]}"#).unwrap();
         assert_eq!(s.profile, Profile::Strict);
         let again = TenantSettings::from_json(&s.to_json()).unwrap();
         assert_eq!(again, s);
-        assert!(s.to_json().contains("role_rules"));
+        assert!(s.to_json().contains("later_policy"));
     }
 
     #[test]

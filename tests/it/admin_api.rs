@@ -184,6 +184,19 @@ where
     panic!("condition not reached within 2 s");
 }
 
+/// A settings write refused as a whole: 400 `invalidValue` whose detail names each of `names`.
+#[track_caller]
+fn assert_settings_refused(r: &Reply, names: &[&str]) {
+    assert_eq!(
+        (r.status, r.body["scimType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalidValue")),
+        "{}",
+        r.body
+    );
+    let detail = r.body["detail"].as_str().unwrap_or_default();
+    assert!(names.iter().all(|n| detail.contains(n)), "{detail}");
+}
+
 #[track_caller]
 fn assert_401(r: &Reply) {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
@@ -667,17 +680,7 @@ async fn settings_are_read_and_set_through_the_admin_api(t: &Admin) {
     // One bad pair refuses the whole set: 400 invalidValue naming each problem, nothing written.
     let bad = json!({"settings": {"profile": "loose", "colour": "blue"}});
     let r = t.call(Method::PUT, &path, &s, Some(bad)).await;
-    assert_eq!(
-        (r.status, r.body["scimType"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalidValue")),
-        "{}",
-        r.body
-    );
-    let detail = r.body["detail"].as_str().unwrap_or_default();
-    assert!(
-        detail.contains("loose") && detail.contains("colour"),
-        "{detail}"
-    );
+    assert_settings_refused(&r, &["loose", "colour"]);
     let r = t
         .call(Method::PUT, &path, &s, Some(json!({"profile": "strict"})))
         .await;
@@ -762,7 +765,41 @@ macro_rules! on_both_stores {
     };
 }
 
+/// Roles from groups through the admin API: rules as a JSON array, a bad rule 400 naming it and
+/// writing nothing, and one `roles_recompute` audit record written by the background task.
+async fn role_rules_through_the_admin_api(t: &Admin) {
+    let s = t.session_of(&t.acme).await;
+    let path = format!("/admin/s/v1/tenants/{}/settings", t.acme);
+    let bad = json!({"settings": {"role_rules": [{"group": "Admins", "role": "admin"}]}});
+    let r = t.call(Method::PUT, &path, &s, Some(bad)).await;
+    assert_settings_refused(&r, &["role_rules", "priority"]);
+    let r = t.call(Method::GET, &path, &s, None).await;
+    assert_eq!(r.body["version"].as_u64(), Some(0), "nothing written");
+
+    let rules = json!([{"group": "Admins", "role": "admin", "priority": 10}]);
+    let set = json!({"settings": {"role_rules": rules, "role_ceiling": "member"}});
+    let r = t.call(Method::PUT, &path, &s, Some(set)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["settings"]["role_ceiling"], "member");
+    let shown: Value =
+        serde_json::from_str(r.body["settings"]["role_rules"].as_str().unwrap()).unwrap();
+    assert_eq!(shown, rules);
+    let recomputed = eventually(|| async {
+        let all = t
+            .store
+            .recent_audit(&t.acme, None, 100)
+            .await
+            .unwrap_or_default();
+        all.into_iter()
+            .find(|r| r.action == scim_server::audit::Action::RolesRecompute)
+    })
+    .await;
+    assert_eq!(recomputed.changed, ["role_ceiling", "role_rules"]);
+    assert_eq!(recomputed.roles_changed, Some(0), "no user yet");
+}
+
 on_both_stores!(
+    role_rules_through_the_admin_api,
     generate_rotates_and_overlap_keeps_the_previous_token,
     expired_tampered_and_revoked_links_get_401,
     scim_tokens_and_setup_credentials_never_cross,

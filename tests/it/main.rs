@@ -45,6 +45,7 @@ mod patch_properties;
 mod policies;
 mod query_api;
 mod rfc_patch;
+mod roles;
 mod scimctl_cli;
 mod settings;
 mod smoke;

@@ -195,7 +195,7 @@ async fn scimctl_tenant_set_and_show() {
     use crate::common::moto::scimctl;
     let fx = dynamo_fixture().await;
     let table = fx.table.as_str();
-    const NO_POLICY: &str = "seat_limit=none\ndomains=none\nprotected=none\n";
+    const NO_POLICY: &str = "seat_limit=none\ndomains=none\nprotected=none\nroles=viewer,member,admin,owner\nrole_rules=none\nrole_ceiling=none\n";
     assert_eq!(
         scimctl(&tenant_args("show", table, &[])),
         format!("profile=tolerant\n{NO_POLICY}")

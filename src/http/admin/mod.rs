@@ -158,11 +158,12 @@ struct GenerateBody {
 }
 
 /// `PUT settings`: `{"settings": {"profile": "strict"}}`, each key as `scimctl tenant set`
-/// takes it (the values are strings, as written after `KEY=`).
+/// takes it (the values are strings, as written after `KEY=`; `role_rules` may also be given
+/// as the JSON array itself).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SettingsBody {
-    settings: std::collections::BTreeMap<String, String>,
+    settings: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -287,7 +288,10 @@ async fn api(
             let pairs: Vec<String> = body
                 .settings
                 .iter()
-                .map(|(k, v)| format!("{k}={v}"))
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => format!("{k}={s}"),
+                    other => format!("{k}={other}"),
+                })
                 .collect();
             let view = api.set_tenant_settings(&caller, &tenant, &pairs).await?;
             Ok((StatusCode::OK, json!(view)))

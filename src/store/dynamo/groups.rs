@@ -318,6 +318,7 @@ impl GroupStore for DynamoStore {
             .into_iter()
             .map(|g| GroupRef {
                 display_name: group_item::display_name_of(&g).to_owned(),
+                external_id: g.external_id().map(str::to_owned),
                 id: g.id,
             })
             .collect())

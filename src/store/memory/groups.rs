@@ -344,6 +344,7 @@ impl GroupStore for MemoryStore {
             .map(|g| GroupRef {
                 id: g.id.clone(),
                 display_name: g.display_name().unwrap_or_default().to_owned(),
+                external_id: g.external_id().map(str::to_owned),
             })
             .collect())
     }
