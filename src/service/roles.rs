@@ -81,7 +81,7 @@ impl ScimService {
             return Ok(None);
         }
         let (id, role) = match write {
-            UserWrite::Create(u) | UserWrite::Delete(u) => (&u.id, None),
+            UserWrite::Create(u) | UserWrite::Delete(u, _) => (&u.id, None),
             UserWrite::Update { next, .. } => (
                 &next.id,
                 role_of(settings, &self.store.groups_of(tenant, &next.id).await?),

@@ -167,7 +167,9 @@ impl ScimService {
         if if_none_match.is_some_and(|c| c.matches(user.version)) {
             return Ok(Fetched::NotModified(user.version));
         }
-        Ok(Fetched::Found(UserView { user, groups }))
+        Ok(Fetched::Found(
+            self.view(tenant, user, groups, Some(proj)).await?,
+        ))
     }
 
     /// A user, with its groups when `answer` shows them: one store read either way (on
@@ -199,6 +201,18 @@ impl ScimService {
             true => Some(self.user_groups(tenant, &user.id).await?),
             false => None,
         };
+        self.view(tenant, user, groups, answer).await
+    }
+
+    /// The answer for `user` with the groups read with it (if shown), and its role for tenants
+    /// with role rules (from those groups, or one more read when they were not read).
+    async fn view(
+        &self,
+        tenant: &TenantId,
+        user: Resource,
+        groups: Option<Vec<GroupRef>>,
+        answer: Option<&Projection>,
+    ) -> Result<UserView, ScimError> {
         let role = match answer {
             Some(proj) if !proj.omits_extension(ROLES_USER) => {
                 self.user_role(tenant, &user.id, groups.as_deref()).await?
@@ -234,7 +248,7 @@ impl ScimService {
                 Ok(next)
             })
             .await?;
-        Ok(UserView { user, groups })
+        self.view(&caller.tenant, user, groups, answer).await
     }
 
     /// PATCH (RFC 7644 §3.5.2): all operations apply, or none.
@@ -253,7 +267,7 @@ impl ScimService {
                 patch::apply(KIND, current, &ops)
             })
             .await?;
-        Ok(UserView { user, groups })
+        self.view(&caller.tenant, user, groups, answer).await
     }
 
     /// Read, compute, and write conditionally on the version read (see `write.rs`). `replace`

@@ -86,16 +86,17 @@ pub fn inline_groups(item: &Item) -> Option<Vec<GroupRef>> {
         .iter()
         .filter_map(|(name, value)| {
             let id = name.strip_prefix(REF_PREFIX)?;
-            let display = match value {
-                AttributeValue::M(m) => match m.get("d") {
-                    Some(AttributeValue::S(d)) => d.clone(),
-                    _ => String::new(),
+            let text = |key: &str| match value {
+                AttributeValue::M(m) => match m.get(key) {
+                    Some(AttributeValue::S(s)) => Some(s.clone()),
+                    _ => None,
                 },
-                _ => String::new(),
+                _ => None,
             };
             Some(GroupRef {
                 id: id.to_owned(),
-                display_name: display,
+                display_name: text("d").unwrap_or_default(),
+                external_id: text("e"),
             })
         })
         .collect();
