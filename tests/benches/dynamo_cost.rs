@@ -112,16 +112,7 @@ impl Bench {
     /// An item as stored, read back raw (not through the store), and the calls log left as it
     /// was found.
     async fn raw(&self, key: &Key) -> Option<Item> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key.to_attrs()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item;
+        let item = moto::raw_get(&self.client, &self.table, key).await;
         self.calls.take();
         item
     }
@@ -571,12 +562,10 @@ async fn measure(b: &Bench, g: &Groups, sizes: &Sizes) -> Vec<Measured> {
             "2",
             user_write(sizes.plain),
             Box::new(|b, i| {
-                (
-                    Method::PATCH,
-                    format!("/Groups/{}", g.target),
-                    patch(
-                        json!([{"op": "add", "path": "members", "value": [{"value": b.ids[40 + i]}]}]),
-                    ),
+                let member = json!([{"value": b.ids[40 + i]}]);
+                group_patch(
+                    &g.target,
+                    json!({"op": "add", "path": "members", "value": member}),
                 )
             }),
         ),
@@ -585,13 +574,8 @@ async fn measure(b: &Bench, g: &Groups, sizes: &Sizes) -> Vec<Measured> {
             "2",
             user_write(sizes.plain),
             Box::new(|b, i| {
-                (
-                    Method::PATCH,
-                    format!("/Groups/{}", g.target),
-                    patch(
-                        json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", b.ids[40 + i])}]),
-                    ),
-                )
+                let path = format!("members[value eq \"{}\"]", b.ids[40 + i]);
+                group_patch(&g.target, json!({"op": "remove", "path": path}))
             }),
         ),
         (
@@ -644,6 +628,11 @@ async fn measure(b: &Bench, g: &Groups, sizes: &Sizes) -> Vec<Measured> {
         });
     }
     measured
+}
+
+/// A PATCH of group `id` with one operation.
+fn group_patch(id: &str, op: Value) -> (Method, String, Option<Value>) {
+    (Method::PATCH, format!("/Groups/{id}"), patch(json!([op])))
 }
 
 /// A group write: no user item in its transaction, `user_bytes` for the UpdateItems that reach

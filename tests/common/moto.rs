@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::Client;
 
 use scim_server::store::dynamo::calls::CallCounter;
 use scim_server::store::dynamo::item::Item;
+use scim_server::store::dynamo::keys::Key;
 use scim_server::store::dynamo::table::create_table;
 use scim_server::store::DynamoStore;
 
@@ -73,6 +74,20 @@ pub async fn raw_put(fx: &DynamoFixture, item: Item) {
         .send()
         .await
         .unwrap();
+}
+
+/// Read the item at `key` with the raw client, past the store (strongly consistent): what is
+/// stored, as DynamoDB sizes and charges it.
+pub async fn raw_get(client: &Client, table: &str, key: &Key) -> Option<Item> {
+    client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key.to_attrs()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
 }
 
 /// A `TestApp` (embedded tokens, the router) on a DynamoDB store with a fresh table: the
