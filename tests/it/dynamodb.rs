@@ -144,7 +144,7 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     assert_eq!(ops, ["GetItem", "TransactWriteItems"], "PUT");
 
     // A list page is one Query plus the Query of the counter shards: users' groups are read only when
-    // `attributes` asks for them.
+    // `attributes` asks for them (then one BatchGetItem of the page's user items).
     let (a, ops) = cost!(t.call(Method::GET, "/Users?count=2&cursor=", None).await);
     assert_eq!(a.body["totalResults"], 5);
     assert_eq!(
@@ -182,8 +182,8 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     assert_eq!(a.body["Resources"].as_array().unwrap().len(), 2);
     assert_eq!(
         ops,
-        ["Query", "Query", "Query", "Query"],
-        "a page that asks for groups reads each user's groups"
+        ["BatchGetItem", "Query", "Query"],
+        "a page that asks for groups reads its users' items once more, in one BatchGetItem (they hold their groups)"
     );
 
     // Index paging (bookmarks.rs). A skip no longer than the page is one keys-only Query; a
