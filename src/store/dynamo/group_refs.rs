@@ -262,19 +262,22 @@ impl DynamoStore {
         let value = ref_value(group, version);
         let name = ref_name(&group.id);
         let ids = self.member_ids(tenant, &group.id).await?;
-        let updates = ids.iter().map(|id| {
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(keys::user(tenant, id).to_attrs()))
-                .update_expression("SET #g = :ref")
-                .condition_expression("attribute_exists(#g) AND #g.#gv < :ver")
-                .expression_attribute_names("#g", name.clone())
-                .expression_attribute_names("#gv", "v")
-                .expression_attribute_values(":ref", value.clone())
-                .expression_attribute_values(":ver", AttributeValue::N(version.to_string()))
-        });
-        fan_out(updates.collect()).await
+        for part in ids.chunks(FAN_OUT_BATCH) {
+            let updates = part.iter().map(|id| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(keys::user(tenant, id).to_attrs()))
+                    .update_expression("SET #g = :ref")
+                    .condition_expression("attribute_exists(#g) AND #g.#gv < :ver")
+                    .expression_attribute_names("#g", name.clone())
+                    .expression_attribute_names("#gv", "v")
+                    .expression_attribute_values(":ref", value.clone())
+                    .expression_attribute_values(":ver", AttributeValue::N(version.to_string()))
+            });
+            fan_out(updates.collect()).await?;
+        }
+        Ok(())
     }
 
     /// After a group's deletion: remove the reference to it from each of `member_ids`, as a
@@ -287,22 +290,25 @@ impl DynamoStore {
         last_modified: &str,
     ) -> Result<(), StoreError> {
         let name = ref_name(group_id);
-        let updates = member_ids.iter().map(|id| {
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(keys::user(tenant, id).to_attrs()))
-                .update_expression("REMOVE #g SET #lm = :lm ADD #v :one, #gi :minus")
-                .condition_expression("attribute_exists(#g)")
-                .expression_attribute_names("#g", name.clone())
-                .expression_attribute_names("#lm", LAST_MODIFIED)
-                .expression_attribute_names("#v", VERSION)
-                .expression_attribute_names("#gi", INLINE_COUNT)
-                .expression_attribute_values(":lm", AttributeValue::S(last_modified.to_owned()))
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
-        });
-        fan_out(updates.collect()).await
+        for part in member_ids.chunks(FAN_OUT_BATCH) {
+            let updates = part.iter().map(|id| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(keys::user(tenant, id).to_attrs()))
+                    .update_expression("REMOVE #g SET #lm = :lm ADD #v :one, #gi :minus")
+                    .condition_expression("attribute_exists(#g)")
+                    .expression_attribute_names("#g", name.clone())
+                    .expression_attribute_names("#lm", LAST_MODIFIED)
+                    .expression_attribute_names("#v", VERSION)
+                    .expression_attribute_names("#gi", INLINE_COUNT)
+                    .expression_attribute_values(":lm", AttributeValue::S(last_modified.to_owned()))
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+            });
+            fan_out(updates.collect()).await?;
+        }
+        Ok(())
     }
 
     /// The ids of a group's members (keys only), in member-id order.
@@ -338,3 +344,6 @@ async fn fan_out(updates: Vec<UpdateItemFluentBuilder>) -> Result<(), StoreError
 
 /// How many UpdateItems a rename or a group deletion keeps in flight.
 const FAN_OUT: usize = 16;
+
+/// How many UpdateItems are built at a time (memory stays bounded for a 50,000-member group).
+const FAN_OUT_BATCH: usize = 1_000;
