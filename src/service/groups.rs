@@ -114,6 +114,18 @@ impl ScimService {
         proj: &Projection,
         if_none_match: Option<&ETagCondition>,
     ) -> Result<Fetched<GroupView>, ScimError> {
+        if if_none_match.is_none() && !proj.omits("members") {
+            // Two independent reads: sent together (one round trip of latency, not two).
+            let (group, members) = tokio::join!(
+                self.read_existing(KIND, tenant, id),
+                self.group_members(tenant, id)
+            );
+            let group = group?;
+            return Ok(Fetched::Found(GroupView {
+                group,
+                members: Some(members?),
+            }));
+        }
         let group = self.read_existing(KIND, tenant, id).await?;
         if if_none_match.is_some_and(|c| c.matches(group.version)) {
             return Ok(Fetched::NotModified(group.version));
