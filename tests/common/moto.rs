@@ -75,6 +75,26 @@ pub async fn raw_put(fx: &DynamoFixture, item: Item) {
         .unwrap();
 }
 
+/// Read one item with the raw client (strongly consistent), past the store.
+pub async fn raw_get(fx: &DynamoFixture, pk: &str, sk: &str) -> Option<Item> {
+    fx.client
+        .get_item()
+        .table_name(&fx.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(sk.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
 /// A `TestApp` (embedded tokens, the router) on a DynamoDB store with a fresh table: the
 /// scenario suites run on it exactly as on the embedded store.
 pub async fn dynamo_app() -> super::TestApp {

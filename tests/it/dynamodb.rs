@@ -14,7 +14,9 @@ use serde_json::json;
 use serde_yaml_ng::Value as Yaml;
 use tokio::task::JoinSet;
 
-use common::moto::{dynamo_client, dynamo_fixture, endpoint, new_table, raw_put, DynamoFixture};
+use common::moto::{
+    dynamo_client, dynamo_fixture, endpoint, new_table, raw_get, raw_put, DynamoFixture,
+};
 use common::requests::{enc, patch_body, resource, seed_user, user_member, GROUP_URN};
 use common::store_ext::GroupStoreTestExt;
 use common::{new_app_with_store, user_body};
@@ -485,18 +487,7 @@ async fn raw_partition(fx: &DynamoFixture, pk: &str) -> Vec<Item> {
 
 /// The group item's `member_count`, read raw.
 async fn member_count(fx: &DynamoFixture, gid: &str) -> String {
-    let item = fx
-        .client
-        .get_item()
-        .table_name(&fx.table)
-        .key("pk", AttributeValue::S("T#acme#GROUP".into()))
-        .key("sk", AttributeValue::S(gid.to_owned()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = raw_get(fx, "T#acme#GROUP", gid).await.unwrap();
     match item.get("member_count") {
         Some(AttributeValue::N(n)) => n.clone(),
         other => panic!("{other:?}"),
