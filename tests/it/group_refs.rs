@@ -14,7 +14,9 @@ use serde_json::json;
 use tokio::task::JoinSet;
 
 use common::moto::{dynamo_fixture, raw_get, DynamoFixture};
-use common::requests::{create_group, id_of, patch_group, patch_user, seed_user, user_groups};
+use common::requests::{
+    create_group, id_of, patch_group, patch_user, seed_user, user_group_pairs, user_groups,
+};
 use common::{new_app_with_store, TestApp};
 use scim_server::store::dynamo::group_refs::{
     INLINE_COUNT, MAX_INLINE_GROUPS, OVERFLOW, REF_PREFIX,
@@ -47,18 +49,9 @@ async fn cost(
     (answer, ops)
 }
 
-/// The group ids a user's answer lists, and their displays.
+/// The groups a user's answer lists, as (id, display).
 async fn groups_of(t: &TestApp, user: &str) -> BTreeSet<(String, String)> {
-    user_groups(t, user)
-        .await
-        .iter()
-        .map(|g| {
-            (
-                g["value"].as_str().unwrap_or_default().to_owned(),
-                g["display"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    user_group_pairs(t, user).await.into_iter().collect()
 }
 
 /// The group ids the store's member -> group items name (the older, independent record).
