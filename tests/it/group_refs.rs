@@ -14,9 +14,7 @@ use serde_json::json;
 use tokio::task::JoinSet;
 
 use common::moto::{dynamo_fixture, raw_get, DynamoFixture};
-use common::requests::{
-    create_group, id_of, patch_group, patch_user, seed_user, user_group_pairs, user_groups,
-};
+use common::requests::{create_group, id_of, patch_group, patch_user, seed_user, user_group_pairs};
 use common::{new_app_with_store, TestApp};
 use scim_server::store::dynamo::group_refs::{
     INLINE_COUNT, MAX_INLINE_GROUPS, OVERFLOW, REF_PREFIX,
