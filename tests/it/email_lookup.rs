@@ -450,7 +450,7 @@ async fn entries_follow_writes_and_reindex_backfills_them() {
         let out: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             out,
-            json!({"tenant": "acme", "users": 3, "emailEntries": 3})
+            json!({"tenant": "acme", "users": 3, "emailEntries": 3, "groupReferences": 0, "changedMeanwhile": 0})
         );
         assert_eq!(email_entries(&raw, "acme").await.len(), 3);
     }

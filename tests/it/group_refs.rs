@@ -367,6 +367,25 @@ async fn a_user_item_written_before_references_is_read_and_changed_through_its_m
         .collect();
     assert_eq!(shown, BTreeSet::from([b.clone(), c.clone()]));
 
+    // The backfill gives it its references (README, "Upgrade notes"): one GetItem from then on.
+    let reindex = || {
+        let out = common::moto::scimctl(&[
+            "--json", "tenant", "reindex", "--tenant", "acme", "--table", &fx.table,
+        ]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    assert_eq!(reindex()["groupReferences"], 1);
+    let (answer, ops) = cost(&fx, t.call(Method::GET, &format!("/Users/{u}"), None)).await;
+    assert_eq!(ops, ["GetItem"], "references backfilled");
+    let names: BTreeSet<&str> = answer.body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["display"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["Old B", "New C"]));
+    assert_eq!(reindex()["groupReferences"], 0, "idempotent");
+
     let d = t.call(Method::DELETE, &format!("/Users/{u}"), None).await;
     assert_eq!(d.status, StatusCode::NO_CONTENT);
     for g in [&b, &c] {

@@ -259,25 +259,49 @@ impl DynamoStore {
         group: &Resource,
         version: Version,
     ) -> Result<(), StoreError> {
-        let value = ref_value(group, version);
-        let name = ref_name(&group.id);
         let ids = self.member_ids(tenant, &group.id).await?;
         for part in ids.chunks(FAN_OUT_BATCH) {
-            let updates = part.iter().map(|id| {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(keys::user(tenant, id).to_attrs()))
-                    .update_expression("SET #g = :ref")
-                    .condition_expression("attribute_exists(#g) AND #g.#gv < :ver")
-                    .expression_attribute_names("#g", name.clone())
-                    .expression_attribute_names("#gv", "v")
-                    .expression_attribute_values(":ref", value.clone())
-                    .expression_attribute_values(":ver", AttributeValue::N(version.to_string()))
-            });
+            let updates = part
+                .iter()
+                .map(|id| self.refresh_update(tenant, id, group, version));
             fan_out(updates.collect()).await?;
         }
         Ok(())
+    }
+
+    /// Refresh one user's copy of `group` (at its version), unless it holds a newer one.
+    pub(super) async fn refresh_ref(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+        group: &Resource,
+    ) -> Result<(), StoreError> {
+        fan_out(vec![self.refresh_update(
+            tenant,
+            user_id,
+            group,
+            group.version,
+        )])
+        .await
+    }
+
+    fn refresh_update(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+        group: &Resource,
+        version: Version,
+    ) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::user(tenant, user_id).to_attrs()))
+            .update_expression("SET #g = :ref")
+            .condition_expression("attribute_exists(#g) AND #g.#gv < :ver")
+            .expression_attribute_names("#g", ref_name(&group.id))
+            .expression_attribute_names("#gv", "v")
+            .expression_attribute_values(":ref", ref_value(group, version))
+            .expression_attribute_values(":ver", AttributeValue::N(version.to_string()))
     }
 
     /// After a group's deletion: remove the reference to it from each of `member_ids`, as a

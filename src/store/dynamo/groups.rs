@@ -73,7 +73,7 @@ impl DynamoStore {
     }
 
     /// The existing groups among `ids`, in id order.
-    async fn groups_by_id(
+    pub(super) async fn groups_by_id(
         &self,
         tenant: &TenantId,
         ids: &[String],
