@@ -157,8 +157,8 @@ async fn refusals(s: &Stores, t: &TestApp) -> Vec<(String, String)> {
     r
 }
 
-/// 1. A tenant without a settings record and one whose policies were all set and then cleared
-/// answer every fixture as the fixture expects, and alike.
+/// A tenant without a settings record and one whose policies were all set and then cleared
+/// answer every fixture as the fixture expects, and alike (item 1 of the module documentation).
 async fn no_policies_answer_as_today(s: &Stores) {
     let every = [
         "seat_limit=50",
