@@ -372,6 +372,14 @@ async fn okta_with_every_policy(s: &Stores) {
             })),
             foreign("emails.value", "test.user@gmail.com"),
         ),
+        // `domains` answers first: a rename of a protected user into a foreign domain is a 400.
+        user_step(
+            "a profile push renaming the protected user into a foreign domain",
+            "PUT",
+            "/Users/{id}",
+            Some(okta_put(&|u| u["userName"] = "test.user@gmail.com".into())),
+            foreign("userName", "test.user@gmail.com"),
+        ),
         user_step(
             "a profile push renaming the protected user",
             "PUT",
