@@ -1,15 +1,15 @@
 //! A user's group references, kept on the user item: GET /Users/{id} then reads the user and
 //! its `groups` (RFC 7643 §4.1.2) with one GetItem, and a PATCH, PUT or DELETE with one GetItem
-//! and one transaction (ARCHITECTURE.md, "Group references on the user item", has the figures
-//! and the trade-off).
+//! and one transaction (ARCHITECTURE.md, DynamoDB key design, "A user's groups live on its
+//! item"; the figures are in BENCHMARKS.md).
 //!
 //! Each group the user is a direct member of is one top-level attribute `g#<group id>` of the
 //! user item, a map `{d: displayName, e: externalId, v: group version}`. Top-level attributes
 //! (not one map attribute) because an update can set or remove one without the map existing
-//! first, so items written before this design need no migration. `gi` counts them; an item
-//! without `gi` (written before) or with `go` set (more than [`MAX_INLINE_GROUPS`] groups) is
-//! read the older way: the member -> group items (`MEMBEROF#<user id>`, still written for every
-//! membership) and the groups they name.
+//! first, so items written before this design stay writable. `gi` counts them; an item without
+//! `gi` (written before; `scimctl tenant reindex` gives it its references, `reindex.rs`) or with
+//! `go` set (more than [`MAX_INLINE_GROUPS`] groups) is read the older way: the member -> group
+//! items (`MEMBEROF#<user id>`, still written for every membership) and the groups they name.
 //!
 //! Every membership change of a user, in the same transaction as the membership items, sets or
 //! removes its reference and bumps the user's `version`: a user's ETag changes when its `groups`
@@ -17,10 +17,10 @@
 //! exactly (a DELETE removes its memberships in its own transaction).
 //!
 //! The copies of a group's displayName and externalId are refreshed after a rename
-//! ([`refresh`], conditioned on the version they carry, so an older rename never overwrites a
-//! newer one), and a deleted group's references are removed by its clean-up ([`drop_ref`]):
-//! until those reach a user (milliseconds per member after the group's own write), its answer
-//! may show the group's previous name, or a group just deleted.
+//! (`DynamoStore::refresh_refs`, conditioned on the version they carry, so an older rename
+//! never overwrites a newer one), and a deleted group's references are removed by its clean-up
+//! (`DynamoStore::drop_refs`); the request answers once they are done, but while they run
+//! another request may see a user's `groups` with the previous name or the group being deleted.
 
 use std::collections::HashMap;
 
