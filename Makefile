@@ -98,7 +98,7 @@ test: venv tools-venv browser
 # Not part of `make test`: builds a 50,000-member group through PATCHes of 1,000 on moto, and runs
 # the 10,001-member response-bound scenario on DynamoDB. Minutes, mostly moto's; prints timings.
 test-scale: venv
-	VENV=$(VENV) tests/tools/with_moto.sh cargo test --release --test it -- --ignored --nocapture groups_scale:: groups_api::
+	VENV=$(VENV) tests/tools/with_moto.sh cargo test --release --test it -- --ignored --nocapture groups_scale:: groups_api:: email_lookup::scale_
 
 build: tools-venv
 	$(TOOLS_PATH) cargo lambda build --release --arm64 --bin bootstrap

@@ -84,8 +84,8 @@ fn check_lines(t: &common::TestApp, id: &str, buffer: &Buffer, expect_ddb_calls:
             "consumed capacity is reported: {get}"
         );
         assert_eq!(
-            lines[2]["ddb_calls"], 2,
-            "GET is one GetItem, plus one Query for the read-only groups attribute"
+            lines[2]["ddb_calls"], 1,
+            "GET is one GetItem: the user item carries its read-only groups"
         );
     } else {
         assert_eq!(ok["ddb_calls"], 0);

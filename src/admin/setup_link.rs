@@ -32,7 +32,7 @@ pub struct SetupLinkArgs {
     #[arg(long, value_name = "LINK_ID")]
     revoke: Option<String>,
     /// The service's public SCIM base URL (stack output ScimBaseUrl, e.g.
-    /// https://api.example.com/scim/v2); the page is at the same host.
+    /// `https://api.example.com/scim/v2`); the page is at the same host.
     #[arg(long, env = "SCIM_PUBLIC_BASE_URL")]
     base_url: Option<String>,
     /// Secrets Manager secret holding the signing key (stack output SetupLinkKeySecret).

@@ -114,6 +114,18 @@ impl ScimService {
         proj: &Projection,
         if_none_match: Option<&ETagCondition>,
     ) -> Result<Fetched<GroupView>, ScimError> {
+        if if_none_match.is_none() && !proj.omits("members") {
+            // Two independent reads: sent together (one round trip of latency, not two).
+            let (group, members) = tokio::join!(
+                self.read_existing(KIND, tenant, id),
+                self.group_members(tenant, id)
+            );
+            let group = group?;
+            return Ok(Fetched::Found(GroupView {
+                group,
+                members: Some(members?),
+            }));
+        }
         let group = self.read_existing(KIND, tenant, id).await?;
         if if_none_match.is_some_and(|c| c.matches(group.version)) {
             return Ok(Fetched::NotModified(group.version));
@@ -329,18 +341,32 @@ impl ScimService {
     {
         let tenant = &caller.tenant;
         for attempt in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.read_existing(KIND, tenant, id).await?;
+            // Adding or removing given ids does not depend on the record: which of them are
+            // members is read at the same time as the record (one round trip, not two). Its
+            // outcome is looked at in the order the checks always ran.
+            let given = async {
+                match needs_members {
+                    true => Ok(None),
+                    false => match plan(None)? {
+                        None => Ok(Some(Diff::default())),
+                        Some(p) => self.diff(tenant, id, p, None).await.map(Some),
+                    },
+                }
+            };
+            let (current, given) = tokio::join!(self.read_existing(KIND, tenant, id), given);
+            let current = current?;
             check_if_match(if_match, &current)?;
             let next_attributes = attributes(&current)?;
             let attributes_changed = next_attributes != current.attributes;
-            let current_members = if needs_members {
-                Some(self.member_set(tenant, id).await?)
-            } else {
-                None
-            };
-            let diff = match plan(current_members.as_deref())? {
-                None => Diff::default(),
-                Some(p) => self.diff(tenant, id, p, current_members.as_deref()).await?,
+            let diff = match given? {
+                Some(diff) => diff,
+                None => {
+                    let members = self.member_set(tenant, id).await?;
+                    match plan(Some(&members))? {
+                        None => Diff::default(),
+                        Some(p) => self.diff(tenant, id, p, Some(&members)).await?,
+                    }
+                }
             };
             if !attributes_changed && diff.is_empty() {
                 // Nothing changes (Okta PUTs the whole group on every sync): no write, same ETag.

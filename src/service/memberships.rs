@@ -166,13 +166,16 @@ impl ScimService {
         }
     }
 
-    /// A user's read-only `groups` (direct memberships): one store read.
+    /// A user's read-only `groups` (direct memberships): one store read (DynamoDB: of the user
+    /// item, which holds them).
     pub async fn user_groups(
         &self,
         tenant: &TenantId,
         user_id: &str,
     ) -> Result<Vec<GroupRef>, ScimError> {
-        Ok(self.store.groups_of(tenant, user_id).await?)
+        let ids = [user_id.to_owned()];
+        let mut all = self.store.groups_of_users(tenant, &ids).await?;
+        Ok(all.remove(user_id).unwrap_or_default())
     }
 
     /// The ids of a group's members that are Users, in the store's order, at most `limit`.
@@ -272,9 +275,11 @@ impl ScimService {
             )));
         }
         let info = SchemaAttrInfo(ResourceKind::User);
+        let ids: Vec<String> = candidates.iter().map(|u| u.id.clone()).collect();
+        let mut all = self.store.groups_of_users(tenant, &ids).await?;
         let mut out = Vec::new();
         for u in candidates {
-            let groups = self.user_groups(tenant, &u.id).await?;
+            let groups = all.remove(&u.id).unwrap_or_default();
             if filter::matches(f, &render_user(&u, Some(&groups), ""), &info) {
                 out.push(u);
             }

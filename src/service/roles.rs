@@ -64,7 +64,7 @@ impl ScimService {
         };
         Ok(match groups {
             Some(gs) => role_of(&settings, gs),
-            None => role_of(&settings, &self.store.groups_of(tenant, user_id).await?),
+            None => role_of(&settings, &self.user_groups(tenant, user_id).await?),
         })
     }
 
@@ -109,6 +109,8 @@ impl ScimService {
         let (add, remove, stay) = users;
         let mut out = BTreeMap::new();
         let mut seen = HashSet::new();
+        let ids: Vec<String> = add.iter().chain(stay).chain(remove).cloned().collect();
+        let mut all = self.store.groups_of_users(tenant, &ids).await?;
         for (id, keeps) in add
             .iter()
             .chain(stay)
@@ -118,7 +120,7 @@ impl ScimService {
             if !seen.insert(id.as_str()) {
                 continue;
             }
-            let before = self.store.groups_of(tenant, id).await?;
+            let before = all.remove(id.as_str()).unwrap_or_default();
             let mut next: Vec<GroupRef> = before
                 .iter()
                 .filter(|g| g.id != group_id)
@@ -235,8 +237,10 @@ pub async fn recompute_roles<S: Store + ?Sized>(
                 },
             )
             .await?;
+        let ids: Vec<String> = page.items.iter().map(|u| u.id.clone()).collect();
+        let mut all = store.groups_of_users(tenant, &ids).await?;
         for u in &page.items {
-            let groups = store.groups_of(tenant, &u.id).await?;
+            let groups = all.remove(&u.id).unwrap_or_default();
             let (was, will) = (role_of(old, &groups), role_of(new, &groups));
             if was != will {
                 changed.insert(u.id.clone(), will);

@@ -366,9 +366,12 @@ impl ScimService {
                 role: None,
             }));
         }
+        // One batched read of the page's users' groups (DynamoDB: their items hold them).
+        let ids: Vec<String> = page.items.iter().map(|u| u.id.clone()).collect();
+        let mut all = self.store.groups_of_users(tenant, &ids).await?;
         let mut read = Vec::with_capacity(page.items.len());
         for user in &page.items {
-            let groups = self.user_groups(tenant, &user.id).await?;
+            let groups = all.remove(&user.id).unwrap_or_default();
             let role = role_rules.as_deref().and_then(|s| role_of(s, &groups));
             read.push((proj.asks_for("groups").then_some(groups), role));
         }

@@ -361,6 +361,20 @@ pub trait GroupStore: Send + Sync {
         ids: &[String],
     ) -> Result<HashSet<String>, StoreError>;
 
+    /// [`GroupStore::groups_of`] for each of `user_ids` (users not found: none). DynamoDB reads
+    /// the user items (one BatchGetItem per 100), which carry their group references.
+    async fn groups_of_users(
+        &self,
+        tenant: &TenantId,
+        user_ids: &[String],
+    ) -> Result<HashMap<String, Vec<GroupRef>>, StoreError> {
+        let mut out = HashMap::with_capacity(user_ids.len());
+        for id in user_ids {
+            out.insert(id.clone(), self.groups_of(tenant, id).await?);
+        }
+        Ok(out)
+    }
+
     /// The existing groups `member_id` is a direct member of, in group-id order, with their
     /// displayName (for the User's read-only `groups`). Groups deleted concurrently are left out.
     async fn groups_of(

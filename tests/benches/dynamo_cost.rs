@@ -55,8 +55,8 @@ pub struct Bench {
     app: Arc<App>,
     auth: String,
     calls: scim_server::store::dynamo::calls::CallCounter,
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    /// The table, its raw client and the store's call counter.
+    fx: moto::DynamoFixture,
     tenant: TenantId,
     ids: Vec<String>,
 }
@@ -112,7 +112,7 @@ impl Bench {
     /// An item as stored, read back raw (not through the store), and the calls log left as it
     /// was found.
     async fn raw(&self, key: &Key) -> Option<Item> {
-        let item = moto::raw_get(&self.client, &self.table, key).await;
+        let item = moto::raw_get(&self.fx, &key.pk, &key.sk).await;
         self.calls.take();
         item
     }
@@ -131,9 +131,10 @@ impl Bench {
         let (mut bytes, mut n, mut start) = (0, 0, None);
         loop {
             let page = self
+                .fx
                 .client
                 .query()
-                .table_name(&self.table)
+                .table_name(&self.fx.table)
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", keys::PK)
                 .expression_attribute_values(
@@ -305,9 +306,7 @@ async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let client = moto::dynamo_client().await;
-    let table = moto::new_table(&client).await;
-    let (store, calls) = scim_server::store::DynamoStore::with_call_counter(&client, table.clone());
+    let fx = moto::dynamo_fixture().await;
     let tokens = Arc::new(EmbeddedTokenSource::new());
     let tenant = TenantId::parse("cost").unwrap();
     let token = tokens
@@ -320,16 +319,15 @@ async fn main() {
         default_scheme: "https",
     };
     let app = App::new(
-        ScimService::new(Arc::new(store)),
+        ScimService::new(Arc::new(fx.store.clone())),
         Authenticator::new(tokens),
         settings,
     );
     let mut b = Bench {
         app,
         auth: format!("Bearer {token}"),
-        calls,
-        client,
-        table,
+        calls: fx.calls.clone(),
+        fx,
         tenant,
         ids: Vec::new(),
     };

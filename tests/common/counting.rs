@@ -191,6 +191,14 @@ impl GroupStore for CountingStore {
         self.hit("members_among");
         self.inner.members_among(tenant, group_id, ids).await
     }
+    async fn groups_of_users(
+        &self,
+        tenant: &TenantId,
+        user_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<GroupRef>>, StoreError> {
+        self.hit("groups_of_users");
+        self.inner.groups_of_users(tenant, user_ids).await
+    }
     async fn groups_of(
         &self,
         tenant: &TenantId,

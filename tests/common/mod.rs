@@ -10,6 +10,7 @@ pub mod log_capture;
 pub mod moto;
 pub mod replay;
 pub mod requests;
+pub mod seed;
 pub mod store_ext;
 
 /// Each scenario function `async fn name(t: &TestApp)` becomes the test `<store>::<name>`, run on

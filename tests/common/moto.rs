@@ -8,7 +8,6 @@ use aws_sdk_dynamodb::Client;
 
 use scim_server::store::dynamo::calls::CallCounter;
 use scim_server::store::dynamo::item::Item;
-use scim_server::store::dynamo::keys::Key;
 use scim_server::store::dynamo::table::create_table;
 use scim_server::store::DynamoStore;
 
@@ -76,13 +75,19 @@ pub async fn raw_put(fx: &DynamoFixture, item: Item) {
         .unwrap();
 }
 
-/// Read the item at `key` with the raw client, past the store (strongly consistent): what is
-/// stored, as DynamoDB sizes and charges it.
-pub async fn raw_get(client: &Client, table: &str, key: &Key) -> Option<Item> {
-    client
+/// Read one item with the raw client (strongly consistent), past the store.
+pub async fn raw_get(fx: &DynamoFixture, pk: &str, sk: &str) -> Option<Item> {
+    fx.client
         .get_item()
-        .table_name(table)
-        .set_key(Some(key.to_attrs()))
+        .table_name(&fx.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(sk.to_owned()),
+        )
         .consistent_read(true)
         .send()
         .await

@@ -9,6 +9,7 @@
 //! - `body_contains` is partial JSON: objects must hold at least the given keys, arrays must have
 //!   exactly the given length with each element matching in order, scalars must be equal.
 //! - `absent` lists top-level keys, or JSON pointers (`/name/middleName`), that must not exist.
+//! - `detail_contains` is text the error's `detail` must contain (a policy refusal's reason).
 //! - `bind` maps a name to a JSON pointer into the answer (`"/id"`) or to `header:<name>`.
 //!
 //! The runner takes a [`TestApp`], not a store, so the same fixtures can run against any store.
@@ -185,14 +186,29 @@ fn record(seen: &mut Seen, method: &Method, path: &str, a: &Answer) {
     }
 }
 
-/// Run one fixture. Returns a description of the first mismatch.
-pub async fn run_flow(t: &TestApp, fixture: &Value) -> Result<(), String> {
+/// Every answer of a replay, in order: its status and body.
+pub type Transcript = Vec<(u16, Value)>;
+
+/// `Err` unless the answer's `detail` contains `expect.detail_contains` (when the step has one).
+pub fn check_detail(expect: &Value, body: &Value) -> Result<(), String> {
+    let Some(want) = expect.get("detail_contains").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    match body["detail"].as_str() {
+        Some(d) if d.contains(want) => Ok(()),
+        _ => Err(format!("detail does not contain {want:?}: {body}")),
+    }
+}
+
+/// Run one fixture. Returns every answer, or a description of the first mismatch.
+pub async fn run_flow(t: &TestApp, fixture: &Value) -> Result<Transcript, String> {
     let flow = fixture["flow"].as_str().unwrap_or("unnamed flow");
     let steps = fixture["steps"]
         .as_array()
         .ok_or_else(|| format!("{flow}: no \"steps\" array"))?;
     let mut vars: HashMap<String, String> = HashMap::new();
     let mut seen = Seen::new();
+    let mut transcript = Transcript::new();
     for (i, raw) in steps.iter().enumerate() {
         let step = substitute(raw, &vars);
         let name = format!(
@@ -240,6 +256,7 @@ pub async fn run_flow(t: &TestApp, fixture: &Value) -> Result<(), String> {
             ));
         }
         check_invariants(&name, &method, &a)?;
+        check_detail(expect, &a.body).map_err(|e| format!("{name}: {e}"))?;
         if let Some(want) = expect.get("body_contains") {
             subset(want, &a.body, "").map_err(|e| format!("{name}: {e}\nanswer: {}", a.body))?;
         }
@@ -270,6 +287,7 @@ pub async fn run_flow(t: &TestApp, fixture: &Value) -> Result<(), String> {
             }
         }
         record(&mut seen, &method, &path, &a);
+        transcript.push((a.status.as_u16(), a.body));
     }
 
     // The store holds exactly what the last answer about each user said.
@@ -288,5 +306,5 @@ pub async fn run_flow(t: &TestApp, fixture: &Value) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    Ok(transcript)
 }

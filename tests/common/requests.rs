@@ -91,6 +91,20 @@ pub async fn user_groups(t: &TestApp, id: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The groups a user's answer lists, as (id, display), in the answer's order.
+pub async fn user_group_pairs(t: &TestApp, id: &str) -> Vec<(String, String)> {
+    user_groups(t, id)
+        .await
+        .iter()
+        .map(|g| {
+            (
+                g["value"].as_str().unwrap_or_default().to_owned(),
+                g["display"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// PATCH /Users/{id} with these operations.
 pub async fn patch_user(t: &TestApp, id: &str, ops: Value) -> Answer {
     t.call(

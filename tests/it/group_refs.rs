@@ -13,8 +13,8 @@ use http::{Method, StatusCode};
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use common::moto::{dynamo_fixture, DynamoFixture};
-use common::requests::{create_group, id_of, patch_group, patch_user, seed_user, user_groups};
+use common::moto::{dynamo_fixture, raw_get, DynamoFixture};
+use common::requests::{create_group, id_of, patch_group, patch_user, seed_user, user_group_pairs};
 use common::{new_app_with_store, TestApp};
 use scim_server::store::dynamo::group_refs::{
     INLINE_COUNT, MAX_INLINE_GROUPS, OVERFLOW, REF_PREFIX,
@@ -47,18 +47,9 @@ async fn cost(
     (answer, ops)
 }
 
-/// The group ids a user's answer lists, and their displays.
+/// The groups a user's answer lists, as (id, display).
 async fn groups_of(t: &TestApp, user: &str) -> BTreeSet<(String, String)> {
-    user_groups(t, user)
-        .await
-        .iter()
-        .map(|g| {
-            (
-                g["value"].as_str().unwrap_or_default().to_owned(),
-                g["display"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    user_group_pairs(t, user).await.into_iter().collect()
 }
 
 /// The group ids the store's member -> group items name (the older, independent record).
@@ -72,6 +63,16 @@ async fn reverse_items(fx: &DynamoFixture, user: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The group lists no members.
+async fn assert_no_members(t: &TestApp, group: &str) {
+    let a = t.call(Method::GET, &format!("/Groups/{group}"), None).await;
+    assert!(
+        common::requests::member_ids(&a.body).is_empty(),
+        "{group}: {}",
+        a.body
+    );
+}
+
 async fn etag(t: &TestApp, path: &str) -> String {
     t.call(Method::GET, path, None)
         .await
@@ -82,21 +83,7 @@ async fn etag(t: &TestApp, path: &str) -> String {
 
 /// Rewrite a user item as versions before group references wrote it: no count, no references.
 async fn make_legacy(fx: &DynamoFixture, user: &str) {
-    let key = std::collections::HashMap::from([
-        ("pk".to_owned(), AttributeValue::S("T#acme#USER".into())),
-        ("sk".to_owned(), AttributeValue::S(user.to_owned())),
-    ]);
-    let item = fx
-        .client
-        .get_item()
-        .table_name(&fx.table)
-        .set_key(Some(key))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = raw_get(fx, "T#acme#USER", user).await.unwrap();
     let old: std::collections::HashMap<String, AttributeValue> = item
         .into_iter()
         .filter(|(k, _)| !k.starts_with(REF_PREFIX) && k != INLINE_COUNT)
@@ -171,12 +158,7 @@ async fn a_user_in_a_few_groups_is_one_read_and_its_writes_one_read_and_one_tran
         "DELETE, memberships with it"
     );
     for (g, was) in groups.iter().zip(before) {
-        let a = t.call(Method::GET, &format!("/Groups/{g}"), None).await;
-        assert!(
-            common::requests::member_ids(&a.body).is_empty(),
-            "{}",
-            a.body
-        );
+        assert_no_members(&t, g).await;
         assert_ne!(
             a.header("etag").unwrap_or_default(),
             was,
@@ -205,12 +187,7 @@ async fn a_user_in_more_groups_than_one_transaction_holds_is_deleted_in_more() {
         "DELETE of a user in 40 groups"
     );
     for g in &groups {
-        let a = t.call(Method::GET, &format!("/Groups/{g}"), None).await;
-        assert!(
-            common::requests::member_ids(&a.body).is_empty(),
-            "{g}: {}",
-            a.body
-        );
+        assert_no_members(&t, g).await;
     }
     assert!(reverse_items(&fx, &u).await.is_empty());
 }
@@ -390,15 +367,29 @@ async fn a_user_item_written_before_references_is_read_and_changed_through_its_m
         .collect();
     assert_eq!(shown, BTreeSet::from([b.clone(), c.clone()]));
 
+    // The backfill gives it its references (README, "Upgrade notes"): one GetItem from then on.
+    let reindex = || {
+        let out = common::moto::scimctl(&[
+            "--json", "tenant", "reindex", "--tenant", "acme", "--table", &fx.table,
+        ]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    assert_eq!(reindex()["groupReferences"], 1);
+    let (answer, ops) = cost(&fx, t.call(Method::GET, &format!("/Users/{u}"), None)).await;
+    assert_eq!(ops, ["GetItem"], "references backfilled");
+    let names: BTreeSet<&str> = answer.body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["display"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["Old B", "New C"]));
+    assert_eq!(reindex()["groupReferences"], 0, "idempotent");
+
     let d = t.call(Method::DELETE, &format!("/Users/{u}"), None).await;
     assert_eq!(d.status, StatusCode::NO_CONTENT);
     for g in [&b, &c] {
-        let a = t.call(Method::GET, &format!("/Groups/{g}"), None).await;
-        assert!(
-            common::requests::member_ids(&a.body).is_empty(),
-            "{}",
-            a.body
-        );
+        assert_no_members(&t, g).await;
     }
 }
 
@@ -420,18 +411,7 @@ async fn past_the_limit_a_users_groups_are_read_the_older_way() {
         .await
         .unwrap();
     let second = id_of(&create_group(&t, "Second", &[&u]).await);
-    let item = fx
-        .client
-        .get_item()
-        .table_name(&fx.table)
-        .key("pk", AttributeValue::S("T#acme#USER".into()))
-        .key("sk", AttributeValue::S(u.clone()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = raw_get(&fx, "T#acme#USER", &u).await.unwrap();
     assert!(
         item.contains_key(OVERFLOW),
         "the add marks the item as full"

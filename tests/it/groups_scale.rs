@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
 use common::moto::dynamo_fixture;
-use common::requests::{enc, patch_group, user_groups};
+use common::requests::{enc, patch_group, user_group_pairs};
 use common::{new_app_with_store, user_body, TestApp};
 use scim_server::store::GroupStore;
 
@@ -61,20 +61,6 @@ async fn patch(t: &TestApp, gid: &str, ops: Value) -> StatusCode {
     let a = patch_group(t, gid, ops).await;
     assert!(a.body.is_null(), "{}", a.body);
     a.status
-}
-
-/// The groups a user's answer lists, as (id, display).
-async fn groups_of_user(t: &TestApp, uid: &str) -> Vec<(String, String)> {
-    user_groups(t, uid)
-        .await
-        .iter()
-        .map(|g| {
-            (
-                g["value"].as_str().unwrap_or_default().to_owned(),
-                g["display"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }
 
 async fn build_and_check(size: usize, per_patch: usize) {
@@ -183,11 +169,11 @@ async fn build_and_check(size: usize, per_patch: usize) {
     let step = (size / 25).max(1);
     for uid in members.iter().step_by(step) {
         assert_eq!(
-            groups_of_user(&t, uid).await,
+            user_group_pairs(&t, uid).await,
             [(gid.clone(), "Everyone".to_owned())]
         );
     }
-    assert!(groups_of_user(&t, &outsider[0]).await.is_empty());
+    assert!(user_group_pairs(&t, &outsider[0]).await.is_empty());
     eprintln!("{size}: checked both sides in {:.1?}", checking.elapsed());
 
     // Removing one member (Entra's form): the record, whether it is a member, one transaction.
@@ -207,7 +193,7 @@ async fn build_and_check(size: usize, per_patch: usize) {
         ["BatchGetItem", "GetItem", "TransactWriteItems"],
         "removing one member"
     );
-    assert!(groups_of_user(&t, leaver).await.is_empty());
+    assert!(user_group_pairs(&t, leaver).await.is_empty());
     let a = t
         .call(Method::GET, &format!("/Users?filter={f}&count=0"), None)
         .await;

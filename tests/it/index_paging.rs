@@ -11,82 +11,17 @@ use crate::common;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 use tokio::task::JoinSet;
 
 use common::moto::{dynamo_fixture, raw_put, DynamoFixture};
-use common::requests::{resource, tenant, walk_by_index};
+use common::requests::{tenant, walk_by_index};
+use common::seed::{entra_like, seed};
 use scim_server::scim::resource::Resource;
-use scim_server::store::dynamo::item::{item_size, Item};
 use scim_server::store::dynamo::keys::{self, Partition};
-use scim_server::store::dynamo::user_item::user_item;
 use scim_server::store::{MemoryStore, PageRequest, UserStore};
 use scim_server::tenant::TenantId;
-
-/// A user the size of a typical Entra ID user item (~600 bytes).
-fn entra_like(i: usize) -> Resource {
-    resource(json!({
-        "userName": format!("user{i:06}@contoso.example.com"),
-        "externalId": format!("{:08x}-5a2c-4f7e-9d7b-{i:012}", i * 7919),
-        "displayName": format!("Adele Vance {i}"),
-        "name": {"givenName": "Adele", "familyName": format!("Vance {i}"), "formatted": format!("Adele Vance {i}")},
-        "emails": [{"value": format!("user{i:06}@contoso.example.com"), "type": "work", "primary": true}],
-        "title": "Retail Manager",
-        "preferredLanguage": "en-US",
-        "active": true,
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-            "department": "Retail", "employeeNumber": format!("{i:06}"), "costCenter": "CC-1020",
-        },
-    }))
-}
-
-/// Write `n` users to `t` with BatchWriteItem (25 a call, 8 calls in flight), past the
-/// transactions (seeding speed only: what is read back is the store's own item format), and one
-/// counter shard holding `n`. Returns the ids in list order and the mean item size.
-async fn seed(fx: &DynamoFixture, t: &TenantId, n: usize) -> (Vec<String>, usize) {
-    let users: Vec<Resource> = (0..n).map(entra_like).collect();
-    let items: Vec<Item> = users.iter().map(|u| user_item(t, u).unwrap()).collect();
-    let mean_size = items.iter().map(item_size).sum::<usize>() / n.max(1);
-    let mut set = JoinSet::new();
-    for chunk in items.chunks(25) {
-        let (client, table) = (fx.client.clone(), fx.table.clone());
-        let writes: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|i| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(i.clone()))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
-            .collect();
-        set.spawn(async move {
-            let out = client
-                .batch_write_item()
-                .request_items(table, writes)
-                .send()
-                .await
-                .unwrap();
-            assert!(out.unprocessed_items.unwrap_or_default().is_empty());
-        });
-        while set.len() >= 8 {
-            set.join_next().await.unwrap().unwrap();
-        }
-    }
-    while let Some(r) = set.join_next().await {
-        r.unwrap();
-    }
-    let mut shard = keys::counter_shard(t, 0).to_attrs();
-    shard.insert("users".to_owned(), AttributeValue::N(n.to_string()));
-    raw_put(fx, shard).await;
-    let mut ids: Vec<String> = users.into_iter().map(|u| u.id).collect();
-    ids.sort();
-    (ids, mean_size)
-}
 
 /// Create `n` users in `t` through the store (8 in flight), guards and counter included, for
 /// tests that delete some. Returns the ids in list order.

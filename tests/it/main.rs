@@ -43,6 +43,7 @@ mod member_bound;
 mod partial_writes;
 mod patch_properties;
 mod policies;
+mod policy_replay;
 mod query_api;
 mod rfc_patch;
 mod roles;

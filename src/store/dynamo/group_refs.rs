@@ -1,15 +1,15 @@
 //! A user's group references, kept on the user item: GET /Users/{id} then reads the user and
 //! its `groups` (RFC 7643 §4.1.2) with one GetItem, and a PATCH, PUT or DELETE with one GetItem
-//! and one transaction (ARCHITECTURE.md, "Group references on the user item", has the figures
-//! and the trade-off).
+//! and one transaction (ARCHITECTURE.md, DynamoDB key design, "A user's groups live on its
+//! item"; the figures are in BENCHMARKS.md).
 //!
 //! Each group the user is a direct member of is one top-level attribute `g#<group id>` of the
 //! user item, a map `{d: displayName, e: externalId, v: group version}`. Top-level attributes
 //! (not one map attribute) because an update can set or remove one without the map existing
-//! first, so items written before this design need no migration. `gi` counts them; an item
-//! without `gi` (written before) or with `go` set (more than [`MAX_INLINE_GROUPS`] groups) is
-//! read the older way: the member -> group items (`MEMBEROF#<user id>`, still written for every
-//! membership) and the groups they name.
+//! first, so items written before this design stay writable. `gi` counts them; an item without
+//! `gi` (written before; `scimctl tenant reindex` gives it its references, `reindex.rs`) or with
+//! `go` set (more than [`MAX_INLINE_GROUPS`] groups) is read the older way: the member -> group
+//! items (`MEMBEROF#<user id>`, still written for every membership) and the groups they name.
 //!
 //! Every membership change of a user, in the same transaction as the membership items, sets or
 //! removes its reference and bumps the user's `version`: a user's ETag changes when its `groups`
@@ -17,10 +17,10 @@
 //! exactly (a DELETE removes its memberships in its own transaction).
 //!
 //! The copies of a group's displayName and externalId are refreshed after a rename
-//! ([`refresh`], conditioned on the version they carry, so an older rename never overwrites a
-//! newer one), and a deleted group's references are removed by its clean-up ([`drop_ref`]):
-//! until those reach a user (milliseconds per member after the group's own write), its answer
-//! may show the group's previous name, or a group just deleted.
+//! (`DynamoStore::refresh_refs`, conditioned on the version they carry, so an older rename
+//! never overwrites a newer one), and a deleted group's references are removed by its clean-up
+//! (`DynamoStore::drop_refs`); the request answers once they are done, but while they run
+//! another request may see a user's `groups` with the previous name or the group being deleted.
 
 use std::collections::HashMap;
 
@@ -259,22 +259,49 @@ impl DynamoStore {
         group: &Resource,
         version: Version,
     ) -> Result<(), StoreError> {
-        let value = ref_value(group, version);
-        let name = ref_name(&group.id);
         let ids = self.member_ids(tenant, &group.id).await?;
-        let updates = ids.iter().map(|id| {
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(keys::user(tenant, id).to_attrs()))
-                .update_expression("SET #g = :ref")
-                .condition_expression("attribute_exists(#g) AND #g.#gv < :ver")
-                .expression_attribute_names("#g", name.clone())
-                .expression_attribute_names("#gv", "v")
-                .expression_attribute_values(":ref", value.clone())
-                .expression_attribute_values(":ver", AttributeValue::N(version.to_string()))
-        });
-        fan_out(updates.collect()).await
+        for part in ids.chunks(FAN_OUT_BATCH) {
+            let updates = part
+                .iter()
+                .map(|id| self.refresh_update(tenant, id, group, version));
+            fan_out(updates.collect()).await?;
+        }
+        Ok(())
+    }
+
+    /// Refresh one user's copy of `group` (at its version), unless it holds a newer one.
+    pub(super) async fn refresh_ref(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+        group: &Resource,
+    ) -> Result<(), StoreError> {
+        fan_out(vec![self.refresh_update(
+            tenant,
+            user_id,
+            group,
+            group.version,
+        )])
+        .await
+    }
+
+    fn refresh_update(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+        group: &Resource,
+        version: Version,
+    ) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::user(tenant, user_id).to_attrs()))
+            .update_expression("SET #g = :ref")
+            .condition_expression("attribute_exists(#g) AND #g.#gv < :ver")
+            .expression_attribute_names("#g", ref_name(&group.id))
+            .expression_attribute_names("#gv", "v")
+            .expression_attribute_values(":ref", ref_value(group, version))
+            .expression_attribute_values(":ver", AttributeValue::N(version.to_string()))
     }
 
     /// After a group's deletion: remove the reference to it from each of `member_ids`, as a
@@ -287,22 +314,25 @@ impl DynamoStore {
         last_modified: &str,
     ) -> Result<(), StoreError> {
         let name = ref_name(group_id);
-        let updates = member_ids.iter().map(|id| {
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(keys::user(tenant, id).to_attrs()))
-                .update_expression("REMOVE #g SET #lm = :lm ADD #v :one, #gi :minus")
-                .condition_expression("attribute_exists(#g)")
-                .expression_attribute_names("#g", name.clone())
-                .expression_attribute_names("#lm", LAST_MODIFIED)
-                .expression_attribute_names("#v", VERSION)
-                .expression_attribute_names("#gi", INLINE_COUNT)
-                .expression_attribute_values(":lm", AttributeValue::S(last_modified.to_owned()))
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
-        });
-        fan_out(updates.collect()).await
+        for part in member_ids.chunks(FAN_OUT_BATCH) {
+            let updates = part.iter().map(|id| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(keys::user(tenant, id).to_attrs()))
+                    .update_expression("REMOVE #g SET #lm = :lm ADD #v :one, #gi :minus")
+                    .condition_expression("attribute_exists(#g)")
+                    .expression_attribute_names("#g", name.clone())
+                    .expression_attribute_names("#lm", LAST_MODIFIED)
+                    .expression_attribute_names("#v", VERSION)
+                    .expression_attribute_names("#gi", INLINE_COUNT)
+                    .expression_attribute_values(":lm", AttributeValue::S(last_modified.to_owned()))
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+            });
+            fan_out(updates.collect()).await?;
+        }
+        Ok(())
     }
 
     /// The ids of a group's members (keys only), in member-id order.
@@ -338,3 +368,6 @@ async fn fan_out(updates: Vec<UpdateItemFluentBuilder>) -> Result<(), StoreError
 
 /// How many UpdateItems a rename or a group deletion keeps in flight.
 const FAN_OUT: usize = 16;
+
+/// How many UpdateItems are built at a time (memory stays bounded for a 50,000-member group).
+const FAN_OUT_BATCH: usize = 1_000;

@@ -19,6 +19,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::batch::Projection;
 use super::errors::{classify, sdk_error, Cancelled};
 use super::group_item::{self, group_from_item, member_from_item, sort_key, GROUPS};
+use super::group_refs;
 use super::group_tx::{self, Part};
 use super::item;
 use super::keys::{self, Key, Partition, PK};
@@ -72,7 +73,7 @@ impl DynamoStore {
     }
 
     /// The existing groups among `ids`, in id order.
-    async fn groups_by_id(
+    pub(super) async fn groups_by_id(
         &self,
         tenant: &TenantId,
         ids: &[String],
@@ -295,6 +296,32 @@ impl GroupStore for DynamoStore {
             .iter()
             .map(|i| sort_key(i).map(str::to_owned))
             .collect()
+    }
+
+    async fn groups_of_users(
+        &self,
+        tenant: &TenantId,
+        user_ids: &[String],
+    ) -> Result<HashMap<String, Vec<GroupRef>>, StoreError> {
+        let keys: Vec<Key> = plausible_unique(user_ids)
+            .into_iter()
+            .map(|id| keys::user(tenant, id))
+            .collect();
+        let mut out = HashMap::with_capacity(keys.len());
+        for item in self.batch_get(&keys, Projection::All).await? {
+            let inline = group_refs::inline_groups(&item);
+            let id = sort_key(&item)?.to_owned();
+            let groups = match inline {
+                Some(groups) => groups,
+                // Written before references, or in too many groups.
+                None => self.groups_of(tenant, &id).await?,
+            };
+            out.insert(id, groups);
+        }
+        for id in user_ids {
+            out.entry(id.clone()).or_default();
+        }
+        Ok(out)
     }
 
     async fn groups_of(

@@ -313,8 +313,9 @@ impl DynamoStore {
         };
         let value = group_refs::ref_value(group, leaves_at);
         let mut sides: HashMap<String, UserSide> = HashMap::new();
-        // Each refused round drops or corrects at least one change (or ends the loop).
-        let rounds = changes.len() + 2;
+        // Each refused round drops or corrects at least one change (or ends the loop); a change
+        // is corrected at most twice (its user side: reference, then bump, then nothing).
+        let rounds = 3 * changes.len() + 2;
         for _ in 0..rounds {
             if changes.is_empty()
                 && matches!(

@@ -6,7 +6,8 @@
 //! compact, keeps JSON exactly as it was (number forms, nulls inside values, empty arrays), has no
 //! nesting-depth limit, and nothing ever needs to address an attribute inside DynamoDB (filters
 //! are evaluated in the service). The fields that DynamoDB does need (`version` for conditions,
-//! keys) are top-level attributes.
+//! keys) are top-level attributes, and so are the user's group references (`group_refs.rs`),
+//! which the membership transactions set and remove one by one.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
