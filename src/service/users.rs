@@ -154,8 +154,8 @@ impl ScimService {
         }
     }
 
-    /// GET /Users/{id}: the user, with its groups unless the projection leaves them out;
-    /// nothing more is read when `If-None-Match` names its version.
+    /// GET /Users/{id}: the user, with its groups unless the projection leaves them out, in one
+    /// store read; 304 when `If-None-Match` names its version.
     pub async fn get_user(
         &self,
         tenant: &TenantId,
