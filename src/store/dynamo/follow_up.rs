@@ -147,11 +147,9 @@ impl DynamoStore {
             per_second: Some(FOLLOW_UP_RATE),
         };
         let mut job = job.clone();
-        let mut done = 0;
         let finished = self
-            .advance(&tenant, &mut job, group.as_ref(), pace, &mut done)
+            .advance(&tenant, &mut job, group.as_ref(), pace, &mut 0)
             .await?;
-        tracing::info!(tenant = %job.tenant, group_id = %job.group_id, work = job.work.kind(), members_done = done, finished, "group follow-up ran");
         Ok((!finished).then_some(job))
     }
 
