@@ -212,6 +212,7 @@ async fn a_rename_past_its_budget_is_finished_by_the_worker_and_a_second_run_cha
         "no member is refreshed in the request: {ops:?}"
     );
     assert!(took < Duration::from_secs(3), "answered in {took:?}");
+    eprintln!("rename of {MEMBERS} members, zero budget: answered in {took:.1?}, calls {ops:?}");
     let before = copies(&s).await;
     assert!(before
         .values()
@@ -229,7 +230,12 @@ async fn a_rename_past_its_budget_is_finished_by_the_worker_and_a_second_run_cha
         ),
         ("acme", s.group.as_str(), &FollowUpWork::Refresh, &None)
     );
+    let started = std::time::Instant::now();
     assert_eq!(consume(&s.store, &msgs).await, Vec::<String>::new());
+    eprintln!(
+        "worker refresh of {MEMBERS} members: {:.1?}",
+        started.elapsed()
+    );
     assert!(
         receive(&s).await.is_empty(),
         "finished: nothing queued again"
@@ -318,16 +324,17 @@ async fn a_job_stopped_by_its_deadline_resumes_after_its_cursor() {
         .store
         .run_follow_up(
             &job,
-            Some(tokio::time::Instant::now() + Duration::from_millis(150)),
+            Some(tokio::time::Instant::now() + Duration::from_millis(500)),
         )
         .await
         .unwrap()
-        .expect("300 members at 500 a second outlast 150 ms");
+        .expect("300 members at 500 a second outlast 500 ms");
     let cursor = rest.after.clone().expect("some members done");
     let mut sorted = s.users.clone();
     sorted.sort();
     let done = sorted.iter().position(|u| *u == cursor).unwrap() + 1;
     assert!(done < MEMBERS, "{done}");
+    eprintln!("500 ms deadline: {done} of {MEMBERS} members refreshed");
     let c = copies(&s).await;
     for (i, u) in sorted.iter().enumerate() {
         let name = &c[u].as_ref().unwrap().0;
@@ -386,7 +393,12 @@ async fn with_the_default_budget_a_few_hundred_members_are_done_in_the_request()
         DEFAULT_FOLLOW_UP_BUDGET,
     );
     let t = new_app_with_store(Arc::new(store));
+    let started = std::time::Instant::now();
     rename(&t, &s.group, "Platform").await;
+    eprintln!(
+        "rename of {MEMBERS} members in the request, default budget: {:.1?}",
+        started.elapsed()
+    );
     assert!(receive(&s).await.is_empty(), "nothing handed over");
     assert!(copies(&s)
         .await
