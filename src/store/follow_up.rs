@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use crate::tenant::TenantId;
 
 /// What is left of a group write's fan-out over the group's members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +25,18 @@ pub struct FollowUpJob {
     /// The last member id (in member-id order) whose work is done; `None`: none yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
+}
+
+impl FollowUpJob {
+    /// The whole fan-out of `work` over `group_id`'s members, none done yet.
+    pub fn start(tenant: &TenantId, group_id: &str, work: FollowUpWork) -> Self {
+        FollowUpJob {
+            tenant: tenant.as_str().to_owned(),
+            group_id: group_id.to_owned(),
+            work,
+            after: None,
+        }
+    }
 }
 
 /// Which fan-out.
@@ -53,4 +66,40 @@ impl FollowUpWork {
 #[async_trait]
 pub trait FollowUpQueue: Send + Sync {
     async fn enqueue(&self, job: &FollowUpJob) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_job_travels_as_camel_case_json_and_refuses_unknown_fields() {
+        let tenant = TenantId::parse("acme").unwrap();
+        let mut job = FollowUpJob::start(
+            &tenant,
+            "g1",
+            FollowUpWork::Delete {
+                deleted_at: "2026-12-06T00:00:00Z".into(),
+            },
+        );
+        job.after = Some("u9".into());
+        let v = serde_json::to_value(&job).unwrap();
+        assert_eq!(
+            v,
+            json!({"tenant": "acme", "groupId": "g1", "after": "u9",
+                   "work": {"kind": "delete", "deletedAt": "2026-12-06T00:00:00Z"}})
+        );
+        assert_eq!(serde_json::from_value::<FollowUpJob>(v).unwrap(), job);
+        let refresh = json!({"tenant": "acme", "groupId": "g1", "work": {"kind": "refresh"}});
+        let read: FollowUpJob = serde_json::from_value(refresh).unwrap();
+        assert_eq!((read.work.kind(), read.after), ("refresh", None));
+        for bad in [
+            json!({"tenant": "acme", "groupId": "g1", "work": {"kind": "refresh"}, "x": 1}),
+            json!({"tenant": "acme", "groupId": "g1", "work": {"kind": "drop"}}),
+            json!({"tenant": "acme", "work": {"kind": "refresh"}}),
+        ] {
+            assert!(serde_json::from_value::<FollowUpJob>(bad).is_err());
+        }
+    }
 }

@@ -63,12 +63,7 @@ impl DynamoStore {
 
     /// After a rename committed (`group` at its new version): refresh the members' copies.
     pub(super) async fn after_rename(&self, tenant: &TenantId, group: &Resource) {
-        let job = FollowUpJob {
-            tenant: tenant.as_str().to_owned(),
-            group_id: group.id.clone(),
-            work: FollowUpWork::Refresh,
-            after: None,
-        };
+        let job = FollowUpJob::start(tenant, &group.id, FollowUpWork::Refresh);
         self.in_request(tenant, job, Some(group)).await;
     }
 
@@ -80,14 +75,7 @@ impl DynamoStore {
         group_id: &str,
         deleted_at: &str,
     ) {
-        let job = FollowUpJob {
-            tenant: tenant.as_str().to_owned(),
-            group_id: group_id.to_owned(),
-            work: FollowUpWork::Delete {
-                deleted_at: deleted_at.to_owned(),
-            },
-            after: None,
-        };
+        let job = FollowUpJob::start(tenant, group_id, delete(deleted_at));
         self.in_request(tenant, job, None).await;
     }
 
@@ -170,14 +158,7 @@ impl DynamoStore {
         group_id: &str,
         deleted_at: &str,
     ) -> Result<(), StoreError> {
-        let mut job = FollowUpJob {
-            tenant: tenant.as_str().to_owned(),
-            group_id: group_id.to_owned(),
-            work: FollowUpWork::Delete {
-                deleted_at: deleted_at.to_owned(),
-            },
-            after: None,
-        };
+        let mut job = FollowUpJob::start(tenant, group_id, delete(deleted_at));
         self.advance(tenant, &mut job, None, Pace::default(), &mut 0)
             .await
             .map(drop)
@@ -248,6 +229,12 @@ impl DynamoStore {
                 None => return Ok(true),
             }
         }
+    }
+}
+
+fn delete(deleted_at: &str) -> FollowUpWork {
+    FollowUpWork::Delete {
+        deleted_at: deleted_at.to_owned(),
     }
 }
 
