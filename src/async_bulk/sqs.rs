@@ -155,10 +155,14 @@ pub async fn handle(
     deadline: Option<Instant>,
 ) -> BatchResponse {
     let mut failures = Vec::new();
-    for msg in batch.records {
+    let count = batch.records.len();
+    for (i, msg) in batch.records.into_iter().enumerate() {
         let retry = match read(&msg) {
             Message::Unreadable => false,
-            Message::FollowUp(job) => !run_follow_up(consumer, &msg, &job, deadline).await,
+            Message::FollowUp(job) => {
+                let until = deadline.map(|d| share(d, count - i));
+                !run_follow_up(consumer, &msg, &job, until).await
+            }
             Message::Bulk(_)
                 if deadline.is_some_and(|d| Instant::now() + BULK_TIME_BUDGET + JOB_MARGIN > d) =>
             {
@@ -223,23 +227,38 @@ async fn run_bulk(consumer: &Consumer<'_>, job: &BulkJob) {
 
 /// Run a follow-up until the deadline and queue what is left. `false`: SQS should deliver the
 /// message again (not started for lack of time, or failed; the work is idempotent).
+/// A follow-up's deadline: an equal share of the invocation's time (less [`FOLLOW_UP_MARGIN`])
+/// among the `left` messages of the batch not yet handled, so that one follow-up does not leave
+/// the others without time (each one deferred would count as a delivery towards the
+/// dead-letter queue).
+fn share(deadline: Instant, left: usize) -> Instant {
+    let now = Instant::now();
+    let end = deadline.checked_sub(FOLLOW_UP_MARGIN).unwrap_or(now);
+    let parts = u32::try_from(left.max(1)).unwrap_or(u32::MAX);
+    now + end.saturating_duration_since(now) / parts
+}
+
+/// Run a follow-up until `until` and queue what is left; with less than [`FOLLOW_UP_MIN`], the
+/// job goes back to the queue as it is (a new message, not a failed delivery). `false`: SQS
+/// should deliver the message again (failed; the work is idempotent).
 async fn run_follow_up(
     consumer: &Consumer<'_>,
     msg: &SqsMessage,
     job: &FollowUpJob,
-    deadline: Option<Instant>,
+    until: Option<Instant>,
 ) -> bool {
     let Some(store) = consumer.follow_ups else {
         tracing::error!(message_id = %msg.message_id, "group follow-up received by a consumer without a store for them; left for another delivery");
         return false;
     };
-    let until = deadline.map(|d| d.checked_sub(FOLLOW_UP_MARGIN).unwrap_or(d));
-    if until.is_some_and(|u| u < Instant::now() + FOLLOW_UP_MIN) {
-        return false;
-    }
     let (tenant, group_id, work) = (&job.tenant, &job.group_id, job.work.kind());
-    // Boxed: the follow-up's future is deep, and the consumer's own stays small.
-    let rest = match Box::pin(store.run_follow_up(job, until)).await {
+    let outcome = if until.is_some_and(|u| u < Instant::now() + FOLLOW_UP_MIN) {
+        Ok(Some(job.clone()))
+    } else {
+        // Boxed: the follow-up's future is deep, and the consumer's own stays small.
+        Box::pin(store.run_follow_up(job, until)).await
+    };
+    let rest = match outcome {
         Ok(None) => {
             tracing::info!(tenant = %tenant, group_id = %group_id, work, "group follow-up finished");
             return true;

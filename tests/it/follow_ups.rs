@@ -158,8 +158,17 @@ fn event(msgs: &[(String, String)]) -> SqsEvent {
     serde_json::from_value(json!({ "Records": records })).unwrap()
 }
 
-/// The consumer over `store` (its own follow-up queue), as `scim-async` builds it.
+/// The consumer over `store` (its own follow-up queue), as `scim-async` builds it, without a
+/// deadline; the ids of the messages it names for another delivery.
 async fn consume(store: &DynamoStore, msgs: &[(String, String)]) -> Vec<String> {
+    consume_until(store, msgs, None).await
+}
+
+async fn consume_until(
+    store: &DynamoStore,
+    msgs: &[(String, String)],
+    deadline: Option<tokio::time::Instant>,
+) -> Vec<String> {
     let sdk = sdk_config().await;
     let publisher = Publisher::new(&sdk, "unused-bus", None);
     let service = ScimService::new(Arc::new(store.clone()));
@@ -169,7 +178,7 @@ async fn consume(store: &DynamoStore, msgs: &[(String, String)]) -> Vec<String> 
         iss: "scim-server",
         follow_ups: Some(store),
     };
-    sqs::handle(&consumer, event(msgs), None)
+    sqs::handle(&consumer, event(msgs), deadline)
         .await
         .batch_item_failures
         .into_iter()
@@ -236,6 +245,17 @@ async fn a_rename_past_its_budget_is_finished_by_the_worker_and_a_second_run_cha
         ),
         ("acme", s.group.as_str(), &FollowUpWork::Refresh, &None)
     );
+    // An invocation without time enough for it puts the job back on the queue as it is.
+    let soon = tokio::time::Instant::now() + Duration::from_secs(12);
+    assert_eq!(
+        consume_until(&s.store, &msgs, Some(soon)).await,
+        Vec::<String>::new(),
+        "not a failed delivery"
+    );
+    let msgs = receive(&s).await;
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(job_of(&msgs[0].1), job, "queued again unchanged");
+    assert_all_named(&s, "Engineering").await;
     let started = std::time::Instant::now();
     assert_eq!(consume(&s.store, &msgs).await, Vec::<String>::new());
     eprintln!(
