@@ -22,6 +22,7 @@ use crate::http::admin::AdminHttp;
 use crate::http::{App, HttpSettings};
 use crate::service::ScimService;
 use crate::store::admin::AdminStore;
+use crate::store::dynamo::follow_up::DEFAULT_FOLLOW_UP_BUDGET;
 use crate::store::{DynamoStore, MemoryStore, Store, StoreError};
 use crate::tenant::TenantId;
 
@@ -42,6 +43,12 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
     let sdk_config = || aws.get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load());
     // One store object serves SCIM and the admin API (same table, same audit trail).
     let mut local_sink = None;
+    // On DynamoDB, the asynchronous queue (one SQS client) carries /Bulk jobs and group
+    // follow-ups alike.
+    let sqs_queue = match (&config.table_name, &config.events.async_queue_url) {
+        (Some(_), Some(url)) => Some(Arc::new(SqsBulkQueue::new(sdk_config().await, url))),
+        _ => None,
+    };
     let (store, admin_store, store_kind): (Arc<dyn Store>, Arc<dyn AdminStore>, &'static str) =
         match &config.table_name {
             None => {
@@ -58,9 +65,14 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
                 ));
             }
             Some(table) => {
-                let s = Arc::new(
-                    dynamo_store(sdk_config().await, table, config.audit_retention_days).await?,
-                );
+                let mut s =
+                    dynamo_store(sdk_config().await, table, config.audit_retention_days).await?;
+                // With the asynchronous queue (the Lambda), a large group rename or delete
+                // does what fits its budget and leaves the rest to the worker (follow_up.rs).
+                if let Some(queue) = &sqs_queue {
+                    s = s.with_follow_ups(queue.clone(), DEFAULT_FOLLOW_UP_BUDGET);
+                }
+                let s = Arc::new(s);
                 (s.clone(), s, "dynamodb")
             }
         };
@@ -103,8 +115,8 @@ pub async fn build(config: &Config, default_scheme: &'static str) -> Result<Buil
         let iss = crate::events::issuer(config);
         let queue = LocalBulkQueue::spawn(worker, local_sink, iss);
         service = service.with_bulk_queue(Arc::new(queue));
-    } else if let Some(url) = &config.events.async_queue_url {
-        service = service.with_bulk_queue(Arc::new(SqsBulkQueue::new(sdk_config().await, url)));
+    } else if let Some(queue) = sqs_queue {
+        service = service.with_bulk_queue(queue);
     }
     let app = App::with_admin(
         service,

@@ -25,6 +25,7 @@ pub mod admin;
 pub mod audit;
 pub mod cursor;
 pub mod dynamo;
+pub mod follow_up;
 pub mod memory;
 pub mod policies;
 pub mod settings;

@@ -240,7 +240,13 @@ async fn on_aws_the_job_travels_through_sqs_and_completions_through_eventbridge(
     let f = feed().await;
     let publisher = Publisher::new(&sdk, &f.bus, Some(&f.dlq_url));
     let worker = ScimService::new(store.clone());
-    let answer = sqs::handle(&worker, &publisher, "scim-server", event, None).await;
+    let consumer = sqs::Consumer {
+        service: &worker,
+        publisher: &publisher,
+        iss: "scim-server",
+        follow_ups: None,
+    };
+    let answer = sqs::handle(&consumer, event, None).await;
     assert!(
         answer.batch_item_failures.is_empty(),
         "a job that ran, and one that can never run, are not retried"
@@ -273,7 +279,7 @@ async fn on_aws_the_job_travels_through_sqs_and_completions_through_eventbridge(
         json!({"Records": [{"messageId": m.message_id().unwrap(), "body": m.body().unwrap()}]}),
     )
     .unwrap();
-    sqs::handle(&worker, &publisher, "scim-server", event, None).await;
+    sqs::handle(&consumer, event, None).await;
     let globex = drain(&f.sqs, &f.queue_url, 3).await;
     let first = globex
         .iter()
@@ -297,6 +303,6 @@ async fn on_aws_the_job_travels_through_sqs_and_completions_through_eventbridge(
     )
     .unwrap();
     let soon = tokio::time::Instant::now() + Duration::from_secs(1);
-    let answer = sqs::handle(&worker, &publisher, "scim-server", event, Some(soon)).await;
+    let answer = sqs::handle(&consumer, event, Some(soon)).await;
     assert_eq!(answer.batch_item_failures.len(), 1);
 }

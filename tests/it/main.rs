@@ -27,6 +27,7 @@ mod dynamodb;
 mod email_lookup;
 mod event_feed;
 mod events;
+mod follow_ups;
 mod group_refs;
 mod group_store_contract;
 mod groups_api;

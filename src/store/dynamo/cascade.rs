@@ -9,7 +9,8 @@
 //! - **as a group**: its own members' items, 25 deletes per `BatchWriteItem`, several calls at a
 //!   time, after removing each user member's reference to the group from its item
 //!   (`group_refs.rs`: one UpdateItem per member, 16 at a time, each bumping that user's
-//!   version, as any membership change does).
+//!   version, as any membership change does); run by `follow_up.rs`, which hands what does not
+//!   fit the request's budget to the asynchronous worker.
 //!
 //! A member -> group item whose group is gone is never shown: `groups_of` reads the groups and
 //! leaves out those that do not exist; a deleted group's own member items are only reachable
@@ -34,7 +35,7 @@ use crate::tenant::TenantId;
 impl DynamoStore {
     /// One page (at most 1 MB) of the keys of partition `pk`, in sort-key order, from `start`;
     /// with the key to continue from, if there is more.
-    async fn keys_page(
+    pub(super) async fn keys_page(
         &self,
         pk: &str,
         start: Option<Item>,
@@ -161,51 +162,6 @@ impl DynamoStore {
         Err(StoreError::Unavailable(
             "a membership clean-up kept failing its conditions".into(),
         ))
-    }
-
-    /// Delete the membership items of a deleted group's own members (both directions), one
-    /// Query page at a time (about 8,000 members), so that memory stays bounded however large
-    /// the group was.
-    pub(super) async fn drop_members_of(
-        &self,
-        tenant: &TenantId,
-        group_id: &str,
-        last_modified: &str,
-    ) -> Result<(), StoreError> {
-        let pk = keys::members_pk(tenant, group_id);
-        let mut start = None;
-        loop {
-            let (items, next) = self.keys_page(&pk, start).await?;
-            let mut doomed = Vec::with_capacity(items.len() * 2);
-            let mut ids = Vec::with_capacity(items.len());
-            for i in &items {
-                let member_id = sort_key(i)?;
-                doomed.push(keys::member_of(tenant, member_id, group_id));
-                doomed.push(keys::member(tenant, group_id, member_id));
-                ids.push(member_id.to_owned());
-            }
-            // The users' references first: the membership items are what finds them again
-            // if this stops half way (`resume_cascades`).
-            self.drop_refs(tenant, group_id, &ids, last_modified)
-                .await?;
-            self.batch_delete(&doomed).await?;
-            match next {
-                Some(k) => start = Some(k),
-                None => return Ok(()),
-            }
-        }
-    }
-
-    /// Everything a group deletion leaves: its place in other groups, its own members.
-    pub(super) async fn finish_group_deletion(
-        &self,
-        tenant: &TenantId,
-        group_id: &str,
-        last_modified: &str,
-    ) -> Result<(), StoreError> {
-        self.leave_all_groups(tenant, group_id, last_modified)
-            .await?;
-        self.drop_members_of(tenant, group_id, last_modified).await
     }
 
     /// Finish the membership clean-ups of every deletion recorded at or after `since` (an

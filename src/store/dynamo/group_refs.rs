@@ -19,18 +19,21 @@
 //! The copies of a group's displayName and externalId are refreshed after a rename
 //! (`DynamoStore::refresh_refs`, conditioned on the version they carry, so an older rename
 //! never overwrites a newer one), and a deleted group's references are removed by its clean-up
-//! (`DynamoStore::drop_refs`); the request answers once they are done, but while they run
-//! another request may see a user's `groups` with the previous name or the group being deleted.
+//! (`DynamoStore::drop_refs`); both run from `follow_up.rs`, in the request until its budget,
+//! then (with a queue) in the asynchronous worker. While they run another request may see a
+//! user's `groups` with the previous name or the group being deleted.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, Update};
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use futures::stream::{self, StreamExt};
+use std::time::Duration;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::time::Instant;
 
 use super::errors::sdk_error;
-use super::group_item::sort_key;
 use super::item::{Item, VERSION};
 use super::keys::{self, PK};
 use super::tx::build_failed;
@@ -249,24 +252,24 @@ pub fn remove(
 }
 
 impl DynamoStore {
-    /// After a rename committed at `version`: refresh the copy of the group's names on each
-    /// user member's item, unless the member left meanwhile or holds a newer copy. One
-    /// UpdateItem per member, [`FAN_OUT`] at a time; members that are groups fail their
-    /// condition and are skipped.
+    /// After a rename committed at `version`: refresh the copy of the group's names on the item
+    /// of each of `member_ids` (in order), unless the member left meanwhile or holds a newer
+    /// copy. One UpdateItem per member, [`FAN_OUT`] at a time, as `pace` allows; members that
+    /// are groups fail their condition and are skipped. Returns how many of `member_ids`, from
+    /// the first, are done (fewer than all when `pace`'s deadline came first).
     pub(super) async fn refresh_refs(
         &self,
         tenant: &TenantId,
         group: &Resource,
         version: Version,
-    ) -> Result<(), StoreError> {
-        let ids = self.member_ids(tenant, &group.id).await?;
-        for part in ids.chunks(FAN_OUT_BATCH) {
-            let updates = part
-                .iter()
-                .map(|id| self.refresh_update(tenant, id, group, version));
-            fan_out(updates.collect()).await?;
-        }
-        Ok(())
+        member_ids: &[&str],
+        pace: Pace,
+    ) -> Result<usize, StoreError> {
+        let updates = member_ids
+            .iter()
+            .map(|id| self.refresh_update(tenant, id, group, version))
+            .collect();
+        fan_out(updates, pace).await
     }
 
     /// Refresh one user's copy of `group` (at its version), unless it holds a newer one.
@@ -276,13 +279,8 @@ impl DynamoStore {
         user_id: &str,
         group: &Resource,
     ) -> Result<(), StoreError> {
-        fan_out(vec![self.refresh_update(
-            tenant,
-            user_id,
-            group,
-            group.version,
-        )])
-        .await
+        let update = self.refresh_update(tenant, user_id, group, group.version);
+        fan_out(vec![update], Pace::default()).await.map(drop)
     }
 
     fn refresh_update(
@@ -305,56 +303,77 @@ impl DynamoStore {
     }
 
     /// After a group's deletion: remove the reference to it from each of `member_ids`, as a
-    /// removal would (the user's version goes up). Members without one are skipped.
+    /// removal would (the user's version goes up). Members without one are skipped. Returns how
+    /// many, from the first, are done, as [`Self::refresh_refs`].
     pub(super) async fn drop_refs(
         &self,
         tenant: &TenantId,
         group_id: &str,
-        member_ids: &[String],
+        member_ids: &[&str],
         last_modified: &str,
-    ) -> Result<(), StoreError> {
+        pace: Pace,
+    ) -> Result<usize, StoreError> {
         let name = ref_name(group_id);
-        for part in member_ids.chunks(FAN_OUT_BATCH) {
-            let updates = part.iter().map(|id| {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(keys::user(tenant, id).to_attrs()))
-                    .update_expression("REMOVE #g SET #lm = :lm ADD #v :one, #gi :minus")
-                    .condition_expression("attribute_exists(#g)")
-                    .expression_attribute_names("#g", name.clone())
-                    .expression_attribute_names("#lm", LAST_MODIFIED)
-                    .expression_attribute_names("#v", VERSION)
-                    .expression_attribute_names("#gi", INLINE_COUNT)
-                    .expression_attribute_values(":lm", AttributeValue::S(last_modified.to_owned()))
-                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                    .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
-            });
-            fan_out(updates.collect()).await?;
-        }
-        Ok(())
-    }
-
-    /// The ids of a group's members (keys only), in member-id order.
-    pub(super) async fn member_ids(
-        &self,
-        tenant: &TenantId,
-        group_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        self.partition_keys(keys::members_pk(tenant, group_id))
-            .await?
-            .iter()
-            .map(|i| sort_key(i).map(str::to_owned))
-            .collect()
+        let updates = member_ids.iter().map(|id| {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(keys::user(tenant, id).to_attrs()))
+                .update_expression("REMOVE #g SET #lm = :lm ADD #v :one, #gi :minus")
+                .condition_expression("attribute_exists(#g)")
+                .expression_attribute_names("#g", name.clone())
+                .expression_attribute_names("#lm", LAST_MODIFIED)
+                .expression_attribute_names("#v", VERSION)
+                .expression_attribute_names("#gi", INLINE_COUNT)
+                .expression_attribute_values(":lm", AttributeValue::S(last_modified.to_owned()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+        });
+        fan_out(updates.collect(), pace).await
     }
 }
 
-/// Send conditional UpdateItems, [`FAN_OUT`] at a time; a failed condition means "nothing to
-/// do for this one".
-async fn fan_out(updates: Vec<UpdateItemFluentBuilder>) -> Result<(), StoreError> {
-    let mut sent = stream::iter(updates.into_iter().map(UpdateItemFluentBuilder::send))
-        .buffer_unordered(FAN_OUT);
-    while let Some(result) = sent.next().await {
+/// How far and how fast a fan-out goes: none of either (the default) sends every update,
+/// [`FAN_OUT`] at a time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pace {
+    /// No update is started after it; those in flight finish.
+    pub deadline: Option<Instant>,
+    /// At most this many updates started per second.
+    pub per_second: Option<u32>,
+}
+
+impl Pace {
+    pub fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// Send conditional UpdateItems, [`FAN_OUT`] at a time, as `pace` allows; a failed condition
+/// means "nothing to do for this one". Returns how many were sent: a prefix of `updates`, all of
+/// them answered (no update is started after the deadline; those in flight are awaited).
+async fn fan_out(updates: Vec<UpdateItemFluentBuilder>, pace: Pace) -> Result<usize, StoreError> {
+    let start = Instant::now();
+    let period = pace.per_second.map(|n| Duration::from_secs(1) / n.max(1));
+    let mut pending = updates.into_iter();
+    let mut in_flight = FuturesUnordered::new();
+    let mut started: u32 = 0;
+    loop {
+        while in_flight.len() < FAN_OUT && !pace.expired() {
+            let Some(update) = pending.next() else { break };
+            // Paced: the n-th update starts no earlier than n periods after the first.
+            let slot = period.map(|p| start + p.saturating_mul(started));
+            started = started.saturating_add(1);
+            in_flight.push(async move {
+                if let Some(slot) = slot {
+                    tokio::time::sleep_until(slot).await;
+                }
+                update.send().await
+            });
+        }
+        let Some(result) = in_flight.next().await else {
+            return Ok(started as usize);
+        };
         match result {
             Ok(_) => {}
             Err(e)
@@ -363,11 +382,7 @@ async fn fan_out(updates: Vec<UpdateItemFluentBuilder>) -> Result<(), StoreError
             Err(e) => return Err(sdk_error("UpdateItem", e)),
         }
     }
-    Ok(())
 }
 
 /// How many UpdateItems a rename or a group deletion keeps in flight.
 const FAN_OUT: usize = 16;
-
-/// How many UpdateItems are built at a time (memory stays bounded for a 50,000-member group).
-const FAN_OUT_BATCH: usize = 1_000;

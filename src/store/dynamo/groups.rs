@@ -208,13 +208,10 @@ impl GroupStore for DynamoStore {
                 });
             }
         }
-        // The group is gone for SCIM; what is left is invisible and resumable (cascade.rs).
-        if let Err(e) = self
-            .finish_group_deletion(tenant, &current.id, &deletion.deleted_at)
-            .await
-        {
-            tracing::error!(group_id = %current.id, error = %e, "group deleted, membership clean-up unfinished; DynamoStore::resume_cascades finishes it");
-        }
+        // The group is gone for SCIM; what is left is invisible and resumable (cascade.rs,
+        // follow_up.rs).
+        self.after_group_delete(tenant, &current.id, &deletion.deleted_at)
+            .await;
         Ok(())
     }
 

@@ -276,11 +276,8 @@ impl DynamoStore {
             }
         }
         if renamed_names {
-            // The rename is committed; a copy left stale by a failure here shows the previous
-            // name until the group is renamed again (logged for the operator).
-            if let Err(e) = self.refresh_refs(tenant, &known, known.version).await {
-                tracing::error!(group_id = %u.id, error = %e, "group renamed, members' copies of its name not all refreshed");
-            }
+            // The rename is committed: the members' copies follow (follow_up.rs).
+            self.after_rename(tenant, &known).await;
         }
         if wrote {
             Ok(version)

@@ -8,7 +8,8 @@
 //! - `tx.rs`: the transaction builder and its conditions; `user_tx.rs` the user transactions,
 //!   `group_tx.rs` the group ones.
 //! - `members.rs`: group writes in chunks of at most 100 items; `cascade.rs`: the memberships a
-//!   delete leaves, removed after it; `batch.rs`: BatchGetItem / BatchWriteItem with retries.
+//!   delete leaves, removed after it; `follow_up.rs`: a group rename's or delete's fan-out over
+//!   its members, bounded by a budget, the rest handed to the asynchronous worker; `batch.rs`: BatchGetItem / BatchWriteItem with retries.
 //! - `users.rs`: the `UserStore` adapter; `groups.rs`: the `GroupStore` adapter (reads and
 //!   look-ups); `audit_log.rs`: reading the audit trail.
 //! - `errors.rs`: SDK errors and cancellation reasons to [`StoreError`].
@@ -36,6 +37,7 @@ pub mod client;
 #[cfg(test)]
 mod counter_model;
 pub mod errors;
+pub mod follow_up;
 pub mod group_item;
 pub mod group_refs;
 pub mod group_tx;
@@ -94,6 +96,8 @@ pub struct DynamoStore {
     /// Days an audit record is kept before DynamoDB's TTL removes it
     /// (`SCIM_AUDIT_RETENTION_DAYS`).
     audit_retention_days: u32,
+    /// Where group fan-outs that outrun their budget continue (none: they run to their end).
+    follow_ups: Option<follow_up::FollowUps>,
 }
 
 impl DynamoStore {
@@ -109,6 +113,7 @@ impl DynamoStore {
             client: Client::from_conf(config),
             table: table.into(),
             audit_retention_days: audit::DEFAULT_RETENTION_DAYS,
+            follow_ups: None,
         }
     }
 
