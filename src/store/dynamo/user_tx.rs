@@ -203,6 +203,7 @@ pub fn leaves_that_fit(current: &Resource) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::errors::LeavePart;
     use super::*;
     use serde_json::json;
 
@@ -334,6 +335,40 @@ mod tests {
         assert_eq!(
             delete("tbl", &t, &a, &[], &rec, 1, 400).unwrap().len(),
             5 + MAX_EMAILS
+        );
+    }
+
+    #[test]
+    fn a_delete_leaves_as_many_groups_as_fit_its_transaction() {
+        use crate::scim::emails::MAX_EMAILS;
+        let t = TenantId::parse("acme").unwrap();
+        let rec = record(&t);
+        let plain = user("Bob", Some("x"), 1);
+        let fit = leaves_that_fit(&plain);
+        assert_eq!(fit, 31, "7 items of its own, 3 per group");
+        let groups: Vec<Leave> = (0..fit).map(|i| Leave::of(&format!("g{i}"))).collect();
+        let tx = delete("tbl", &t, &plain, &groups, &rec, 1, 400).unwrap();
+        // With the seats item a limited tenant adds, still within DynamoDB's 100.
+        assert!(tx.len() < 100, "{}", tx.len());
+        assert_eq!(
+            tx.roles[tx.len() - 3..],
+            [
+                Role::Leave(LeavePart::Membership, fit - 1),
+                Role::Leave(LeavePart::Reverse, fit - 1),
+                Role::Leave(LeavePart::Bump, fit - 1)
+            ]
+        );
+        // Email entries take room: the most addresses leave room for 24 groups.
+        let emails: Vec<String> = (0..MAX_EMAILS).map(|i| format!("e{i}@x")).collect();
+        let many = with_emails(user("Bob", Some("x"), 1), &emails);
+        let fit = leaves_that_fit(&many);
+        assert_eq!(fit, 24);
+        let groups: Vec<Leave> = (0..fit).map(|i| Leave::of(&format!("g{i}"))).collect();
+        assert!(
+            delete("tbl", &t, &many, &groups, &rec, 1, 400)
+                .unwrap()
+                .len()
+                < 100
         );
     }
 }
