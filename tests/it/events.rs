@@ -7,6 +7,7 @@ use crate::event_support;
 use std::path::Path;
 
 use lambda_http::Body;
+use scim_server::tenant::TenantId;
 use serde_json::Value;
 
 use event_support::{event_text, EXPECTED, STREAM_EVENTS};
@@ -38,6 +39,7 @@ fn every_event_file_is_covered() {
         .iter()
         .map(|(n, _)| (*n).to_owned())
         .chain(STREAM_EVENTS.iter().map(|(n, _)| (*n).to_owned()))
+        .chain(SQS_EVENTS.iter().map(|n| (*n).to_owned()))
         .collect();
     covered.sort();
     assert_eq!(
@@ -139,5 +141,29 @@ fn stream_events_give_their_scim_events() {
             }
         }
         assert_eq!(got, *uris, "{name}");
+    }
+}
+
+/// SQS batches for the asynchronous worker (`scim-async`): each is read by its parser, and each
+/// message is a group follow-up job (`store::follow_up`) naming a valid tenant.
+const SQS_EVENTS: &[&str] = &["sqs-follow-ups.json"];
+
+#[test]
+fn sqs_events_are_follow_up_jobs_the_worker_reads() {
+    use scim_server::async_bulk::sqs::SqsEvent;
+    use scim_server::store::follow_up::{FollowUpJob, FollowUpWork};
+    for name in SQS_EVENTS {
+        let batch: SqsEvent = serde_json::from_str(&event_text(name, "", ""))
+            .unwrap_or_else(|e| panic!("{name} is not an SQS event: {e}"));
+        assert!(!batch.records.is_empty(), "{name}");
+        let mut kinds = Vec::new();
+        for msg in &batch.records {
+            let body: Value = serde_json::from_str(&msg.body).unwrap();
+            let job: FollowUpJob = serde_json::from_value(body["followUp"].clone())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(TenantId::parse(&job.tenant).is_ok(), "{name}");
+            kinds.push(matches!(job.work, FollowUpWork::Refresh));
+        }
+        assert_eq!(kinds, [true, false], "{name}: a refresh and a delete");
     }
 }
