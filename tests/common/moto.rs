@@ -115,3 +115,18 @@ pub fn scimctl(args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// `$answer` (an expression awaiting one request) with the DynamoDB operations it made, as sorted
+/// operation names read from `$calls` (a `CallCounter`; concurrent reads have no order).
+#[allow(unused_macros)]
+macro_rules! costed {
+    ($calls:expr, $answer:expr) => {{
+        $calls.take();
+        let answer = $answer;
+        let mut ops = $calls.take();
+        ops.sort();
+        (answer, ops)
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use costed;

@@ -15,7 +15,7 @@ use serde_yaml_ng::Value as Yaml;
 use tokio::task::JoinSet;
 
 use common::moto::{
-    dynamo_client, dynamo_fixture, endpoint, new_table, raw_get, raw_put, DynamoFixture,
+    costed, dynamo_client, dynamo_fixture, endpoint, new_table, raw_get, raw_put, DynamoFixture,
 };
 use common::requests::{enc, patch_body, resource, seed_user, user_member, GROUP_URN};
 use common::store_ext::GroupStoreTestExt;
@@ -38,15 +38,6 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     let calls = fx.calls.clone();
     let t = new_app_with_store(Arc::new(fx.store));
     // Round trips of one request, as sorted operation names (the list's two reads are concurrent).
-    macro_rules! cost {
-        ($answer:expr) => {{
-            calls.take();
-            let a = $answer;
-            let mut ops = calls.take();
-            ops.sort();
-            (a, ops)
-        }};
-    }
 
     // Warm the connection and credentials (not DynamoDB operations, but keep them out), and the
     // tenant's settings (one GetItem per tenant per minute, `service::settings`): the costs
@@ -54,7 +45,8 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     t.call(Method::GET, "/Users?count=1", None).await;
     t.call(Method::GET, "/ServiceProviderConfig", None).await;
 
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(Method::POST, "/Users", Some(user_body("rt@example.com")))
             .await
     );
@@ -68,11 +60,12 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
 
     // A user answer carries its read-only `groups` (RFC 7643 §4.1.2): the user item holds its
     // group references, so the user and its groups are one GetItem.
-    let (a, ops) = cost!(t.call(Method::GET, &path, None).await);
+    let (a, ops) = costed!(calls, t.call(Method::GET, &path, None).await);
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(ops, ["GetItem"], "get by id (user and its groups)");
 
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(
             Method::GET,
             &format!("{path}?excludedAttributes=groups"),
@@ -83,12 +76,15 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(ops, ["GetItem"], "get by id without groups");
 
-    let (a, ops) = cost!(t.call(Method::GET, "/Users/no-such-user", None).await);
+    let (a, ops) = costed!(
+        calls,
+        t.call(Method::GET, "/Users/no-such-user", None).await
+    );
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert_eq!(ops, ["GetItem"], "get of a missing id");
 
     let filter = "/Users?filter=userName%20eq%20%22RT@example.com%22";
-    let (a, ops) = cost!(t.call(Method::GET, filter, None).await);
+    let (a, ops) = costed!(calls, t.call(Method::GET, filter, None).await);
     assert_eq!(a.body["totalResults"], 1);
     assert_eq!(
         ops,
@@ -97,7 +93,10 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     );
 
     let patch = patch_body(json!([{"op": "replace", "path": "externalId", "value": "ext-rt"}]));
-    let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(patch.clone())).await);
+    let (a, ops) = costed!(
+        calls,
+        t.call(Method::PATCH, &path, Some(patch.clone())).await
+    );
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(
         ops,
@@ -105,7 +104,7 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         "PATCH (the user and its groups, then the write moving the externalId entry)"
     );
 
-    let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(patch)).await);
+    let (a, ops) = costed!(calls, t.call(Method::PATCH, &path, Some(patch)).await);
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(
         ops,
@@ -114,7 +113,7 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     );
 
     let filter = "/Users?filter=externalId%20eq%20%22ext-rt%22";
-    let (a, ops) = cost!(t.call(Method::GET, filter, None).await);
+    let (a, ops) = costed!(calls, t.call(Method::GET, filter, None).await);
     assert_eq!(a.body["totalResults"], 1);
     assert_eq!(
         ops,
@@ -127,7 +126,8 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         "emails%5Btype%20eq%20%22work%22%5D.value%20eq%20%22RT@EXAMPLE.com%22",
         "emails.value%20eq%20%22rt@example.com%22",
     ] {
-        let (a, ops) = cost!(
+        let (a, ops) = costed!(
+            calls,
             t.call(Method::GET, &format!("/Users?filter={filter}"), None)
                 .await
         );
@@ -141,13 +141,16 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
 
     let mut put = user_body("rt@example.com");
     put["title"] = json!("Engineer");
-    let (a, ops) = cost!(t.call(Method::PUT, &path, Some(put)).await);
+    let (a, ops) = costed!(calls, t.call(Method::PUT, &path, Some(put)).await);
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(ops, ["GetItem", "TransactWriteItems"], "PUT");
 
     // A list page is one Query plus the Query of the counter shards: users' groups are read only when
     // `attributes` asks for them (then one BatchGetItem of the page's user items).
-    let (a, ops) = cost!(t.call(Method::GET, "/Users?count=2&cursor=", None).await);
+    let (a, ops) = costed!(
+        calls,
+        t.call(Method::GET, "/Users?count=2&cursor=", None).await
+    );
     assert_eq!(a.body["totalResults"], 5);
     assert_eq!(
         ops,
@@ -159,7 +162,8 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         .expect("a next cursor")
         .to_owned();
 
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(
             Method::GET,
             &format!("/Users?count=2&cursor={cursor}"),
@@ -173,7 +177,8 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         ["Query", "Query"],
         "cursor page (counter shards, page)"
     );
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(
             Method::GET,
             "/Users?count=2&attributes=userName,groups",
@@ -190,7 +195,8 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
 
     // Index paging (bookmarks.rs). A skip no longer than the page is one keys-only Query; a
     // page with more after it leaves a bookmark for the next index (PutItem).
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(Method::GET, "/Users?startIndex=3&count=2", None)
             .await
     );
@@ -204,7 +210,8 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
     let id_at = |i: usize| all.body["Resources"][i - 1]["id"].clone();
     // A skip longer than the page looks a bookmark up first; there is none for index 3 (the
     // page above left one for index 5), so it skips.
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(Method::GET, "/Users?startIndex=3&count=1", None)
             .await
     );
@@ -215,7 +222,8 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         "startIndex page without a bookmark (bookmark, skip, page, counter shards; bookmark)"
     );
     // The next page starts at the bookmark: no skip, whatever its index.
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(Method::GET, "/Users?startIndex=4&count=1", None)
             .await
     );
@@ -225,7 +233,8 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         ["GetItem", "PutItem", "Query", "Query"],
         "startIndex page at a bookmark (bookmark, page, counter shards; bookmark)"
     );
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(Method::GET, "/Users?startIndex=5&count=1", None)
             .await
     );
@@ -236,16 +245,17 @@ async fn each_scim_operation_costs_the_minimum_round_trips() {
         "the last startIndex page leaves no bookmark"
     );
 
-    let (a, ops) = cost!(t.call(Method::GET, "/Users?count=0", None).await);
+    let (a, ops) = costed!(calls, t.call(Method::GET, "/Users?count=0", None).await);
     assert_eq!(a.body["totalResults"], 5);
     assert_eq!(ops, ["Query"], "count=0 reads only the counter shards");
 
     // DELETE: the user with its groups, then one transaction (its memberships with it).
-    let (a, ops) = cost!(t.call(Method::DELETE, &path, None).await);
+    let (a, ops) = costed!(calls, t.call(Method::DELETE, &path, None).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(ops, ["GetItem", "TransactWriteItems"], "DELETE");
 
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(Method::GET, "/Users?cursor=bm90LWEtY3Vyc29y", None)
             .await
     );
@@ -261,15 +271,6 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     let fx = dynamo_fixture().await;
     let calls = fx.calls.clone();
     let t = new_app_with_store(Arc::new(fx.store.clone()));
-    macro_rules! cost {
-        ($answer:expr) => {{
-            calls.take();
-            let a = $answer;
-            let mut ops = calls.take();
-            ops.sort();
-            (a, ops)
-        }};
-    }
     t.call(Method::GET, "/Groups?count=1", None).await;
     let alice = seed_user(&t, "alice@example.com").await;
     let bob = seed_user(&t, "bob@example.com").await;
@@ -277,13 +278,13 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     // POST: one transaction (group item, displayName entry, counter, the first 32 members);
     // members are checked first by the service (one BatchGetItem per 50 ids).
     let body = json!({"schemas": [GROUP_URN], "displayName": "Engineering"});
-    let (a, ops) = cost!(t.call(Method::POST, "/Groups", Some(body)).await);
+    let (a, ops) = costed!(calls, t.call(Method::POST, "/Groups", Some(body)).await);
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     assert_eq!(ops, ["TransactWriteItems"], "create without members");
     let empty_group = a.body["id"].as_str().unwrap().to_owned();
     let body = json!({"schemas": [GROUP_URN], "displayName": "Sales",
         "members": [{"value": alice}, {"value": bob}]});
-    let (a, ops) = cost!(t.call(Method::POST, "/Groups", Some(body)).await);
+    let (a, ops) = costed!(calls, t.call(Method::POST, "/Groups", Some(body)).await);
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     assert_eq!(
         ops,
@@ -295,7 +296,8 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
 
     // Reads: the record alone is one GetItem whatever the group's size; members are one Query
     // per 1,000.
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(
             Method::GET,
             &format!("{path}?excludedAttributes=members"),
@@ -305,12 +307,13 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     );
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(ops, ["GetItem"], "members-free GET");
-    let (a, ops) = cost!(t.call(Method::GET, &path, None).await);
+    let (a, ops) = costed!(calls, t.call(Method::GET, &path, None).await);
     assert_eq!(a.body["members"].as_array().map(Vec::len), Some(2));
     assert_eq!(ops, ["GetItem", "Query"], "GET with members");
     // Entra's look-up before every group sync: the look-up entries, then the groups found.
     let f = enc("displayName eq \"SALES\"");
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(
             Method::GET,
             &format!("/Groups?excludedAttributes=members&filter={f}"),
@@ -321,7 +324,8 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     assert_eq!(a.body["totalResults"], 1);
     assert_eq!(ops, ["BatchGetItem", "Query"], "displayName eq");
     let f = enc("displayName eq \"nobody\"");
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(
             Method::GET,
             &format!("/Groups?excludedAttributes=members&filter={f}"),
@@ -331,7 +335,8 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     );
     assert_eq!(a.body["totalResults"], 0);
     assert_eq!(ops, ["Query"], "displayName eq without a match");
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(Method::GET, "/Groups?excludedAttributes=members", None)
             .await
     );
@@ -342,7 +347,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     // BatchGetItem), one transaction. Entra's value-list form and Okta's filter cost the same.
     let remove =
         patch_body(json!([{"op": "Remove", "path": "members", "value": [{"value": bob}]}]));
-    let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(remove)).await);
+    let (a, ops) = costed!(calls, t.call(Method::PATCH, &path, Some(remove)).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
     assert_eq!(
         ops,
@@ -351,7 +356,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     );
     let remove =
         patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]));
-    let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(remove)).await);
+    let (a, ops) = costed!(calls, t.call(Method::PATCH, &path, Some(remove)).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
     assert_eq!(
         ops,
@@ -360,7 +365,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     );
     // Adding one: one more BatchGetItem, to check that the member exists and learn its type.
     let add = patch_body(json!([{"op": "add", "path": "members", "value": [{"value": bob}]}]));
-    let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(add.clone())).await);
+    let (a, ops) = costed!(calls, t.call(Method::PATCH, &path, Some(add.clone())).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
     assert_eq!(
         ops,
@@ -372,7 +377,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
         ],
         "add one member"
     );
-    let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(add)).await);
+    let (a, ops) = costed!(calls, t.call(Method::PATCH, &path, Some(add)).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(
         ops,
@@ -381,7 +386,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     );
     let rename =
         patch_body(json!([{"op": "replace", "path": "displayName", "value": "Sales EMEA"}]));
-    let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(rename)).await);
+    let (a, ops) = costed!(calls, t.call(Method::PATCH, &path, Some(rename)).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(
         ops,
@@ -390,7 +395,10 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
     );
 
     // A user in one group: its `groups` come with the user item.
-    let (a, ops) = cost!(t.call(Method::GET, &format!("/Users/{bob}"), None).await);
+    let (a, ops) = costed!(
+        calls,
+        t.call(Method::GET, &format!("/Users/{bob}"), None).await
+    );
     assert_eq!(a.body["groups"][0]["display"], "Sales EMEA");
     assert_eq!(ops, ["GetItem"], "user with groups");
 
@@ -402,7 +410,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
         ids.push(json!({"value": u["id"]}));
     }
     let add = patch_body(json!([{"op": "add", "path": "members", "value": ids}]));
-    let (a, ops) = cost!(t.call(Method::PATCH, &path, Some(add)).await);
+    let (a, ops) = costed!(calls, t.call(Method::PATCH, &path, Some(add)).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     let count = |name: &str| ops.iter().filter(|o| o.as_str() == name).count();
     assert_eq!(count("TransactWriteItems"), 3, "70 adds: {ops:?}");
@@ -422,7 +430,8 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
 
     // DELETE: the record (service), one transaction (gone for SCIM at once), then the clean-up:
     // a Query for the groups it is in, a Query of its members, 25 deletes per BatchWriteItem.
-    let (a, ops) = cost!(
+    let (a, ops) = costed!(
+        calls,
         t.call(Method::DELETE, &format!("/Groups/{empty_group}"), None)
             .await
     );
@@ -433,7 +442,7 @@ async fn each_group_operation_costs_the_minimum_round_trips() {
         "DELETE of a group without members"
     );
     let bob_before = t.call(Method::GET, &format!("/Users/{bob}"), None).await;
-    let (a, ops) = cost!(t.call(Method::DELETE, &path, None).await);
+    let (a, ops) = costed!(calls, t.call(Method::DELETE, &path, None).await);
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     // 71 members: 142 membership items, 6 BatchWriteItems; each user's reference to the group
     // goes with one UpdateItem.

@@ -40,11 +40,7 @@ async fn cost(
     fx: &DynamoFixture,
     a: impl std::future::Future<Output = common::Answer>,
 ) -> (common::Answer, Vec<String>) {
-    fx.calls.take();
-    let answer = a.await;
-    let mut ops = fx.calls.take();
-    ops.sort();
-    (answer, ops)
+    common::moto::costed!(fx.calls, a.await)
 }
 
 /// The groups a user's answer lists, as (id, display).
