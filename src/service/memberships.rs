@@ -173,9 +173,7 @@ impl ScimService {
         tenant: &TenantId,
         user_id: &str,
     ) -> Result<Vec<GroupRef>, ScimError> {
-        let ids = [user_id.to_owned()];
-        let mut all = self.store.groups_of_users(tenant, &ids).await?;
-        Ok(all.remove(user_id).unwrap_or_default())
+        Ok(self.store.groups_of_user(tenant, user_id).await?)
     }
 
     /// The ids of a group's members that are Users, in the store's order, at most `limit`.

@@ -83,10 +83,7 @@ impl ScimService {
         let (id, role) = match write {
             UserWrite::Create(u) | UserWrite::Delete(u, _) => (&u.id, None),
             UserWrite::Update { next, .. } => {
-                // One read of the user's item (DynamoDB: it holds its group references).
-                let ids = [next.id.clone()];
-                let mut groups = self.store.groups_of_users(tenant, &ids).await?;
-                let groups = groups.remove(&next.id).unwrap_or_default();
+                let groups = self.store.groups_of_user(tenant, &next.id).await?;
                 (&next.id, role_of(settings, &groups))
             }
         };

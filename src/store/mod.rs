@@ -376,6 +376,17 @@ pub trait GroupStore: Send + Sync {
         Ok(out)
     }
 
+    /// [`GroupStore::groups_of_users`] for one user (DynamoDB: one read of its item).
+    async fn groups_of_user(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+    ) -> Result<Vec<GroupRef>, StoreError> {
+        let ids = [user_id.to_owned()];
+        let mut all = self.groups_of_users(tenant, &ids).await?;
+        Ok(all.remove(user_id).unwrap_or_default())
+    }
+
     /// The existing groups `member_id` is a direct member of, in group-id order, with their
     /// displayName (for the User's read-only `groups`). Groups deleted concurrently are left out.
     async fn groups_of(

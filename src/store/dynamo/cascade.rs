@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::errors::{classify, sdk_error, Cancelled};
+use super::errors::{classify, sdk_error, Cancelled, LeavePart};
 use super::group_item::sort_key;
 use super::group_tx::{self, Leave, Part, MAX_TX_ITEMS};
 use super::item::{self, Deleted, Item};
@@ -139,23 +139,17 @@ impl DynamoStore {
                 ));
             };
             for (i, _) in failed {
-                match tx.roles.get(i) {
-                    Some(Part::Membership(j)) => {
-                        if let Some(g) = chunk.get_mut(*j) {
-                            g.membership = false;
-                            g.bump = false;
-                        }
-                    }
-                    Some(Part::Bump(j)) => {
-                        if let Some(g) = chunk.get_mut(*j) {
-                            g.bump = false;
-                        }
-                    }
+                let (part, j) = match tx.roles.get(i) {
+                    Some(Part::Membership(j)) => (LeavePart::Membership, *j),
+                    Some(Part::Bump(j)) => (LeavePart::Bump, *j),
                     other => {
                         return Err(StoreError::Internal(format!(
                             "unexpected condition failure on {other:?} of a membership clean-up"
                         )))
                     }
+                };
+                if let Some(g) = chunk.get_mut(j) {
+                    g.refused(part);
                 }
             }
         }

@@ -129,21 +129,60 @@ struct UserUpdate {
 }
 
 impl UserUpdate {
-    /// `expression` on `condition`, with the names and values every side uses: the version
-    /// bump (`#v`, `:one`) and lastModified (`#lm`, `:lm`).
-    fn new(expression: &str, condition: &'static str, last_modified: &str) -> Self {
+    /// `expression` on `condition`, with no names or values yet.
+    fn bare(expression: &str, condition: &'static str) -> Self {
         UserUpdate {
             expression: expression.to_owned(),
             condition,
-            names: vec![
-                ("#v", VERSION.to_owned()),
-                ("#lm", LAST_MODIFIED.to_owned()),
-            ],
-            values: vec![
-                (":one", AttributeValue::N("1".into())),
-                (":lm", AttributeValue::S(last_modified.to_owned())),
-            ],
+            names: Vec::new(),
+            values: Vec::new(),
         }
+    }
+
+    /// `expression` on `condition`, with the names and values every membership side uses: the
+    /// version bump (`#v`, `:one`) and lastModified (`#lm`, `:lm`).
+    fn new(expression: &str, condition: &'static str, last_modified: &str) -> Self {
+        Self::bare(expression, condition)
+            .name("#v", VERSION)
+            .name("#lm", LAST_MODIFIED)
+            .value(":one", AttributeValue::N("1".into()))
+            .value(":lm", AttributeValue::S(last_modified.to_owned()))
+    }
+
+    /// The removal of the reference to `group_id`, on condition that it is there: the user's
+    /// version goes up and its count down (a membership removal, and a deleted group's clean-up).
+    fn removal(group_id: &str, last_modified: &str) -> Self {
+        Self::new(
+            "REMOVE #g SET #lm = :lm ADD #v :one, #gi :minus",
+            "attribute_exists(#g)",
+            last_modified,
+        )
+        .name("#g", ref_name(group_id))
+        .name("#gi", INLINE_COUNT)
+        .value(":minus", AttributeValue::N("-1".into()))
+    }
+
+    /// The same update as a plain UpdateItem (not a transaction item), for the fan-outs.
+    fn item(
+        self,
+        store: &DynamoStore,
+        tenant: &TenantId,
+        user_id: &str,
+    ) -> UpdateItemFluentBuilder {
+        let mut b = store
+            .client
+            .update_item()
+            .table_name(&store.table)
+            .set_key(Some(keys::user(tenant, user_id).to_attrs()))
+            .update_expression(self.expression)
+            .condition_expression(self.condition);
+        for (k, v) in self.names {
+            b = b.expression_attribute_names(k, v);
+        }
+        for (k, v) in self.values {
+            b = b.expression_attribute_values(k, v);
+        }
+        b
     }
 
     fn name(mut self, placeholder: &'static str, name: impl Into<String>) -> Self {
@@ -232,14 +271,7 @@ pub fn remove(
     last_modified: &str,
 ) -> Result<Update, StoreError> {
     let u = if side == UserSide::Reference {
-        UserUpdate::new(
-            "REMOVE #g SET #lm = :lm ADD #v :one, #gi :minus",
-            "attribute_exists(#g)",
-            last_modified,
-        )
-        .name("#g", ref_name(group_id))
-        .name("#gi", INLINE_COUNT)
-        .value(":minus", AttributeValue::N("-1".into()))
+        UserUpdate::removal(group_id, last_modified)
     } else {
         UserUpdate::new(
             "SET #lm = :lm ADD #v :one",
@@ -290,16 +322,12 @@ impl DynamoStore {
         group: &Resource,
         version: Version,
     ) -> UpdateItemFluentBuilder {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::user(tenant, user_id).to_attrs()))
-            .update_expression("SET #g = :ref")
-            .condition_expression("attribute_exists(#g) AND #g.#gv < :ver")
-            .expression_attribute_names("#g", ref_name(&group.id))
-            .expression_attribute_names("#gv", "v")
-            .expression_attribute_values(":ref", ref_value(group, version))
-            .expression_attribute_values(":ver", AttributeValue::N(version.to_string()))
+        UserUpdate::bare("SET #g = :ref", "attribute_exists(#g) AND #g.#gv < :ver")
+            .name("#g", ref_name(&group.id))
+            .name("#gv", "v")
+            .value(":ref", ref_value(group, version))
+            .value(":ver", AttributeValue::N(version.to_string()))
+            .item(self, tenant, user_id)
     }
 
     /// After a group's deletion: remove the reference to it from each of `member_ids`, as a
@@ -313,22 +341,9 @@ impl DynamoStore {
         last_modified: &str,
         pace: Pace,
     ) -> Result<usize, StoreError> {
-        let name = ref_name(group_id);
-        let updates = member_ids.iter().map(|id| {
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(keys::user(tenant, id).to_attrs()))
-                .update_expression("REMOVE #g SET #lm = :lm ADD #v :one, #gi :minus")
-                .condition_expression("attribute_exists(#g)")
-                .expression_attribute_names("#g", name.clone())
-                .expression_attribute_names("#lm", LAST_MODIFIED)
-                .expression_attribute_names("#v", VERSION)
-                .expression_attribute_names("#gi", INLINE_COUNT)
-                .expression_attribute_values(":lm", AttributeValue::S(last_modified.to_owned()))
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
-        });
+        let updates = member_ids
+            .iter()
+            .map(|id| UserUpdate::removal(group_id, last_modified).item(self, tenant, id));
         fan_out(updates.collect(), pace).await
     }
 }

@@ -435,6 +435,20 @@ impl Leave {
     pub fn items(&self) -> usize {
         1 + usize::from(self.membership) + usize::from(self.bump)
     }
+
+    /// The condition of its item `part` failed: the membership was already removed (by a
+    /// concurrent PATCH or the group's own clean-up; nothing to count, nothing to bump), or the
+    /// group no longer exists (nothing to bump). Sent again without that item.
+    pub fn refused(&mut self, part: LeavePart) {
+        match part {
+            LeavePart::Membership => {
+                self.membership = false;
+                self.bump = false;
+            }
+            LeavePart::Bump => self.bump = false,
+            LeavePart::Reverse => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::CancellationReason;
 
 use super::batch::Projection;
-use super::errors::{cancellation, classify, Cancelled, LeavePart, Role, TxFailure};
+use super::errors::{cancellation, classify, Cancelled, Role, TxFailure};
 use super::group_refs;
 use super::group_tx::Leave;
 use super::item::USERS;
@@ -278,19 +278,10 @@ fn leaves_only(roles: &[Role], reasons: &[CancellationReason], leaves: &mut [Lea
         return false;
     }
     for (i, _) in failed {
-        match roles.get(i) {
-            Some(Role::Leave(LeavePart::Membership, j)) => {
-                if let Some(l) = leaves.get_mut(*j) {
-                    l.membership = false;
-                    l.bump = false;
-                }
+        if let Some(Role::Leave(part, j)) = roles.get(i) {
+            if let Some(l) = leaves.get_mut(*j) {
+                l.refused(*part);
             }
-            Some(Role::Leave(_, j)) => {
-                if let Some(l) = leaves.get_mut(*j) {
-                    l.bump = false;
-                }
-            }
-            _ => {}
         }
     }
     true
