@@ -154,6 +154,13 @@ impl Default for Config {
 pub struct ConfigError(pub String);
 
 impl Config {
+    /// `SCIM_EVENT_BUS_NAME`, which the functions that publish events cannot start without.
+    pub fn required_event_bus(&self) -> Result<String, ConfigError> {
+        self.events.bus_name.clone().ok_or_else(|| {
+            ConfigError("SCIM_EVENT_BUS_NAME must name the EventBridge bus to publish to".into())
+        })
+    }
+
     /// Read the configuration; `default_log_format` differs between the Lambda and a terminal.
     pub fn from_env(default_log_format: LogFormat) -> Result<Self, ConfigError> {
         Self::from_vars(|name| env::var(name).ok(), default_log_format)

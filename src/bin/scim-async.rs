@@ -18,9 +18,7 @@ use scim_server::store::DynamoStore;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(LogFormat::Json)?;
     init_tracing(&config);
-    let bus = config.events.bus_name.clone().ok_or_else(|| {
-        ConfigError("SCIM_EVENT_BUS_NAME must name the EventBridge bus to publish to".into())
-    })?;
+    let bus = config.required_event_bus()?;
     let table = config.table_name.clone().ok_or_else(|| {
         ConfigError("SCIM_TABLE_NAME must name the table the bulk operations write".into())
     })?;

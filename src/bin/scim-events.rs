@@ -2,16 +2,14 @@
 //! (RFC 9967) on the EventBridge bus out, with a partial batch response (src/events/stream.rs).
 
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
-use scim_server::config::{init_tracing, Config, ConfigError, LogFormat};
+use scim_server::config::{init_tracing, Config, LogFormat};
 use scim_server::events::{self, publish::Publisher, stream};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(LogFormat::Json)?;
     init_tracing(&config);
-    let bus = config.events.bus_name.clone().ok_or_else(|| {
-        ConfigError("SCIM_EVENT_BUS_NAME must name the EventBridge bus to publish to".into())
-    })?;
+    let bus = config.required_event_bus()?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
